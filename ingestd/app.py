@@ -1,0 +1,86 @@
+"""Wiring: the long-lived parts every command and the daemon share, built from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingestd.changes import Changes
+from ingestd.clock import Clock, SystemClock
+from ingestd.config import DEFAULT_CONFIG_TEXT, CONFIG_NAME, Settings
+from ingestd.datadir import DataDir
+from ingestd.db import migrate
+from ingestd.db.engine import Database
+from ingestd.device_profiles import DeviceProfile, load_profiles
+from ingestd.errors import UserError
+from ingestd.ingest.store import OcflStore
+from ingestd.signing import Signer, Verifier, create_keypair
+
+
+@dataclass
+class App:
+    settings: Settings
+    data: DataDir
+    db: Database
+    store: OcflStore
+    clock: Clock
+    _changes: Changes | None = None
+    _profiles: dict[str, DeviceProfile] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None, *, require_init: bool = True) -> "App":
+        data = DataDir(settings.data_dir)
+        if require_init:
+            data.require_initialised()
+        return cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, data.staging),
+                   clock or SystemClock())
+
+    @property
+    def changes(self) -> Changes:
+        if self._changes is None:
+            self._changes = Changes(self.db, Signer.load(self.data.signing_key), self.settings.dock_name, self.clock)
+        return self._changes
+
+    def verifier(self) -> Verifier:
+        return Verifier.load(self.data.verify_key)
+
+    @property
+    def profiles(self) -> dict[str, DeviceProfile]:
+        if self._profiles is None:
+            self._profiles = load_profiles(self.settings.profiles_dir)
+        return self._profiles
+
+    def profile(self, name: str | None) -> DeviceProfile:
+        name = name or self.settings.ingest.default_profile
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles))
+            raise UserError(f"unknown device profile {name!r} (known: {known})") from None
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def initialise(settings: Settings) -> dict:
+    """`ingestd init`: data dir, store, signing key, database at head, default config.
+    Safe to run again: it never replaces a key, a store or a config that exists."""
+    data = DataDir(settings.data_dir)
+    data.root.mkdir(parents=True, exist_ok=True)
+    data.staging.mkdir(exist_ok=True)
+    OcflStore(data.store, data.staging).initialise()
+    create_keypair(data.signing_key, data.verify_key)
+    config_file = data.root / CONFIG_NAME
+    wrote_config = False
+    if not config_file.exists():
+        config_file.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        wrote_config = True
+    db = Database.open(settings.db_url)
+    try:
+        backup = migrate.upgrade(db, data.backups)
+        revision = migrate.current_revision(db)
+    finally:
+        db.dispose()
+    return {"data_dir": str(Path(data.root).resolve()), "store": str(data.store.resolve()),
+            "database": settings.db_url, "schema": revision, "backup": backup,
+            "config": str(config_file.resolve()), "config_written": wrote_config}

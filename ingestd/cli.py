@@ -1,0 +1,251 @@
+"""The command line (a stable contract; `--json` output is for scripts and tests).
+
+Exit codes: 0 success; 1 findings (corruption found by a verify); 2 bad input, with a
+one-line message naming the problem; 3 an internal error of ingestd's own; 4 anything
+unexpected (with its traceback, so it can be fixed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import traceback
+import typer
+from sqlalchemy import select
+
+from ingestd import logs
+from ingestd.app import App, initialise
+from ingestd.config import Settings, load_settings
+from ingestd.db.models import Device, Recording
+from ingestd.errors import IngestdError, UserError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="ingestd: verified offload of 执法记录仪 recordings into a write-once evidence store.")
+recordings_app = typer.Typer(no_args_is_help=True, help="Recordings in the store.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained, signed audit log.")
+store_app = typer.Typer(no_args_is_help=True, help="The OCFL originals store.")
+db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
+app.add_typer(recordings_app, name="recordings")
+app.add_typer(audit_app, name="audit")
+app.add_typer(store_app, name="store")
+app.add_typer(db_app, name="db")
+
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _open(ctx: typer.Context) -> App:
+    return App.open(_settings(ctx))
+
+
+def _emit(data: object, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif text is not None:
+        print(text)
+
+
+def _iso(value: datetime | None, settings: Settings) -> str | None:
+    return value.astimezone(settings.tz).isoformat() if value else None
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          config: Optional[Path] = typer.Option(None, "--config", help="ingestd.toml (default: $INGESTD_CONFIG, "
+                                                                      "else <data_dir>/ingestd.toml)")) -> None:
+    settings = load_settings(config)
+    logs.configure(settings.log_format, settings.log_level)
+    ctx.obj = {"settings": settings}
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Create the data directory, originals store, signing key, database and default config."""
+    result = initialise(_settings(ctx))
+    _emit(result, as_json, f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})")
+
+
+@app.command()
+def ingest(ctx: typer.Context,
+           paths: list[Path] = typer.Argument(..., help="Mounted camera(s) or folder(s) or files."),
+           profile: Optional[str] = typer.Option(None, "--profile", help="Device profile name."),
+           device: Optional[str] = typer.Option(None, "--device", help="Camera serial number."),
+           as_json: bool = JsonOpt) -> None:
+    """Offload recordings now (the same code path the daemon uses when a camera docks)."""
+    from ingestd.ingest.pipeline import ingest as run_ingest
+
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UserError(f"path does not exist: {path}")
+    application = _open(ctx)
+    application.profile(profile)  # reject an unknown profile before anything starts
+    try:
+        runs = run_ingest(application, paths, profile, device)
+    finally:
+        application.close()
+    data = {"sessions": [r.as_dict() for r in runs],
+            "files": [o.as_dict() for r in runs for o in r.outcomes]}
+    lines = [f"{o.status:9} {o.rel_path}" + (f"  ({o.reason})" if o.reason else "")
+             for r in runs for o in r.outcomes]
+    lines += [f"session {r.session_id}: " + ", ".join(f"{k} {v}" for k, v in r.counts().items()) for r in runs]
+    _emit(data, as_json, "\n".join(lines))
+
+
+def _recording_dict(rec: Recording, serial: str | None, settings: Settings) -> dict:
+    return {
+        "id": rec.id, "device": serial, "path": rec.source_path, "original_name": rec.original_name,
+        "start": _iso(rec.start, settings), "end": _iso(rec.end, settings), "duration_s": rec.duration_s,
+        "time_source": rec.time_source, "size": rec.size, "sha256": rec.id, "sm3": rec.sm3,
+        "status": rec.status, "damage_reason": rec.damage_reason, "badge": rec.badge,
+        "important": rec.important, "name_conflict": rec.name_conflict, "object_id": rec.object_id,
+        "dock_session": rec.dock_session_id, "ingested_at": _iso(rec.ingested_at, settings),
+    }
+
+
+@recordings_app.command("list")
+def recordings_list(ctx: typer.Context,
+                    device: Optional[str] = typer.Option(None, "--device", help="Only this camera serial."),
+                    status: Optional[str] = typer.Option(None, "--status", help="ok or damaged."),
+                    as_json: bool = JsonOpt) -> None:
+    """List recordings, oldest first."""
+    settings = _settings(ctx)
+    application = _open(ctx)
+    try:
+        with application.db.reading() as s:
+            q = select(Recording, Device.serial).outerjoin(Device, Recording.device_id == Device.id)
+            if device:
+                q = q.where(Device.serial == device)
+            if status:
+                q = q.where(Recording.status == status)
+            rows = s.execute(q.order_by(Recording.start, Recording.id)).all()
+            data = [_recording_dict(rec, serial, settings) for rec, serial in rows]
+    finally:
+        application.close()
+    _emit(data, as_json, "\n".join(
+        f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {d['path']}" for d in data))
+
+
+@recordings_app.command("show")
+def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar="REC",
+                                                                     help="Recording id or a unique prefix (8+)."),
+                    as_json: bool = JsonOpt) -> None:
+    """Show one recording with its stored ingest record."""
+    settings = _settings(ctx)
+    application = _open(ctx)
+    try:
+        with application.db.reading() as s:
+            rec, serial = _find_recording(s, rec_id)
+            data = _recording_dict(rec, serial, settings)
+        data["probe"] = rec.probe
+        data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
+    finally:
+        application.close()
+    _emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+def _find_recording(session, rec_id: str) -> tuple[Recording, str | None]:
+    if len(rec_id) < 8 or any(c not in "0123456789abcdef" for c in rec_id.lower()):
+        raise UserError(f"recording id must be 8 or more hex digits: {rec_id!r}")
+    rows = session.execute(select(Recording, Device.serial).outerjoin(Device, Recording.device_id == Device.id)
+                           .where(Recording.id.startswith(rec_id.lower())).limit(2)).all()
+    if not rows:
+        raise UserError(f"no recording with id {rec_id}")
+    if len(rows) > 1:
+        raise UserError(f"recording id prefix {rec_id} is ambiguous: give more digits")
+    return rows[0][0], rows[0][1]
+
+
+@app.command()
+def verify(ctx: typer.Context,
+           sample: Optional[int] = typer.Option(None, "--sample", min=1, help="Check N random recordings only."),
+           as_json: bool = JsonOpt) -> None:
+    """Re-hash originals against the store (fixity). Exit 1 names every changed or missing object."""
+    from ingestd.fixity import verify_store
+
+    application = _open(ctx)
+    try:
+        report = verify_store(application, sample)
+    finally:
+        application.close()
+    text = [f"{f.code}: {f.message}" for f in report.findings]
+    text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}")
+    _emit(report.as_dict(), as_json, "\n".join(text))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Check the whole audit chain and its signatures. Exit 1 names the first bad entry."""
+    from ingestd import audit
+
+    application = _open(ctx)
+    try:
+        with application.db.reading() as s:
+            findings = audit.verify(s, application.verifier())
+            from ingestd.db.models import AuditHead
+            head = s.get(AuditHead, 1)
+            entries = head.seq if head else 0
+    finally:
+        application.close()
+    data = {"ok": not findings, "entries": entries, "first_bad": findings[0].detail["seq"] if findings else None,
+            "findings": [f.as_dict() for f in findings]}
+    text = "\n".join([f"{f.code}: {f.message}" for f in findings] +
+                     [f"audit log: {entries} entries, " + ("ok" if not findings else
+                                                           f"FIRST BAD ENTRY {data['first_bad']}")])
+    _emit(data, as_json, text)
+    if findings:
+        raise typer.Exit(1)
+
+
+@store_app.command("rebuild-index")
+def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Recreate missing database rows from the store's own ingest records."""
+    from ingestd.ingest.reindex import rebuild_index
+
+    application = _open(ctx)
+    try:
+        result = rebuild_index(application)
+    finally:
+        application.close()
+    _emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
+                           f"{result['already_indexed']} already in the index")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Migrate the database to the newest schema (SQLite is backed up first)."""
+    from ingestd.db import migrate
+    from ingestd.datadir import DataDir
+    from ingestd.db.engine import Database
+
+    settings = _settings(ctx)
+    db = Database.open(settings.db_url)
+    try:
+        backup = migrate.upgrade(db, DataDir(settings.data_dir).backups)
+        data = {"schema": migrate.current_revision(db), "backup": backup}
+    finally:
+        db.dispose()
+    _emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else ""))
+
+
+def main() -> None:
+    """Entry point: typer handles usage errors (exit 2) and --help; ours are mapped here."""
+    try:
+        app()
+    except UserError as exc:
+        print(f"ingestd: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except IngestdError as exc:
+        print(f"ingestd: internal error: {exc}", file=sys.stderr)
+        sys.exit(3)
+    except Exception:  # noqa: BLE001 - reported in full, never swallowed
+        traceback.print_exc()
+        sys.exit(4)

@@ -1,0 +1,175 @@
+"""Configuration: one TOML file, validated, every key defaulted, `INGESTD_*` overrides.
+
+Precedence, highest first: environment (`INGESTD_DATA_DIR`, `INGESTD_INGEST__WORKERS`, …),
+the TOML file, the defaults below. The file is `--config`, else `$INGESTD_CONFIG`, else
+`<data_dir>/ingestd.toml` when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingestd.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("var")
+CONFIG_NAME = "ingestd.toml"
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workers: int = Field(0, ge=0, le=64, description="offload processes; 0 = one per core")
+    chunk_kib: int = Field(1024, ge=64, le=65536, description="read/write unit of the streaming copy")
+    default_profile: str = "generic"
+    probe_timeout_s: float = Field(60.0, gt=0)
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INGESTD_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite at <data_dir>/ingestd.db"
+    )
+    timezone: str = "Asia/Shanghai"
+    dock_name: str = Field(default_factory=socket.gethostname)
+    log_format: str = Field("kv", pattern="^(kv|json)$")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    profiles_dir: Path | None = Field(None, description="extra device profiles beside the shipped ones")
+    ingest: IngestSettings = IngestSettings()
+    web: WebSettings = WebSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'ingestd.db').resolve()}"
+
+    @property
+    def offload_workers(self) -> int:
+        return self.ingest.workers or (os.cpu_count() or 1)
+
+
+def config_path(explicit: Path | None) -> Path | None:
+    """The config file in force, or None when running on defaults alone."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    env = os.environ.get("INGESTD_CONFIG")
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"config file not found: {env} (from INGESTD_CONFIG)")
+        return Path(env)
+    candidate = Path(os.environ.get("INGESTD_DATA_DIR", DEFAULT_DATA_DIR)) / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(explicit: Path | None = None) -> Settings:
+    path = config_path(explicit)
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                tomllib.load(fh)  # surfaces syntax errors with their line before pydantic does
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+            if path is not None:
+                sources += (TomlConfigSettingsSource(settings_cls),)
+            return sources
+
+    try:
+        loaded = _FileSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}invalid setting {key!r}: {first['msg']}") from None
+    return Settings.model_validate(loaded.model_dump())
+
+
+DEFAULT_CONFIG_TEXT = """\
+# ingestd configuration. Every key is optional; the values shown are the defaults.
+# Any key can be overridden from the environment: INGESTD_<KEY>, nested keys joined
+# with a double underscore, e.g. INGESTD_INGEST__WORKERS=2.
+
+# Where the database, the originals store, staging and keys live.
+# data_dir = "var"
+
+# SQLAlchemy URL. Default: SQLite (WAL) at <data_dir>/ingestd.db. Several docks sharing
+# one database use PostgreSQL, e.g. "postgresql+psycopg://ingestd@db.local/ingestd".
+# database_url = ""
+
+# The unit's timezone: camera file names carry local time, deadlines end at local 24:00.
+# timezone = "Asia/Shanghai"
+
+# This dock's name in dock sessions and the audit log (default: host name).
+# dock_name = "dock-01"
+
+# Log lines: "kv" (key=value) or "json"; one event per line either way.
+# log_format = "kv"
+# log_level = "INFO"
+
+# A folder of extra device profiles (*.toml) beside the shipped ones.
+# profiles_dir = "/etc/ingestd/device_profiles"
+
+[ingest]
+# Offload processes. SM3 in software is CPU-bound, so one per core keeps every core busy.
+# 0 means one per core.
+# workers = 0
+# Size of one read/write of the streaming copy, in KiB.
+# chunk_kib = 1024
+# The device profile used when none is named and none is recognised.
+# default_profile = "generic"
+# Longest a probe of one file (ffprobe, mediainfo) may take, in seconds.
+# probe_timeout_s = 60.0
+
+[web]
+# host = "127.0.0.1"
+# port = 8080
+"""

@@ -1,0 +1,172 @@
+"""The database schema (SQLAlchemy 2.0). Alembic migrations in migrations/ create it;
+tests check that the two agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ingestd.db.types import UTCDateTime
+
+# Portable, predictable constraint names so that migrations work the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(128), unique=True)
+    model: Mapped[str | None] = mapped_column(String(128))
+    profile: Mapped[str | None] = mapped_column(String(64))
+    owner_badge: Mapped[str | None] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DockSession(Base):
+    __tablename__ = "dock_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dock: Mapped[str] = mapped_column(String(128))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    source_path: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | finished
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    files_ingested: Mapped[int] = mapped_column(Integer, default=0)
+    files_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    files_damaged: Mapped[int] = mapped_column(Integer, default=0)
+    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_ingested: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    device: Mapped[Device | None] = relationship()
+
+
+class Recording(Base):
+    """One original, identified by the SHA-256 of its bytes: the same bytes are the same
+    recording whichever dock, name or camera they come from."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
+    sm3: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    object_id: Mapped[str] = mapped_column(String(96), unique=True)
+    content_name: Mapped[str] = mapped_column(Text)  # file name inside the OCFL object
+    original_name: Mapped[str] = mapped_column(Text)
+    source_path: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"))
+    badge: Mapped[str | None] = mapped_column(String(64))
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    time_source: Mapped[str] = mapped_column(String(16))  # filename | container | mtime
+    status: Mapped[str] = mapped_column(String(16))  # ok | damaged
+    damage_reason: Mapped[str | None] = mapped_column(Text)
+    name_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    probe: Mapped[dict] = mapped_column(JSON)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    device: Mapped[Device | None] = relationship()
+
+
+class SourceFile(Base):
+    """Every file seen on a camera and what became of it. This is what makes a re-dock
+    resume: a file already taken from this device, path, size and mtime is not read again."""
+
+    __tablename__ = "source_files"
+    __table_args__ = (Index("ix_source_files_lookup", "device_key", "rel_path"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"), index=True)
+    device_key: Mapped[str] = mapped_column(String(255))
+    rel_path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16))  # ingested | duplicate | damaged | skipped | failed
+    recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"), index=True)
+    code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """Something that needs a person: a damaged file must be reported and explained in
+    writing (002 第16条)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"), index=True)
+    dock_session_id: Mapped[str | None] = mapped_column(ForeignKey("dock_sessions.id"))
+    detail: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    explanation: Mapped[str | None] = mapped_column(Text)
+    explained_by: Mapped[str | None] = mapped_column(String(64))
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained, signed. `detail` is kept as the exact canonical JSON
+    text that was hashed, so verification does not depend on a JSON round trip."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dock: Mapped[str] = mapped_column(String(128))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(128), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+class AuditHead(Base):
+    """One row: the last sequence number and hash. Updating it first in every auditing
+    transaction serialises appenders on every backend, and it lets verification notice
+    entries cut off the end of the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))

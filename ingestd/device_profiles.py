@@ -1,0 +1,127 @@
+"""Device profiles: how a camera family names its files and which files to take.
+
+Profiles are data (`device_profiles/*.toml`), validated on load; a malformed one is
+rejected naming its file and the key (or line, for TOML syntax).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingestd.errors import UserError
+from ingestd.resources import resource_dir
+
+
+class FileKinds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    video: list[str] = ["mp4", "mov", "avi", "mkv", "ts", "mts", "m4v", "3gp", "dav"]
+    audio: list[str] = ["wav", "mp3", "aac", "m4a", "amr", "opus"]
+    photo: list[str] = ["jpg", "jpeg", "png", "heic"]
+
+    def kind_of(self, ext: str) -> str | None:
+        for kind in ("video", "audio", "photo"):
+            if ext in getattr(self, kind):
+                return kind
+        return None
+
+
+class NamePattern(BaseModel):
+    """A regex searched in the path relative to the camera root, with named groups
+    `start`, `end`, `date`, `device`, `badge`, `seq`, `important`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str
+    start_format: str | None = None
+    end_format: str | None = None
+    date_format: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex: {exc}") from exc
+        return value
+
+
+class NameFacts(BaseModel):
+    start: datetime | None = None
+    end: datetime | None = None
+    device: str | None = None
+    badge: str | None = None
+    seq: str | None = None
+    important: bool = False
+
+
+class DeviceProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    files: FileKinds = FileKinds()
+    names: list[NamePattern] = []
+    wipe_after_verify: bool = False
+
+    def parse_name(self, rel_path: str, tz: ZoneInfo) -> NameFacts | None:
+        """Facts from the first pattern that matches the relative path, else None."""
+        for pat in self.names:
+            m = re.search(pat.pattern, rel_path)
+            if not m:
+                continue
+            groups = {k: v for k, v in m.groupdict().items() if v is not None}
+            try:
+                return _facts(groups, pat, tz)
+            except ValueError:
+                continue  # digits that are not a real time: try the next pattern
+        return None
+
+
+def _facts(groups: dict[str, str], pat: NamePattern, tz: ZoneInfo) -> NameFacts:
+    date = datetime.strptime(groups["date"], pat.date_format or "%Y-%m-%d").date() if "date" in groups else None
+
+    def when(key: str, fmt: str | None) -> datetime | None:
+        if key not in groups or not fmt:
+            return None
+        parsed = datetime.strptime(groups[key], fmt)
+        if date is not None:
+            parsed = datetime.combine(date, parsed.time())
+        return parsed.replace(tzinfo=tz)
+
+    start, end = when("start", pat.start_format), when("end", pat.end_format)
+    if start and end and end < start:
+        end += timedelta(days=1)  # a clip that runs past midnight
+    return NameFacts(start=start, end=end, device=groups.get("device"), badge=groups.get("badge"),
+                     seq=groups.get("seq"), important=bool(groups.get("important")))
+
+
+def load_profile_file(path: Path) -> DeviceProfile:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"device profile {path}: invalid TOML: {exc}") from None
+    try:
+        return DeviceProfile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"device profile {path}: key {key!r}: {first['msg']}") from None
+
+
+def load_profiles(extra_dir: Path | None = None) -> dict[str, DeviceProfile]:
+    profiles: dict[str, DeviceProfile] = {}
+    dirs = [resource_dir("device_profiles")] + ([extra_dir] if extra_dir else [])
+    for directory in dirs:
+        for path in sorted(directory.glob("*.toml")):
+            profile = load_profile_file(path)
+            profiles[profile.name] = profile
+    return profiles

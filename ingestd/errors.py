@@ -1,0 +1,61 @@
+"""One exception hierarchy for the whole project.
+
+`UserError` is for bad input a person can fix: the CLI prints its one-line message and
+exits 2. Everything else derives from `IngestdError` and is an internal failure that
+must never be swallowed.
+"""
+
+from __future__ import annotations
+
+
+class IngestdError(Exception):
+    """Base of every error ingestd raises on purpose."""
+
+
+class UserError(IngestdError):
+    """Bad input: a path that does not exist, an unknown profile, a malformed file.
+
+    The message is one line naming the problem and the thing, shown without traceback.
+    """
+
+
+class NotInitialisedError(UserError):
+    """The data directory has not been set up with `ingestd init`."""
+
+
+class ConfigError(UserError):
+    """The configuration file or an environment override is invalid."""
+
+
+class StoreError(IngestdError):
+    """The originals store is in a state it must never be in (internal)."""
+
+
+class ObjectExistsError(StoreError):
+    """An object with this id is already in the store (another dock got there first)."""
+
+
+class SourceReadError(IngestdError):
+    """Reading a file off the camera failed (unplugged, I/O error, vanished)."""
+
+
+class VerifyMismatchError(IngestdError):
+    """The staged copy, re-read from disk, does not have the digest the source had."""
+
+
+class ToolError(IngestdError):
+    """An external tool (ffmpeg, ffprobe, mediainfo) failed; carries its stderr tail."""
+
+    def __init__(self, tool: str, message: str, stderr_tail: str = "", returncode: int | None = None):
+        super().__init__(f"{tool}: {message}" + (f": {stderr_tail}" if stderr_tail else ""))
+        self.tool = tool
+        self.stderr_tail = stderr_tail
+        self.returncode = returncode
+
+
+class ToolTimeoutError(ToolError):
+    """An external tool ran past its time limit and was killed."""
+
+
+class AuditError(IngestdError):
+    """The audit log could not be appended to or its key is unusable (internal)."""

@@ -1,0 +1,142 @@
+"""One dock session, start to finish: walk → classify → offload (+probe) → commit.
+
+Stages are plain functions over typed records; only commit.py writes. Offload runs in
+worker processes (SM3 is CPU-bound and holds the GIL), one file each, while this process
+commits results as they arrive. A file that fails never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ingestd.app import App
+from ingestd.device_profiles import DeviceProfile
+from ingestd.findings import Finding
+from ingestd.ingest import commit
+from ingestd.ingest.names import display, extension
+from ingestd.ingest.offload import OffloadRequest, OffloadResult, offload
+from ingestd.ingest.outcome import DockRun, FileOutcome
+from ingestd.ingest.staging import StagingArea
+from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
+from ingestd.logs import event
+
+log = logging.getLogger("ingestd.ingest")
+
+
+@dataclass(frozen=True)
+class _Skip:
+    status: str
+    code: str
+    reason: str
+
+
+def classify(entry: SourceEntry, profile: DeviceProfile) -> _Skip | None:
+    """None if the file is to be offloaded, else why not."""
+    if entry.kind == "symlink":
+        return _Skip("skipped", "skipped_symlink", Finding("skipped_symlink", {"path": entry.rel_path}).message)
+    if entry.kind == "unreadable_dir":
+        return _Skip("failed", "read_failed", f"{entry.rel_path}: directory could not be listed")
+    if entry.kind != "file":
+        return _Skip("skipped", "skipped_special",
+                     Finding("skipped_special", {"path": entry.rel_path, "kind": entry.kind}).message)
+    ext = extension(entry.path)
+    if profile.files.kind_of(ext) is None:
+        return _Skip("skipped", "skipped_not_media", f"extension {ext or '(none)'!r} is not a recording type")
+    return None
+
+
+def source_entries(root: Path) -> Iterator[SourceEntry]:
+    """The files under a dock root; a single file given directly is its own root."""
+    if root.is_dir():
+        yield from walk(root)
+        return
+    st = root.lstat()
+    kind = kind_of_mode(st.st_mode)
+    yield SourceEntry(os.fspath(root), display(root.name), kind, st.st_size if kind == "file" else None,
+                      st.st_mtime_ns)
+
+
+class Offloader:
+    """Runs offloads inline (one worker) or in a process pool; yields results as they finish."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "Offloader":
+        if self.workers > 1:
+            # forkserver: workers must not inherit this process's database connections.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, jobs: Iterable[tuple[SourceEntry, OffloadRequest]]) -> Iterator[tuple[SourceEntry, OffloadResult]]:
+        if self._pool is None:
+            for entry, req in jobs:
+                yield entry, offload(req)
+            return
+        futures: dict[Future, SourceEntry] = {self._pool.submit(offload, req): entry for entry, req in jobs}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def ingest_path(app: App, staging: StagingArea, source: Path, profile: DeviceProfile,
+                device_serial: str | None, offloader: Offloader) -> DockRun:
+    # The path the admin named is resolved; nothing below it is ever followed.
+    root = os.fspath(source.resolve())
+    ctx = commit.start_session(app, display(root), profile, device_serial)
+    staging.note_dock_session(ctx.session_id)
+    run = DockRun(ctx.session_id, display(root), profile.name, device_serial, app.clock.now())
+    event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
+          device=device_serial)
+    known = commit.known_sources(app, ctx)
+    jobs: list[tuple[SourceEntry, OffloadRequest]] = []
+    resumed = 0
+    for entry in source_entries(Path(root)):
+        skip = classify(entry, profile)
+        if skip is not None:
+            run.outcomes.append(commit.record_without_content(app, ctx, entry, skip.status, skip.code, skip.reason))
+            continue
+        previous = known.get((entry.rel_path, entry.size, entry.mtime_ns))
+        if previous is not None:
+            resumed += 1
+            run.outcomes.append(FileOutcome(
+                entry.display_path, entry.rel_path, "duplicate", previous, previous, entry.size, "already_ingested",
+                Finding("already_ingested", {"path": entry.rel_path, "recording_id": previous}).message))
+            continue
+        suffix = f".{extension(entry.path)}" if extension(entry.path) else ""
+        jobs.append((entry, OffloadRequest(entry.path, os.fspath(staging.new_path(suffix)),
+                                           app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s)))
+    commit.count_resumed(app, ctx, resumed)
+    for entry, result in offloader.run(jobs):
+        outcome = commit.commit_offload(app, ctx, entry, result)
+        run.outcomes.append(outcome)
+        if outcome.status in ("ingested", "damaged"):
+            run.bytes_ingested += outcome.size or 0
+    run.outcomes.sort(key=lambda o: o.rel_path)
+    run.finished_at = commit.finish_session(app, ctx, run.counts(), run.bytes_ingested)
+    event(log, logging.INFO, "dock.finished", session=ctx.session_id, **run.counts(), bytes=run.bytes_ingested)
+    return run
+
+
+def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None) -> list[DockRun]:
+    """`ingestd ingest`: the same code path the daemon uses for a docked camera."""
+    profile = app.profile(profile_name)
+    staging = StagingArea(app.data.staging).open()
+    try:
+        orphaned = staging.sweep_stale()
+        if orphaned:
+            commit.mark_interrupted(app, orphaned)
+        with Offloader(app.settings.offload_workers) as offloader:
+            return [ingest_path(app, staging, src, profile, device_serial, offloader) for src in sources]
+    finally:
+        staging.close()

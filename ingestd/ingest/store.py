@@ -1,0 +1,327 @@
+"""The originals store: an OCFL 1.1 storage root (https://ocfl.io/1.1/spec/).
+
+One object per recording, id `urn:ingestd:rec:<sha256 of the original>`, laid out with extension
+0003-hash-and-id-n-tuple-storage-layout. Objects are assembled complete in staging and
+renamed into place, so an object is either whole or absent; the root inventory and its
+sidecar are the last files written. Content files are made read-only and are never
+rewritten (002 第17条, 003 第39条): a later change is a new version. The store describes
+itself, so the database can be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ingestd.durable import fsync_dir, fsync_tree, makedirs_durable, replace_file, write_file
+from ingestd.errors import ObjectExistsError, StoreError
+from ingestd.findings import Finding
+
+SPEC = "1.1"
+LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
+INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
+DIGEST_ALGORITHM = "sha256"  # OCFL allows sha256; it is also the digest the dock proves copies with
+SIDECAR = f"inventory.json.{DIGEST_ALGORITHM}"
+TUPLE_SIZE, TUPLES = 3, 3
+HASH_CHUNK = 4 << 20
+
+
+def object_id_for(sha256_hex: str) -> str:
+    # A URI, as OCFL recommends (W005); the SHA-256 makes the same bytes the same object
+    # whichever dock or camera name they arrive under.
+    return f"urn:ingestd:rec:{sha256_hex}"
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file to put into an object version: either an already-written file to move in
+    (`source`, whose digest the caller has proven) or small `data` to write."""
+
+    logical_path: str
+    digest: str
+    source: Path | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who made a version: the OCFL `user` block and `message`."""
+
+    user: str
+    address: str  # a URI (OCFL W008), e.g. urn:ingestd:dock:dock-01 or urn:ingestd:badge:012345
+    message: str
+    created: datetime
+
+
+def _ocfl_time(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _inventory_bytes(inventory: dict) -> bytes:
+    return (json.dumps(inventory, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_logical_path(path: str) -> None:
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise StoreError(f"invalid logical path {path!r}")
+
+
+class OcflStore:
+    def __init__(self, root: Path, staging: Path):
+        self.root = root
+        self.staging = staging  # same filesystem as root: objects arrive by rename
+
+    # ----- storage root -----------------------------------------------------------------
+
+    def initialise(self) -> None:
+        """Create the storage root if it is not there; a no-op on an existing root."""
+        makedirs_durable(self.root)
+        namaste = self.root / f"0=ocfl_{SPEC}"
+        if namaste.exists():
+            return
+        ext_dir = self.root / "extensions" / LAYOUT
+        ext_dir.mkdir(parents=True, exist_ok=True)
+        config = {"extensionName": LAYOUT, "digestAlgorithm": "sha256",
+                  "tupleSize": TUPLE_SIZE, "numberOfTuples": TUPLES}
+        replace_file(ext_dir / "config.json", (json.dumps(config, indent=2) + "\n").encode(), 0o644)
+        layout = {"extension": LAYOUT,
+                  "description": "Hashed truncated n-tuple trees with object id encapsulating directory"}
+        replace_file(self.root / "ocfl_layout.json", (json.dumps(layout, indent=2) + "\n").encode(), 0o644)
+        fsync_dir(self.root / "extensions")
+        # The declaration goes last: a root is a root only once it is complete.
+        replace_file(namaste, f"ocfl_{SPEC}\n".encode(), 0o644)
+
+    def is_initialised(self) -> bool:
+        return (self.root / f"0=ocfl_{SPEC}").is_file()
+
+    def object_path(self, object_id: str) -> Path:
+        digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
+        tuples = [digest[i * TUPLE_SIZE:(i + 1) * TUPLE_SIZE] for i in range(TUPLES)]
+        encapsulation = "".join(
+            c if (c.isascii() and (c.isalnum() or c in "-_")) else "".join(f"%{b:02x}" for b in c.encode())
+            for c in object_id
+        )
+        if len(encapsulation) > 100:
+            encapsulation = f"{encapsulation[:100]}-{digest}"
+        return self.root.joinpath(*tuples, encapsulation)
+
+    def exists(self, object_id: str) -> bool:
+        return (self.object_path(object_id) / f"0=ocfl_object_{SPEC}").is_file()
+
+    def iter_objects(self) -> Iterator[tuple[str, Path]]:
+        """Every object in the store, by walking the tuple tree (the store alone, no index)."""
+        for dirpath, dirs, files in os.walk(self.root):
+            here = Path(dirpath)
+            if here == self.root:
+                dirs[:] = sorted(d for d in dirs if d != "extensions")
+                continue
+            if f"0=ocfl_object_{SPEC}" in files:
+                dirs[:] = []
+                yield self.read_inventory_at(here)["id"], here
+            else:
+                dirs.sort()
+
+    # ----- reading ----------------------------------------------------------------------
+
+    def read_inventory_at(self, object_dir: Path) -> dict:
+        try:
+            return json.loads((object_dir / "inventory.json").read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{object_dir}: unreadable inventory: {exc}") from exc
+
+    def inventory(self, object_id: str) -> dict:
+        return self.read_inventory_at(self.object_path(object_id))
+
+    def resolve(self, object_id: str, logical_path: str, version: str | None = None) -> Path:
+        """The file on disk holding `logical_path` in `version` (default: head)."""
+        inventory = self.inventory(object_id)
+        state = inventory["versions"][version or inventory["head"]]["state"]
+        for digest, paths in state.items():
+            if logical_path in paths:
+                return self.object_path(object_id) / inventory["manifest"][digest][0]
+        raise StoreError(f"{object_id}: no file {logical_path!r} in {version or inventory['head']}")
+
+    def read_json(self, object_id: str, logical_path: str) -> dict:
+        return json.loads(self.resolve(object_id, logical_path).read_bytes())
+
+    # ----- writing ----------------------------------------------------------------------
+
+    def create_object(self, object_id: str, files: list[NewFile], sig: Signature) -> Path:
+        """Write version 1 of a new object. Raises ObjectExistsError if the id is taken
+        (another process committed the same content first); nothing is left behind then."""
+        target = self.object_path(object_id)
+        if target.exists():
+            raise ObjectExistsError(object_id)
+        work = self._work_dir()
+        try:
+            inventory = self._inventory_with_version({"id": object_id, "type": INVENTORY_TYPE,
+                                                      "digestAlgorithm": DIGEST_ALGORITHM,
+                                                      "head": "v0", "manifest": {}, "versions": {}},
+                                                     files, sig)
+            self._fill_version_dir(work / "v1", files, inventory)
+            write_file(work / f"0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode())
+            self._write_inventory(work, inventory, durable=False)
+            fsync_tree(work)
+            makedirs_durable(target.parent)
+            try:
+                os.rename(work, target)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise ObjectExistsError(object_id) from None
+                raise
+            fsync_dir(target.parent)
+            return target
+        finally:
+            if work.exists():
+                shutil.rmtree(work)  # read-only files go with their writable directory
+
+    def add_version(self, object_id: str, files: list[NewFile], sig: Signature,
+                    remove: tuple[str, ...] = ()) -> str:
+        """Add a version: the previous state plus `files` (new or replacing a logical path),
+        minus `remove`. Earlier versions and their content are never touched."""
+        object_dir = self.object_path(object_id)
+        inventory = self.inventory(object_id)
+        new = self._inventory_with_version(inventory, files, sig, remove)
+        version = new["head"]
+        work = self._work_dir()
+        try:
+            self._fill_version_dir(work, files, new)
+            fsync_tree(work)
+            # A crash from here on is repaired by recover_object(): the version directory
+            # either is absent, or is complete with its own inventory.
+            os.rename(work, object_dir / version)
+            fsync_dir(object_dir)
+        finally:
+            if work.exists():
+                shutil.rmtree(work)  # read-only files go with their writable directory
+        self._write_inventory(object_dir, new, durable=True)
+        return version
+
+    def recover_object(self, object_id: str) -> bool:
+        """Finish a version whose directory landed but whose root inventory did not.
+        Returns True if anything was repaired."""
+        object_dir = self.object_path(object_id)
+        if not object_dir.exists():
+            return False
+        versions = sorted((int(p.name[1:]), p) for p in object_dir.iterdir()
+                          if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+        if not versions:
+            return False
+        latest = versions[-1][1]
+        latest_inv = latest / "inventory.json"
+        root_inv = object_dir / "inventory.json"
+        sidecar_ok = (object_dir / SIDECAR).is_file() and root_inv.is_file() and \
+            (object_dir / SIDECAR).read_text().split()[0] == file_sha256(root_inv)
+        if root_inv.is_file() and root_inv.read_bytes() == latest_inv.read_bytes() and sidecar_ok:
+            return False
+        self._write_inventory(object_dir, json.loads(latest_inv.read_bytes()), durable=True)
+        return True
+
+    def _work_dir(self) -> Path:
+        self.staging.mkdir(parents=True, exist_ok=True)
+        work = self.staging / f"obj-{uuid.uuid4().hex}"
+        work.mkdir()
+        return work
+
+    @staticmethod
+    def _inventory_with_version(previous: dict, files: list[NewFile], sig: Signature,
+                                remove: tuple[str, ...] = ()) -> dict:
+        number = int(previous["head"][1:]) + 1
+        version = f"v{number}"
+        manifest = {d: list(p) for d, p in previous["manifest"].items()}
+        state: dict[str, list[str]] = {}
+        if previous["versions"]:
+            for digest, paths in previous["versions"][previous["head"]]["state"].items():
+                state[digest] = list(paths)
+        replaced = {f.logical_path for f in files} | set(remove)
+        for digest in list(state):
+            state[digest] = [p for p in state[digest] if p not in replaced]
+            if not state[digest]:
+                del state[digest]
+        for f in files:
+            _check_logical_path(f.logical_path)
+            state.setdefault(f.digest, []).append(f.logical_path)
+            if f.digest not in manifest:
+                manifest[f.digest] = [f"{version}/content/{f.logical_path}"]
+        versions = dict(previous["versions"])
+        versions[version] = {"created": _ocfl_time(sig.created), "message": sig.message,
+                             "user": {"name": sig.user, "address": sig.address}, "state": {d: sorted(p) for d, p in sorted(state.items())}}
+        return {"id": previous["id"], "type": INVENTORY_TYPE, "digestAlgorithm": DIGEST_ALGORITHM,
+                "head": version, "manifest": dict(sorted(manifest.items())), "versions": versions}
+
+    @staticmethod
+    def _fill_version_dir(version_dir: Path, files: list[NewFile], inventory: dict) -> None:
+        """Put the content this version adds into version_dir/content, plus its inventory."""
+        version = inventory["head"]
+        content = version_dir / "content"
+        for f in files:
+            wanted = f"{version}/content/{f.logical_path}"
+            if wanted not in inventory["manifest"].get(f.digest, []):
+                continue  # content already stored by an earlier version: deduplicated
+            dest = content / f.logical_path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if f.source is not None:
+                os.rename(f.source, dest)
+                os.chmod(dest, 0o444)
+            else:
+                assert f.data is not None
+                write_file(dest, f.data)
+        version_dir.mkdir(parents=True, exist_ok=True)
+        OcflStore._write_inventory(version_dir, inventory, durable=False)
+
+    @staticmethod
+    def _write_inventory(directory: Path, inventory: dict, durable: bool) -> None:
+        data = _inventory_bytes(inventory)
+        sidecar = f"{hashlib.sha256(data).hexdigest()}  inventory.json\n".encode()
+        if durable:
+            replace_file(directory / "inventory.json", data)
+            replace_file(directory / SIDECAR, sidecar)
+        else:
+            write_file(directory / "inventory.json", data)
+            write_file(directory / SIDECAR, sidecar)
+
+    # ----- fixity -----------------------------------------------------------------------
+
+    def verify_object(self, object_id: str) -> list[Finding]:
+        """Re-hash every content file of the object against its inventory."""
+        object_dir = self.object_path(object_id)
+        if not object_dir.is_dir():
+            return [Finding("fixity_missing", {"object_id": object_id, "path": str(object_dir)})]
+        findings: list[Finding] = []
+        try:
+            inventory = self.read_inventory_at(object_dir)
+            sidecar = (object_dir / SIDECAR).read_text().split()[0]
+        except (OSError, StoreError, IndexError) as exc:
+            return [Finding("object_invalid", {"object_id": object_id, "reason": f"inventory: {exc}"})]
+        if sidecar != file_sha256(object_dir / "inventory.json"):
+            findings.append(Finding("object_invalid", {"object_id": object_id,
+                                                       "reason": "inventory.json does not match its sidecar digest"}))
+        if inventory.get("id") != object_id:
+            findings.append(Finding("object_invalid", {"object_id": object_id,
+                                                       "reason": f"inventory names id {inventory.get('id')!r}"}))
+        for digest, paths in inventory["manifest"].items():
+            for rel in paths:
+                path = object_dir / rel
+                if not path.is_file():
+                    findings.append(Finding("fixity_missing", {"object_id": object_id, "path": rel}))
+                elif file_sha256(path) != digest:
+                    findings.append(Finding("fixity_changed", {"object_id": object_id, "path": rel}))
+        return findings
+

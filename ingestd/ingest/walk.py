@@ -1,0 +1,68 @@
+"""Enumerate what is on a camera without trusting it: nothing is followed, opened or
+executed while walking; every entry is classified from lstat alone."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ingestd.ingest.names import display
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    path: str  # absolute, as the OS names it (may hold surrogate escapes)
+    rel_path: str  # display-safe, '/'-separated, relative to the dock root
+    kind: str  # file | symlink | fifo | device | socket | other
+    size: int | None
+    mtime_ns: int | None
+
+    @property
+    def display_path(self) -> str:
+        return display(self.path)
+
+
+def kind_of_mode(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "other"
+
+
+def walk(root: Path) -> Iterator[SourceEntry]:
+    """Depth-first, sorted by name, never descending into a symlinked directory."""
+    root_str = os.fspath(root)
+    stack = [root_str]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            # An unreadable directory is reported as one entry rather than dropped silently.
+            yield SourceEntry(current, _rel(root_str, current), "unreadable_dir", None, None)
+            continue
+        subdirs = []
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append(entry.path)
+                continue
+            kind = kind_of_mode(st.st_mode)
+            yield SourceEntry(entry.path, _rel(root_str, entry.path), kind,
+                              st.st_size if kind == "file" else None, st.st_mtime_ns)
+        stack.extend(reversed(subdirs))
+
+
+def _rel(root: str, path: str) -> str:
+    return display(os.path.relpath(path, root)).replace(os.sep, "/")

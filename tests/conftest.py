@@ -1,0 +1,94 @@
+"""Shared fixtures: real ffmpeg clips made once per session, a fresh data dir per test,
+and a runner for the real `ingestd` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingestd.app import App, initialise
+from ingestd.clock import FixedClock
+from ingestd.config import Settings
+from ingestd.media.synthetic import ClipSpec, make_clip
+
+UTC = timezone.utc
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """Tiny real recordings, built once: H.264 and HEVC, with and without audio."""
+    base = tmp_path_factory.mktemp("clips")
+    specs = {
+        "h264": ClipSpec(seconds=2, creation_time=datetime(2026, 11, 20, 0, 30, tzinfo=UTC)),
+        "h264_b": ClipSpec(seconds=2, tone_hz=660, creation_time=datetime(2026, 11, 20, 0, 40, tzinfo=UTC)),
+        "h264_c": ClipSpec(seconds=3, tone_hz=880, creation_time=datetime(2026, 11, 20, 0, 50, tzinfo=UTC)),
+        "hevc": ClipSpec(seconds=2, codec="libx265", creation_time=datetime(2026, 11, 20, 1, 0, tzinfo=UTC)),
+        "silent": ClipSpec(seconds=2, audio=False),
+    }
+    return {name: make_clip(base / f"{name}.mp4", spec) for name, spec in specs.items()}
+
+
+@dataclass
+class Dock:
+    """A data dir initialised for one test, plus ways to drive it."""
+
+    root: Path
+    settings: Settings
+    env: dict
+
+    def app(self, clock=None) -> App:
+        return App.open(self.settings, clock)
+
+    def cli(self, *args: str, check: int | None = 0, timeout: float = 300) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "ingestd", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check is not None and proc.returncode != check:
+            raise AssertionError(f"ingestd {' '.join(args)} exited {proc.returncode}, wanted {check}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+    def cli_json(self, *args: str, check: int | None = 0):
+        return json.loads(self.cli(*args, "--json", check=check).stdout)
+
+
+def make_dock(root: Path, **env_extra: str) -> Dock:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")}
+    env.update({"INGESTD_DATA_DIR": str(root / "var"), "INGESTD_DOCK_NAME": "test-dock",
+                "INGESTD_LOG_LEVEL": "WARNING", **env_extra})
+    settings = Settings(data_dir=root / "var", dock_name="test-dock", database_url=env_extra.get("INGESTD_DATABASE_URL"),
+                        ingest={"workers": int(env_extra.get("INGESTD_INGEST__WORKERS", "0"))})
+    initialise(settings)
+    return Dock(root, settings, env)
+
+
+@pytest.fixture
+def dock(tmp_path) -> Dock:
+    return make_dock(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+
+
+def copy_clip(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
+
+def ocfl_validate(store: Path):
+    """The independent check: ocfl-py's validator over the whole storage root."""
+    import ocfl
+
+    root = ocfl.StorageRoot(root=str(store))
+    ok = root.validate(log_warnings=False, log_errors=True)
+    return ok, root
