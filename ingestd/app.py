@@ -13,6 +13,8 @@ from ingestd.db import migrate
 from ingestd.db.engine import Database
 from ingestd.device_profiles import DeviceProfile, load_profiles
 from ingestd.errors import UserError
+from ingestd.db.models import DockSession
+from ingestd.ingest.staging import StagingArea
 from ingestd.ingest.store import OcflStore
 from ingestd.signing import Signer, Verifier, create_keypair
 
@@ -24,6 +26,7 @@ class App:
     db: Database
     store: OcflStore
     clock: Clock
+    _staging: StagingArea
     _changes: Changes | None = None
     _profiles: dict[str, DeviceProfile] | None = None
 
@@ -32,8 +35,32 @@ class App:
         data = DataDir(settings.data_dir)
         if require_init:
             data.require_initialised()
-        return cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, data.staging),
-                   clock or SystemClock())
+        staging = StagingArea(data.staging)
+        return cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, staging),
+                   clock or SystemClock(), staging)
+
+    @property
+    def staging(self) -> StagingArea:
+        """This process's staging, opened on first use by a writer. Opening sweeps what dead
+        processes left: half-made store paths are pruned, half-added versions finished, and
+        their dock sessions marked interrupted (their verified files are already committed)."""
+        if not self._staging.is_open:
+            self._staging.open()
+            orphaned = self._staging.sweep_stale()
+            for marker in orphaned:
+                self.store.repair(marker)
+            self._mark_interrupted([m.value for m in orphaned if m.kind == "dock"])
+        return self._staging
+
+    def _mark_interrupted(self, session_ids: list[str]) -> None:
+        if not session_ids:
+            return
+        with self.changes.begin("ingestd") as ch:
+            for sid in session_ids:
+                row = ch.session.get(DockSession, sid)
+                if row is not None and row.status == "running":
+                    row.status = "interrupted"
+                    ch.record("dock.interrupted", "dock_session", sid)
 
     @property
     def changes(self) -> Changes:
@@ -59,6 +86,7 @@ class App:
             raise UserError(f"unknown device profile {name!r} (known: {known})") from None
 
     def close(self) -> None:
+        self._staging.close()
         self.db.dispose()
 
 
@@ -68,7 +96,7 @@ def initialise(settings: Settings) -> dict:
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
     data.staging.mkdir(exist_ok=True)
-    OcflStore(data.store, data.staging).initialise()
+    OcflStore(data.store, StagingArea(data.staging)).initialise()
     create_keypair(data.signing_key, data.verify_key)
     config_file = data.root / CONFIG_NAME
     wrote_config = False

@@ -12,6 +12,9 @@ from ingestd.media.synthetic import make_camera_dump
 
 
 def main(target: Path) -> None:
+    if target.is_dir() and any(target.rglob("*.mp4")):
+        print(f"demo camera dump already in {target}")
+        return
     start = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(hours=3)).replace(microsecond=0)
     clips = make_camera_dump(target, start, clips=3, seconds=4)
     cut = clips[-1].with_name(clips[-1].stem + "_cut.mp4")

@@ -88,16 +88,6 @@ def finish_session(app: App, ctx: DockContext, counts: dict[str, int], bytes_ing
     return now
 
 
-def mark_interrupted(app: App, session_ids: list[str]) -> None:
-    """Dock sessions whose process died: their verified files are committed, the rest retried."""
-    with app.changes.begin(ACTOR) as ch:
-        for sid in session_ids:
-            row = ch.session.get(DockSession, sid)
-            if row is not None and row.status == "running":
-                row.status = "interrupted"
-                ch.record("dock.interrupted", "dock_session", sid)
-
-
 def known_sources(app: App, ctx: DockContext) -> dict[tuple[str, int | None, int | None], str]:
     """Files this device already delivered, keyed by path, size and mtime -> recording id."""
     with app.db.reading() as s:

@@ -22,7 +22,6 @@ from ingestd.ingest import commit
 from ingestd.ingest.names import display, extension
 from ingestd.ingest.offload import OffloadRequest, OffloadResult, offload
 from ingestd.ingest.outcome import DockRun, FileOutcome
-from ingestd.ingest.staging import StagingArea
 from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
 from ingestd.logs import event
 
@@ -89,12 +88,12 @@ class Offloader:
             yield futures[fut], fut.result()
 
 
-def ingest_path(app: App, staging: StagingArea, source: Path, profile: DeviceProfile,
+def ingest_path(app: App, source: Path, profile: DeviceProfile,
                 device_serial: str | None, offloader: Offloader) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
     root = os.fspath(source.resolve())
     ctx = commit.start_session(app, display(root), profile, device_serial)
-    staging.note_dock_session(ctx.session_id)
+    dock_marker = app.staging.mark("dock", ctx.session_id)
     run = DockRun(ctx.session_id, display(root), profile.name, device_serial, app.clock.now())
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial)
@@ -114,7 +113,7 @@ def ingest_path(app: App, staging: StagingArea, source: Path, profile: DevicePro
                 Finding("already_ingested", {"path": entry.rel_path, "recording_id": previous}).message))
             continue
         suffix = f".{extension(entry.path)}" if extension(entry.path) else ""
-        jobs.append((entry, OffloadRequest(entry.path, os.fspath(staging.new_path(suffix)),
+        jobs.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(suffix)),
                                            app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s)))
     commit.count_resumed(app, ctx, resumed)
     for entry, result in offloader.run(jobs):
@@ -124,6 +123,7 @@ def ingest_path(app: App, staging: StagingArea, source: Path, profile: DevicePro
             run.bytes_ingested += outcome.size or 0
     run.outcomes.sort(key=lambda o: o.rel_path)
     run.finished_at = commit.finish_session(app, ctx, run.counts(), run.bytes_ingested)
+    app.staging.done(dock_marker)
     event(log, logging.INFO, "dock.finished", session=ctx.session_id, **run.counts(), bytes=run.bytes_ingested)
     return run
 
@@ -131,12 +131,5 @@ def ingest_path(app: App, staging: StagingArea, source: Path, profile: DevicePro
 def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None) -> list[DockRun]:
     """`ingestd ingest`: the same code path the daemon uses for a docked camera."""
     profile = app.profile(profile_name)
-    staging = StagingArea(app.data.staging).open()
-    try:
-        orphaned = staging.sweep_stale()
-        if orphaned:
-            commit.mark_interrupted(app, orphaned)
-        with Offloader(app.settings.offload_workers) as offloader:
-            return [ingest_path(app, staging, src, profile, device_serial, offloader) for src in sources]
-    finally:
-        staging.close()
+    with Offloader(app.settings.offload_workers) as offloader:
+        return [ingest_path(app, src, profile, device_serial, offloader) for src in sources]

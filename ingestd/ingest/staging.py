@@ -1,25 +1,35 @@
 """Per-process staging on the store's filesystem.
 
-Each process owns one directory, held by an flock for its lifetime. Whatever a process
-left behind when it died (a half-copied file, a half-assembled object) is swept away by
-the next process to start, which can tell a dead owner from a live one because the lock
-is free. Several ingest processes and docks can therefore share one data directory.
+Each process owns one directory, held by an flock for its lifetime: half-copied files
+and half-assembled objects live there and nowhere else. Before a step that could leave
+something behind outside staging (new directories in the store, a version not yet in
+its root inventory), the process drops a marker here and removes it when the step is
+done. Whatever a process left when it died is swept by the next one to start, which
+tells a dead owner from a live one because the lock is free, and gets back the markers
+so the store can be repaired. Several processes and docks can share one data directory.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingestd.durable import write_file
 from ingestd.errors import StoreError
 
 LOCK = "owner.lock"
-OWNER = "owner.json"
+MARKER_KINDS = ("target", "version", "dock")
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str  # target: a store path being created | version: an object being versioned | dock: a dock session
+    value: str
+    path: Path
 
 
 @dataclass
@@ -34,7 +44,6 @@ class StagingArea:
         self.dir.mkdir()
         self._lock_fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._write_owner([])
         return self
 
     def close(self) -> None:
@@ -43,43 +52,53 @@ class StagingArea:
             os.close(self._lock_fd)
             self._lock_fd = -1
 
+    @property
+    def is_open(self) -> bool:
+        return self._lock_fd >= 0
+
     def new_path(self, suffix: str = "") -> Path:
+        self._require_open()
         return self.dir / f"{uuid.uuid4().hex}{suffix}.part"
 
-    def note_dock_session(self, session_id: str) -> None:
-        """Remember which dock sessions this process runs, so that if it dies the next
-        process can mark them interrupted."""
-        owner = json.loads((self.dir / OWNER).read_text())
-        owner["dock_sessions"].append(session_id)
-        self._write_owner(owner["dock_sessions"])
+    def work_dir(self) -> Path:
+        self._require_open()
+        work = self.dir / f"obj-{uuid.uuid4().hex}"
+        work.mkdir()
+        return work
 
-    def _write_owner(self, sessions: list[str]) -> None:
-        tmp = self.dir / f"{OWNER}.tmp"
-        tmp.write_text(json.dumps({"pid": os.getpid(), "dock_sessions": sessions}))
-        os.replace(tmp, self.dir / OWNER)
+    def mark(self, kind: str, value: str) -> Marker:
+        """Durably note an unfinished step; `done()` removes the note."""
+        assert kind in MARKER_KINDS
+        self._require_open()
+        path = self.dir / f"{kind}-{uuid.uuid4().hex}"
+        write_file(path, value.encode("utf-8"), 0o600)
+        return Marker(kind, value, path)
 
-    def sweep_stale(self) -> list[str]:
-        """Remove staging left by dead processes. Returns their unfinished dock sessions."""
-        if not self.base.is_dir():
-            return []
-        orphaned: list[str] = []
+    def _require_open(self) -> None:
+        if self._lock_fd < 0:
+            raise StoreError("staging used before it was opened (App.staging opens it)")
+
+    @staticmethod
+    def done(marker: Marker) -> None:
+        marker.path.unlink(missing_ok=True)
+
+    def sweep_stale(self) -> list[Marker]:
+        """Remove staging left by dead processes; return their unfinished steps."""
+        orphaned: list[Marker] = []
         for entry in sorted(self.base.iterdir()):
-            if entry == getattr(self, "dir", None) or not entry.is_dir():
+            if entry == getattr(self, "dir", None) or not entry.is_dir() or not _owner_is_dead(entry):
                 continue
-            if not _owner_is_dead(entry):
-                continue
-            try:
-                orphaned += json.loads((entry / OWNER).read_text()).get("dock_sessions", [])
-            except (OSError, ValueError):
-                pass
+            for marker in sorted(entry.iterdir()):
+                kind = marker.name.split("-", 1)[0]
+                if kind in MARKER_KINDS and marker.is_file():
+                    orphaned.append(Marker(kind, marker.read_text("utf-8"), marker))
             shutil.rmtree(entry)
         return orphaned
 
 
 def _owner_is_dead(directory: Path) -> bool:
-    lock = directory / LOCK
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(directory / LOCK, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
         return True  # died before it could take its lock
     try:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Iterator
 from ingestd.durable import fsync_dir, fsync_tree, makedirs_durable, replace_file, write_file
 from ingestd.errors import ObjectExistsError, StoreError
 from ingestd.findings import Finding
+from ingestd.ingest.staging import Marker, StagingArea
 
 SPEC = "1.1"
 LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
@@ -84,7 +84,7 @@ def _check_logical_path(path: str) -> None:
 
 
 class OcflStore:
-    def __init__(self, root: Path, staging: Path):
+    def __init__(self, root: Path, staging: StagingArea):
         self.root = root
         self.staging = staging  # same filesystem as root: objects arrive by rename
 
@@ -169,7 +169,7 @@ class OcflStore:
         target = self.object_path(object_id)
         if target.exists():
             raise ObjectExistsError(object_id)
-        work = self._work_dir()
+        work = self.staging.work_dir()
         try:
             inventory = self._inventory_with_version({"id": object_id, "type": INVENTORY_TYPE,
                                                       "digestAlgorithm": DIGEST_ALGORITHM,
@@ -179,14 +179,18 @@ class OcflStore:
             write_file(work / f"0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode())
             self._write_inventory(work, inventory, durable=False)
             fsync_tree(work)
+            marker = self.staging.mark("target", str(target))
             makedirs_durable(target.parent)
             try:
                 os.rename(work, target)
             except OSError as exc:
+                self.prune_empty_parents(target)
+                self.staging.done(marker)
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise ObjectExistsError(object_id) from None
                 raise
             fsync_dir(target.parent)
+            self.staging.done(marker)
             return target
         finally:
             if work.exists():
@@ -200,19 +204,39 @@ class OcflStore:
         inventory = self.inventory(object_id)
         new = self._inventory_with_version(inventory, files, sig, remove)
         version = new["head"]
-        work = self._work_dir()
+        work = self.staging.work_dir()
+        marker = self.staging.mark("version", object_id)
         try:
             self._fill_version_dir(work, files, new)
             fsync_tree(work)
-            # A crash from here on is repaired by recover_object(): the version directory
-            # either is absent, or is complete with its own inventory.
+            # A crash from here on is repaired by recover_object() from the marker: the
+            # version directory either is absent, or is complete with its own inventory.
             os.rename(work, object_dir / version)
             fsync_dir(object_dir)
         finally:
             if work.exists():
                 shutil.rmtree(work)  # read-only files go with their writable directory
         self._write_inventory(object_dir, new, durable=True)
+        self.staging.done(marker)
         return version
+
+    def repair(self, marker: Marker) -> None:
+        """Finish or undo a step a dead process left half done."""
+        if marker.kind == "target":
+            self.prune_empty_parents(Path(marker.value))
+        elif marker.kind == "version":
+            self.recover_object(marker.value)
+
+    def prune_empty_parents(self, target: Path) -> None:
+        """Remove the empty tuple directories made for an object that never arrived
+        (OCFL forbids empty directories in the storage hierarchy)."""
+        directory = target.parent
+        while directory != self.root and directory.is_relative_to(self.root):
+            try:
+                directory.rmdir()
+            except OSError:
+                return  # not empty: another object lives below
+            directory = directory.parent
 
     def recover_object(self, object_id: str) -> bool:
         """Finish a version whose directory landed but whose root inventory did not.
@@ -233,12 +257,6 @@ class OcflStore:
             return False
         self._write_inventory(object_dir, json.loads(latest_inv.read_bytes()), durable=True)
         return True
-
-    def _work_dir(self) -> Path:
-        self.staging.mkdir(parents=True, exist_ok=True)
-        work = self.staging / f"obj-{uuid.uuid4().hex}"
-        work.mkdir()
-        return work
 
     @staticmethod
     def _inventory_with_version(previous: dict, files: list[NewFile], sig: Signature,
