@@ -46,10 +46,12 @@ class App:
         their dock sessions marked interrupted (their verified files are already committed)."""
         if not self._staging.is_open:
             self._staging.open()
-            orphaned = self._staging.sweep_stale()
-            for marker in orphaned:
-                self.store.repair(marker)
-            self._mark_interrupted([m.value for m in orphaned if m.kind == "dock"])
+            for dead in self._staging.claim_stale():
+                markers = self._staging.markers_in(dead)
+                for marker in markers:
+                    self.store.repair(marker)
+                self._mark_interrupted([m.value for m in markers if m.kind == "dock"])
+                self._staging.remove(dead)  # only once every step it recorded is settled
         return self._staging
 
     def _mark_interrupted(self, session_ids: list[str]) -> None:

@@ -92,7 +92,8 @@ def test_recover_finishes_a_version_cut_off_before_the_root_inventory(tmp_path):
     dead = StagingArea(tmp_path / "staging")
     dead.base.joinpath("p1-dead").mkdir()
     dead.base.joinpath("p1-dead", f"version-x").write_text(oid)
-    markers = StagingArea(tmp_path / "staging").open().sweep_stale()
+    sweeper = StagingArea(tmp_path / "staging").open()
+    markers = [m for d in sweeper.claim_stale() for m in sweeper.markers_in(d)]
     assert [(m.kind, m.value) for m in markers] == [("version", oid)]
     store.repair(markers[0])
     assert store.inventory(oid)["head"] == "v2"
@@ -138,8 +139,10 @@ def test_sweep_prunes_empty_tuple_dirs_left_by_a_dead_process(tmp_path):
     (dead / "target-y").write_text(str(target))
     (dead / "obj-half").mkdir()
     sweeper = StagingArea(tmp_path / "staging").open()
-    for marker in sweeper.sweep_stale():
-        store.repair(marker)
+    for claimed in sweeper.claim_stale():
+        for marker in sweeper.markers_in(claimed):
+            store.repair(marker)
+        sweeper.remove(claimed)
     assert not dead.exists()
     assert sorted(p.name for p in store.root.iterdir()) == ["0=ocfl_1.1", "extensions", "ocfl_layout.json"]
     assert store.staging.dir.exists()  # a live process's staging is never swept

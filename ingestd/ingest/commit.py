@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -52,9 +51,9 @@ class DockContext:
     source_root: str
 
 
-def start_session(app: App, source_root: str, profile: DeviceProfile, device_serial: str | None) -> DockContext:
+def start_session(app: App, session_id: str, source_root: str, profile: DeviceProfile,
+                  device_serial: str | None) -> DockContext:
     now = app.clock.now()
-    session_id = uuid.uuid4().hex
     with app.changes.begin(ACTOR) as ch:
         device_id = _register_device(ch, device_serial, profile.name, now) if device_serial else None
         ch.session.add(DockSession(

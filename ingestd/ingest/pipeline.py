@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import uuid
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +93,11 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile,
                 device_serial: str | None, offloader: Offloader) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
     root = os.fspath(source.resolve())
-    ctx = commit.start_session(app, display(root), profile, device_serial)
-    dock_marker = app.staging.mark("dock", ctx.session_id)
+    # The marker goes first, so a crash at any point after leaves a session that the next
+    # process can mark interrupted rather than "running" for ever.
+    session_id = uuid.uuid4().hex
+    dock_marker = app.staging.mark("dock", session_id)
+    ctx = commit.start_session(app, session_id, display(root), profile, device_serial)
     run = DockRun(ctx.session_id, display(root), profile.name, device_serial, app.clock.now())
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial)

@@ -82,18 +82,35 @@ class StagingArea:
     def done(marker: Marker) -> None:
         marker.path.unlink(missing_ok=True)
 
-    def sweep_stale(self) -> list[Marker]:
-        """Remove staging left by dead processes; return their unfinished steps."""
-        orphaned: list[Marker] = []
+    def claim_stale(self) -> list[Path]:
+        """Move the staging of dead processes into ours, so that no two sweepers work on
+        the same one and a sweeper that dies mid-sweep leaves it for the next."""
+        claimed = []
         for entry in sorted(self.base.iterdir()):
             if entry == getattr(self, "dir", None) or not entry.is_dir() or not _owner_is_dead(entry):
                 continue
-            for marker in sorted(entry.iterdir()):
-                kind = marker.name.split("-", 1)[0]
-                if kind in MARKER_KINDS and marker.is_file():
-                    orphaned.append(Marker(kind, marker.read_text("utf-8"), marker))
-            shutil.rmtree(entry)
-        return orphaned
+            target = self.dir / f"swept-{entry.name}"
+            try:
+                os.rename(entry, target)
+            except FileNotFoundError:
+                continue  # another process claimed it first
+            claimed.append(target)
+        return claimed
+
+    @staticmethod
+    def markers_in(directory: Path) -> list[Marker]:
+        """Unfinished steps recorded in a dead process's staging (and in any it had claimed)."""
+        found: list[Marker] = []
+        for path in sorted(directory.iterdir()):
+            if path.is_dir() and path.name.startswith("swept-"):
+                found += StagingArea.markers_in(path)
+            elif path.is_file() and path.name.split("-", 1)[0] in MARKER_KINDS:
+                found.append(Marker(path.name.split("-", 1)[0], path.read_text("utf-8"), path))
+        return found
+
+    @staticmethod
+    def remove(directory: Path) -> None:
+        shutil.rmtree(directory)
 
 
 def _owner_is_dead(directory: Path) -> bool:

@@ -1,0 +1,124 @@
+"""The schema: migrations and models agree, on SQLite and on the real PostgreSQL; several
+processes (docks) sharing one database and store store each recording once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, select, text
+
+from ingestd.db.models import Base, Recording
+from tests.conftest import copy_clip, make_dock, ocfl_validate
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url():
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - the reason is shown in the skip
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
+    name = f"ingestd_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _schema_diff(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def test_migrations_match_models_on_sqlite(dock):
+    assert _schema_diff(dock.settings.db_url) == []
+
+
+@pytest.mark.postgres
+def test_migrations_match_models_on_postgres(tmp_path, pg_url):
+    make_dock(tmp_path, INGESTD_DATABASE_URL=pg_url)
+    assert _schema_diff(pg_url) == []
+
+
+@pytest.mark.postgres
+def test_ingest_verify_and_audit_on_postgres(tmp_path, pg_url, clips):
+    dock = make_dock(tmp_path, INGESTD_DATABASE_URL=pg_url)
+    copy_clip(clips["h264"], tmp_path / "cam" / "20261120_083000.mp4")
+    copy_clip(clips["hevc"], tmp_path / "cam" / "b.mp4")
+    (tmp_path / "cam" / "cut.mp4").write_bytes(clips["h264_b"].read_bytes()[:3000])
+    out = dock.cli_json("ingest", str(tmp_path / "cam"), "--device", "PG-1")
+    assert sorted(f["status"] for f in out["files"]) == ["damaged", "ingested", "ingested"]
+    recs = dock.cli_json("recordings", "list")
+    assert {r["start"] for r in recs} >= {"2026-11-20T08:30:00+08:00"}
+    assert dock.cli_json("verify")["ok"]
+    assert dock.cli_json("audit", "verify")["ok"]
+    again = dock.cli_json("ingest", str(tmp_path / "cam"), "--device", "PG-1")
+    assert {f["code"] for f in again["files"]} == {"already_ingested"}
+
+
+def _concurrent_docks(dock, cam, n: int = 3) -> list[subprocess.CompletedProcess]:
+    procs = [subprocess.Popen([sys.executable, "-m", "ingestd", "ingest", str(cam), "--device", f"DOCK-{i}",
+                               "--json"], env=dock.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(n)]
+    return [subprocess.CompletedProcess(p.args, p.wait(timeout=300), *p.communicate()) for p in procs]
+
+
+def _assert_each_stored_once(dock, cam):
+    import hashlib
+
+    results = _concurrent_docks(dock, cam)
+    for r in results:
+        assert r.returncode == 0, r.stderr
+    expected = {hashlib.sha256(p.read_bytes()).hexdigest() for p in cam.rglob("*.mp4")}
+    app = dock.app()
+    with app.db.reading() as s:
+        assert set(s.execute(select(Recording.id)).scalars()) == expected
+    assert {oid.rsplit(":", 1)[1] for oid, _ in app.store.iter_objects()} == expected
+    assert ocfl_validate(dock.settings.data_dir / "store")[0]
+    assert dock.cli_json("audit", "verify")["ok"]
+
+
+def _camera(tmp_path, clips):
+    cam = tmp_path / "cam"
+    for i, name in enumerate(("h264", "h264_b", "h264_c", "hevc", "silent")):
+        copy_clip(clips[name], cam / f"{i}.mp4")
+    return cam
+
+
+def test_docks_sharing_sqlite_and_store_store_each_recording_once(tmp_path, clips):
+    dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
+    _assert_each_stored_once(dock, _camera(tmp_path, clips))
+
+
+@pytest.mark.postgres
+def test_docks_sharing_postgres_and_store_store_each_recording_once(tmp_path, clips, pg_url):
+    dock = make_dock(tmp_path, INGESTD_DATABASE_URL=pg_url, INGESTD_INGEST__WORKERS="1")
+    _assert_each_stored_once(dock, _camera(tmp_path, clips))
+
+
+def test_upgrade_at_head_takes_no_backup(tmp_path):
+    from ingestd.db import migrate
+    from ingestd.db.engine import Database
+
+    db = Database.open(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = migrate.alembic_config()
+    from alembic import command
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    assert migrate.upgrade(db, tmp_path / "backups") is None  # already at head: nothing to back up
+    db.dispose()
