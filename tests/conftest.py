@@ -55,8 +55,8 @@ class Dock:
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
         return proc
 
-    def cli_json(self, *args: str, check: int | None = 0):
-        return json.loads(self.cli(*args, "--json", check=check).stdout)
+    def cli_json(self, *args: str, check: int | None = 0, timeout: float = 300):
+        return json.loads(self.cli(*args, "--json", check=check, timeout=timeout).stdout)
 
 
 def make_dock(root: Path, **env_extra: str) -> Dock:

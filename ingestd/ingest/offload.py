@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 
 from ingestd.durable import drop_cache
+from ingestd.errors import StoreError
 from ingestd.ingest.probe import ProbeResult, probe
 
 
@@ -89,7 +90,11 @@ def _copy(req: OffloadRequest) -> tuple[int, str, str, int]:
             raise _SourceProblem("skipped_special", "changed into a non-regular file after it was listed")
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(src, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        dst = os.open(req.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            dst = os.open(req.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            # Staging names are random: a clash is a bug, and the file is not ours to remove.
+            raise StoreError(f"staging file already exists: {req.staged}") from None
         try:
             size, sha, sm3 = _stream(src, dst, req.chunk_size)
             os.fsync(dst)
