@@ -71,8 +71,11 @@ class Offloader:
 
     def __enter__(self) -> "Offloader":
         if self.workers > 1:
-            # forkserver: workers must not inherit this process's database connections.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            # forkserver: workers must not inherit this process's database connections; the
+            # server preloads only the offload module, so each worker stays small.
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["ingestd.ingest.offload"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -120,6 +123,8 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile,
         jobs.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(suffix)),
                                            app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s)))
     commit.count_resumed(app, ctx, resumed)
+    # Largest first: a long clip started last would leave the other cores idle at the end.
+    jobs.sort(key=lambda job: job[0].size or 0, reverse=True)
     for entry, result in offloader.run(jobs):
         outcome = commit.commit_offload(app, ctx, entry, result)
         run.outcomes.append(outcome)
