@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ingestd.changes import Changes
 from ingestd.clock import Clock, SystemClock
+from ingestd.compliance.calendar import WorkCalendar
+from ingestd.compliance.policy import Policy, get_policy, load_policies
 from ingestd.config import DEFAULT_CONFIG_TEXT, CONFIG_NAME, Settings
 from ingestd.datadir import DataDir
 from ingestd.db import migrate
@@ -29,6 +31,8 @@ class App:
     _staging: StagingArea
     _changes: Changes | None = None
     _profiles: dict[str, DeviceProfile] | None = None
+    _policies: dict[str, Policy] | None = None
+    _calendar: WorkCalendar | None = None
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None, *, require_init: bool = True) -> "App":
@@ -86,6 +90,22 @@ class App:
         except KeyError:
             known = ", ".join(sorted(self.profiles))
             raise UserError(f"unknown device profile {name!r} (known: {known})") from None
+
+    @property
+    def policies(self) -> dict[str, Policy]:
+        if self._policies is None:
+            self._policies = load_policies(self.settings.policies_dir)
+        return self._policies
+
+    @property
+    def policy(self) -> Policy:
+        return get_policy(self.policies, self.settings.policy)
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = WorkCalendar.load(self.settings.calendar_path)
+        return self._calendar
 
     def close(self) -> None:
         self._staging.close()

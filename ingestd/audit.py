@@ -48,6 +48,12 @@ def _head_message(seq: int, digest: str) -> bytes:
     return f"head:{seq}:{digest}".encode()
 
 
+def lock_head(session: Session) -> AuditHead:
+    """Lock the head row for the rest of the transaction (row lock on PostgreSQL; on SQLite
+    the statement takes the database write lock)."""
+    return session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+
+
 def append(session: Session, signer: Signer, *, dock: str, actor: str, at: datetime,
            entries: list[AuditEntry]) -> list[int]:
     """Append entries in this transaction; returns their sequence numbers.
@@ -55,7 +61,7 @@ def append(session: Session, signer: Signer, *, dock: str, actor: str, at: datet
     Locking the head row first serialises concurrent appenders (row lock on PostgreSQL,
     the write lock already held on SQLite), so the chain never forks.
     """
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    head = lock_head(session)
     seqs = []
     for entry in entries:
         seq = head.seq + 1

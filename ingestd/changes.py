@@ -40,6 +40,10 @@ class Changes:
     def begin(self, actor: str) -> Iterator[Change]:
         session = self.db.writing_session()
         _watch_writes(session)
+        # Take the audit head's row lock first: every writer, in every process and on every
+        # dock, then runs one at a time, as SQLite's write lock already makes them. Without
+        # it, two docks recomputing the same rows on PostgreSQL collide on insert.
+        audit.lock_head(session)
         change = Change(session)
         try:
             yield change

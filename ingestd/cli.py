@@ -7,20 +7,19 @@ unexpected (with its traceback, so it can be fixed).
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime
+import traceback
 from pathlib import Path
 from typing import Optional
 
-import traceback
 import typer
 from sqlalchemy import select
 
-from ingestd import logs
-from ingestd.app import App, initialise
+from ingestd import cli_compliance, logs
+from ingestd.app import initialise
+from ingestd.cli_support import JsonOpt, emit, iso, open_app, settings_of
 from ingestd.config import Settings, load_settings
-from ingestd.db.models import Device, Recording
+from ingestd.db.models import Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -33,28 +32,10 @@ app.add_typer(recordings_app, name="recordings")
 app.add_typer(audit_app, name="audit")
 app.add_typer(store_app, name="store")
 app.add_typer(db_app, name="db")
-
-JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _open(ctx: typer.Context) -> App:
-    return App.open(_settings(ctx))
-
-
-def _emit(data: object, as_json: bool, text: str | None = None) -> None:
-    if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    elif text is not None:
-        print(text)
-
-
-def _iso(value: datetime | None, settings: Settings) -> str | None:
-    return value.astimezone(settings.tz).isoformat() if value else None
-
+app.add_typer(cli_compliance.roster_app, name="roster")
+app.add_typer(cli_compliance.calendar_app, name="calendar")
+app.add_typer(cli_compliance.compliance_app, name="compliance")
+app.command("deadline")(cli_compliance.deadline)
 
 @app.callback()
 def _root(ctx: typer.Context,
@@ -68,8 +49,8 @@ def _root(ctx: typer.Context,
 @app.command()
 def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Create the data directory, originals store, signing key, database and default config."""
-    result = initialise(_settings(ctx))
-    _emit(result, as_json, f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})")
+    result = initialise(settings_of(ctx))
+    emit(result, as_json, f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})")
 
 
 @app.command()
@@ -84,7 +65,7 @@ def ingest(ctx: typer.Context,
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"path does not exist: {path}")
-    application = _open(ctx)
+    application = open_app(ctx)
     application.profile(profile)  # reject an unknown profile before anything starts
     try:
         runs = run_ingest(application, paths, profile, device)
@@ -95,17 +76,23 @@ def ingest(ctx: typer.Context,
     lines = [f"{o.status:9} {o.rel_path}" + (f"  ({o.reason})" if o.reason else "")
              for r in runs for o in r.outcomes]
     lines += [f"session {r.session_id}: " + ", ".join(f"{k} {v}" for k, v in r.counts().items()) for r in runs]
-    _emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, "\n".join(lines))
 
 
-def _recording_dict(rec: Recording, serial: str | None, settings: Settings) -> dict:
+def _recording_dict(rec: Recording, serial: str | None, comp: RecordingCompliance | None,
+                    settings: Settings) -> dict:
     return {
         "id": rec.id, "device": serial, "path": rec.source_path, "original_name": rec.original_name,
-        "start": _iso(rec.start, settings), "end": _iso(rec.end, settings), "duration_s": rec.duration_s,
+        "start": iso(rec.start, settings), "end": iso(rec.end, settings), "duration_s": rec.duration_s,
         "time_source": rec.time_source, "size": rec.size, "sha256": rec.id, "sm3": rec.sm3,
         "status": rec.status, "damage_reason": rec.damage_reason, "badge": rec.badge,
         "important": rec.important, "name_conflict": rec.name_conflict, "object_id": rec.object_id,
-        "dock_session": rec.dock_session_id, "ingested_at": _iso(rec.ingested_at, settings),
+        "dock_session": rec.dock_session_id, "ingested_at": iso(rec.ingested_at, settings),
+        "officer": comp.officer_badge if comp else None, "officer_source": comp.officer_source if comp else None,
+        "team": comp.team if comp else None, "deadline": iso(comp.deadline, settings) if comp else None,
+        "deadline_article": comp.article if comp else None,
+        "upload_status": comp.upload_status if comp else None, "late_by_s": comp.late_by_s if comp else None,
+        "off_duty": comp.off_duty if comp else None,
     }
 
 
@@ -115,20 +102,22 @@ def recordings_list(ctx: typer.Context,
                     status: Optional[str] = typer.Option(None, "--status", help="ok or damaged."),
                     as_json: bool = JsonOpt) -> None:
     """List recordings, oldest first."""
-    settings = _settings(ctx)
-    application = _open(ctx)
+    settings = settings_of(ctx)
+    application = open_app(ctx)
     try:
         with application.db.reading() as s:
-            q = select(Recording, Device.serial).outerjoin(Device, Recording.device_id == Device.id)
+            q = (select(Recording, Device.serial, RecordingCompliance)
+                 .outerjoin(Device, Recording.device_id == Device.id)
+                 .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Recording.id))
             if device:
                 q = q.where(Device.serial == device)
             if status:
                 q = q.where(Recording.status == status)
             rows = s.execute(q.order_by(Recording.start, Recording.id)).all()
-            data = [_recording_dict(rec, serial, settings) for rec, serial in rows]
+            data = [_recording_dict(rec, serial, comp, settings) for rec, serial, comp in rows]
     finally:
         application.close()
-    _emit(data, as_json, "\n".join(
+    emit(data, as_json, "\n".join(
         f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {d['path']}" for d in data))
 
 
@@ -137,17 +126,17 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
                                                                      help="Recording id or a unique prefix (8+)."),
                     as_json: bool = JsonOpt) -> None:
     """Show one recording with its stored ingest record."""
-    settings = _settings(ctx)
-    application = _open(ctx)
+    settings = settings_of(ctx)
+    application = open_app(ctx)
     try:
         with application.db.reading() as s:
             rec, serial = _find_recording(s, rec_id)
-            data = _recording_dict(rec, serial, settings)
+            data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
         data["probe"] = rec.probe
         data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
     finally:
         application.close()
-    _emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+    emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
 def _find_recording(session, rec_id: str) -> tuple[Recording, str | None]:
@@ -169,14 +158,14 @@ def verify(ctx: typer.Context,
     """Re-hash originals against the store (fixity). Exit 1 names every changed or missing object."""
     from ingestd.fixity import verify_store
 
-    application = _open(ctx)
+    application = open_app(ctx)
     try:
         report = verify_store(application, sample)
     finally:
         application.close()
     text = [f"{f.code}: {f.message}" for f in report.findings]
     text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}")
-    _emit(report.as_dict(), as_json, "\n".join(text))
+    emit(report.as_dict(), as_json, "\n".join(text))
     if report.failed:
         raise typer.Exit(1)
 
@@ -186,7 +175,7 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Check the whole audit chain and its signatures. Exit 1 names the first bad entry."""
     from ingestd import audit
 
-    application = _open(ctx)
+    application = open_app(ctx)
     try:
         with application.db.reading() as s:
             findings = audit.verify(s, application.verifier())
@@ -200,7 +189,7 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     text = "\n".join([f"{f.code}: {f.message}" for f in findings] +
                      [f"audit log: {entries} entries, " + ("ok" if not findings else
                                                            f"FIRST BAD ENTRY {data['first_bad']}")])
-    _emit(data, as_json, text)
+    emit(data, as_json, text)
     if findings:
         raise typer.Exit(1)
 
@@ -210,12 +199,12 @@ def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Recreate missing database rows from the store's own ingest records."""
     from ingestd.ingest.reindex import rebuild_index
 
-    application = _open(ctx)
+    application = open_app(ctx)
     try:
         result = rebuild_index(application)
     finally:
         application.close()
-    _emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
+    emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
                            f"{result['already_indexed']} already in the index")
 
 
@@ -226,14 +215,14 @@ def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     from ingestd.datadir import DataDir
     from ingestd.db.engine import Database
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     db = Database.open(settings.db_url)
     try:
         backup = migrate.upgrade(db, DataDir(settings.data_dir).backups)
         data = {"schema": migrate.current_revision(db), "backup": backup}
     finally:
         db.dispose()
-    _emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else ""))
+    emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else ""))
 
 
 def main() -> None:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     log_format: str = Field("kv", pattern="^(kv|json)$")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     profiles_dir: Path | None = Field(None, description="extra device profiles beside the shipped ones")
+    policy: str = Field("guanxian-liulin", description="the agency policy profile in force (policies/*.toml)")
+    policies_dir: Path | None = Field(None, description="extra policy profiles beside the shipped ones")
+    calendar_file: Path | None = Field(None, description="working-day overrides; default <data_dir>/calendar.toml")
     ingest: IngestSettings = IngestSettings()
     web: WebSettings = WebSettings()
 
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'ingestd.db').resolve()}"
+
+    @property
+    def calendar_path(self) -> Path:
+        return self.calendar_file or self.data_dir / "calendar.toml"
 
     @property
     def offload_workers(self) -> int:
@@ -157,6 +164,15 @@ DEFAULT_CONFIG_TEXT = """\
 
 # A folder of extra device profiles (*.toml) beside the shipped ones.
 # profiles_dir = "/etc/ingestd/device_profiles"
+
+# The agency rules in force: hengyang-forestry, panjin-natural-resources, guanxian-liulin,
+# changsha-county, zhengxiang-hrss, or the name of your own file in policies_dir.
+# policy = "guanxian-liulin"
+# policies_dir = "/etc/ingestd/policies"
+
+# Working-day overrides for years the shipped calendar does not know yet (each year's
+# holidays are announced the December before). Default: <data_dir>/calendar.toml
+# calendar_file = "/etc/ingestd/calendar.toml"
 
 [ingest]
 # Offload processes. SM3 in software is CPU-bound, so one per core keeps every core busy.

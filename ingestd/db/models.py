@@ -3,12 +3,13 @@ tests check that the two agree."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -52,6 +53,7 @@ class Device(Base):
 
 class DockSession(Base):
     __tablename__ = "dock_sessions"
+    __table_args__ = (Index("ix_dock_sessions_device_started", "device_id", "started_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     dock: Mapped[str] = mapped_column(String(128))
@@ -77,6 +79,7 @@ class Recording(Base):
     recording whichever dock, name or camera they come from."""
 
     __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_device_start", "device_id", "start"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
     sm3: Mapped[str] = mapped_column(String(64))
@@ -170,3 +173,73 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+
+    badge: Mapped[str] = mapped_column(String(32), primary_key=True)  # 警号
+    name: Mapped[str] = mapped_column(String(64))  # 姓名
+    cert_no: Mapped[str | None] = mapped_column(String(64))  # 执法证号
+    team: Mapped[str | None] = mapped_column(String(64))  # 执法队
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RosterImport(Base):
+    __tablename__ = "roster_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    teams: Mapped[list] = mapped_column(JSON)
+    rows: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+
+class Shift(Base):
+    """One rostered shift (排班) and the expectation it creates: the camera assigned must
+    dock with the shift's recordings before the upload deadline."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_camera_start", "camera", "shift_start"),
+                      Index("ix_shifts_badge_start", "badge", "shift_start"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("roster_imports.id"), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    badge: Mapped[str] = mapped_column(ForeignKey("officers.badge"))
+    team: Mapped[str | None] = mapped_column(String(64))
+    shift_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    assignment: Mapped[str] = mapped_column(String(16))  # regular | continuous | offsite | remote
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    camera: Mapped[str | None] = mapped_column(String(128))  # 执法记录仪编号 = device serial
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_rule: Mapped[str | None] = mapped_column(String(32))
+    article: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending | met | late | overdue | no_recording | undetermined
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecordingCompliance(Base):
+    """Derived: who a recording belongs to, its deadline and upload status. Recomputed
+    whenever the roster, the recordings or the time change; never edited by hand."""
+
+    __tablename__ = "recording_compliance"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
+    officer_badge: Mapped[str | None] = mapped_column(String(32), index=True)
+    officer_source: Mapped[str] = mapped_column(String(16))  # roster | device_owner | file_name | none
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_rule: Mapped[str | None] = mapped_column(String(32))
+    article: Mapped[str | None] = mapped_column(String(32))
+    upload_status: Mapped[str] = mapped_column(String(16), index=True)  # on_time | late | undetermined
+    late_by_s: Mapped[float | None] = mapped_column(Float)
+    off_duty: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

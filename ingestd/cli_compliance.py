@@ -1,0 +1,96 @@
+"""Commands of the compliance engine: deadline, roster, calendar, compliance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ingestd.cli_support import JsonOpt, emit, open_app, parse_date, parse_time, settings_of
+from ingestd.compliance.calendar import WorkCalendar
+from ingestd.compliance.deadline import upload_deadline
+from ingestd.compliance.policy import ASSIGNMENTS, get_policy, load_policies
+from ingestd.errors import UserError
+
+roster_app = typer.Typer(no_args_is_help=True, help="The duty roster (排班表).")
+calendar_app = typer.Typer(no_args_is_help=True, help="The statutory working-day calendar.")
+compliance_app = typer.Typer(no_args_is_help=True, help="Upload deadlines and statuses.")
+
+
+def deadline(ctx: typer.Context,
+             policy: Optional[str] = typer.Option(None, "--policy", help="Policy profile (default: the configured one)."),
+             end: str = typer.Option(..., "--end", help="When the recording ended (ISO 8601; local time if no offset)."),
+             assignment: Optional[str] = typer.Option(None, "--assignment", help="regular, continuous, offsite or remote."),
+             returned: Optional[str] = typer.Option(None, "--returned", help="When the officer returned to the unit."),
+             as_json: bool = JsonOpt) -> None:
+    """The upload deadline of a recording under a policy (REGULATIONS.md §1)."""
+    settings = settings_of(ctx)
+    tz = settings.tz
+    chosen = get_policy(load_policies(settings.policies_dir), policy or settings.policy)
+    if assignment is not None and assignment not in ASSIGNMENTS:
+        raise UserError(f"unknown assignment {assignment!r} (use {', '.join(ASSIGNMENTS)})")
+    if assignment not in (None, "regular") and returned is None:
+        raise UserError(f"--assignment {assignment} needs --returned (the time the officer returned to the unit)")
+    result = upload_deadline(chosen, parse_time(end, "--end", tz), WorkCalendar.load(settings.calendar_path), tz,
+                             assignment, parse_time(returned, "--returned", tz) if returned else None)
+    data = {**result.as_dict(tz), "policy": chosen.name}
+    emit(data, as_json, f"{data['deadline']}  ({data['explanation']}; {data['article']})")
+
+
+@roster_app.command("import")
+def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX."),
+                  by: str = typer.Option("admin", "--by", help="Who imports it (badge or user name)."),
+                  as_json: bool = JsonOpt) -> None:
+    """Import a roster; re-importing a period replaces it. Nothing is imported from a bad file."""
+    from ingestd.compliance.roster import read_roster
+    from ingestd.compliance.roster_import import import_roster
+
+    app = open_app(ctx)
+    try:
+        roster = read_roster(file, app.settings.tz)
+        app.policy  # a broken policy fails before anything is written
+        result = import_roster(app, roster, by)
+    finally:
+        app.close()
+    emit(result, as_json, f"imported {result['shifts']} shifts for {result['period'][0]}..{result['period'][1]} "
+                          f"(replaced {result['replaced']})")
+
+
+@calendar_app.command("show")
+def calendar_show(ctx: typer.Context, year: int = typer.Argument(...), as_json: bool = JsonOpt) -> None:
+    """Days off on weekdays and working weekend days (调休) of a year, and where they come from."""
+    settings = settings_of(ctx)
+    cal = WorkCalendar.load(settings.calendar_path)
+    day, holidays, workdays = date(year, 1, 1), [], []
+    while day.year == year:
+        working = cal.is_workday(day)
+        if day.weekday() < 5 and not working:
+            holidays.append(day.isoformat())
+        elif day.weekday() >= 5 and working:
+            workdays.append(day.isoformat())
+        day += timedelta(days=1)
+    data = {"year": year, "source": cal.source(year), "holidays": holidays, "workdays": workdays}
+    emit(data, as_json, f"{year} ({data['source']})\nweekday holidays: {' '.join(holidays)}\n"
+                        f"working weekend days (调休): {' '.join(workdays)}")
+
+
+@compliance_app.command("recompute")
+def compliance_recompute(ctx: typer.Context,
+                         start: Optional[str] = typer.Option(None, "--from", help="First local date (default: all)."),
+                         end: Optional[str] = typer.Option(None, "--to", help="Last local date."),
+                         as_json: bool = JsonOpt) -> None:
+    """Recompute officers, deadlines and statuses (also run after each dock and on a schedule)."""
+    from ingestd.compliance.recompute import recompute
+
+    if (start is None) != (end is None):
+        raise UserError("give both --from and --to, or neither")
+    window = (parse_date(start, "--from"), parse_date(end, "--to")) if start and end else None
+    app = open_app(ctx)
+    try:
+        result = recompute(app, window).as_dict()
+    finally:
+        app.close()
+    emit(result, as_json, f"{result['recordings']} recordings {result['upload_status']}; "
+                          f"{result['shifts']} shifts {result['shift_status']}")

@@ -1,0 +1,51 @@
+"""What every command module shares: settings from the context, opening the app,
+printing, and parsing times given on the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import typer
+
+from ingestd.app import App
+from ingestd.config import Settings
+from ingestd.errors import UserError
+
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def open_app(ctx: typer.Context) -> App:
+    return App.open(settings_of(ctx))
+
+
+def emit(data: object, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif text is not None:
+        print(text)
+
+
+def iso(value: datetime | None, settings: Settings) -> str | None:
+    return value.astimezone(settings.tz).isoformat() if value else None
+
+
+def parse_time(value: str, option: str, tz: ZoneInfo) -> datetime:
+    """ISO 8601; a time without an offset is the unit's local time."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"invalid time for {option}: {value!r} (use ISO 8601, e.g. 2026-09-30T18:00)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"invalid date for {option}: {value!r} (use YYYY-MM-DD)") from None

@@ -1,0 +1,138 @@
+"""Recompute derived compliance: every recording's officer, deadline and upload status,
+and every shift's expectation. Runs after a roster import, after each dock, and on a
+schedule (so that `pending` shifts turn `overdue` as deadlines pass). Writes go through
+the audited door in batches, one audit entry per batch with its counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, insert, or_, select, update
+
+from ingestd.app import App
+from ingestd.compliance.status import Judge, RecordingFact, RecordingVerdict, ShiftFact, ShiftIndex
+from ingestd.db.models import (Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport, Shift)
+from ingestd.db.types import UTCDateTime
+
+BATCH = 5000
+RECENT_DAYS = 45  # shifts whose expectation can still change (longest deadline plus slack)
+
+
+@dataclass
+class RecomputeResult:
+    recordings: Counter = field(default_factory=Counter)
+    shifts: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {"recordings": sum(self.recordings.values()), "upload_status": dict(self.recordings),
+                "shifts": sum(self.shifts.values()), "shift_status": dict(self.shifts)}
+
+
+def build_judge(app: App) -> Judge:
+    with app.db.reading() as s:
+        shifts = [ShiftFact(r.id, r.badge, r.team, r.shift_start, r.shift_end, r.assignment, r.returned_at, r.camera)
+                  for r in s.execute(select(Shift)).scalars()]
+        owners = {serial: badge for serial, badge in
+                  s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
+        teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
+        rostered = [(a, b) for a, b in s.execute(select(RosterImport.period_start, RosterImport.period_end))]
+    return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts), owners, teams, rostered)
+
+
+def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | None = None) -> RecomputeResult:
+    """Recordings and shifts in the window of local dates (all when None)."""
+    judge = judge or build_judge(app)
+    result = RecomputeResult()
+    _recordings(app, judge, window, result)
+    _shifts(app, judge, window, result)
+    return result
+
+
+def recompute_recent(app: App) -> RecomputeResult:
+    """The scheduled sweep: shifts of the last weeks, whose status can still move with time."""
+    today = app.clock.now().astimezone(app.settings.tz).date()
+    judge = build_judge(app)
+    result = RecomputeResult()
+    _shifts(app, judge, (today - timedelta(days=RECENT_DAYS), today), result)
+    return result
+
+
+def _bounds(app: App, window: tuple[date, date]) -> tuple[datetime, datetime]:
+    tz = app.settings.tz
+    return (datetime.combine(window[0], time(0), tzinfo=tz),
+            datetime.combine(window[1] + timedelta(days=1), time(0), tzinfo=tz))
+
+
+def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
+    query = (select(Recording.id, Device.serial, Recording.badge, Recording.start, Recording.end,
+                    Recording.ingested_at)
+             .outerjoin(Device, Recording.device_id == Device.id).order_by(Recording.id))
+    if window is not None:
+        lo, hi = _bounds(app, window)
+        query = query.where(or_(Recording.end.between(lo, hi), Recording.start.between(lo, hi)))
+    batch: list[RecordingVerdict] = []
+    with app.db.reading() as s:
+        for row in s.execute(query.execution_options(yield_per=BATCH)):
+            batch.append(judge.recording(RecordingFact(*row)))
+            if len(batch) >= BATCH:
+                _write_recordings(app, batch, result)
+                batch = []
+    if batch:
+        _write_recordings(app, batch, result)
+
+
+def _write_recordings(app: App, verdicts: list[RecordingVerdict], result: RecomputeResult) -> None:
+    now = app.clock.now()
+    rows = [{"recording_id": v.recording_id, "officer_badge": v.officer_badge, "officer_source": v.officer_source,
+             "team": v.team, "shift_id": v.shift_id, "deadline": v.deadline.at if v.deadline else None,
+             "deadline_rule": v.deadline.rule if v.deadline else None,
+             "article": v.deadline.article if v.deadline else None, "upload_status": v.upload_status,
+             "late_by_s": v.late_by_s, "off_duty": v.off_duty, "note": v.note, "computed_at": now}
+            for v in verdicts]
+    counts = Counter(v.upload_status for v in verdicts)
+    with app.changes.begin("ingestd") as ch:
+        ch.session.execute(delete(RecordingCompliance)
+                           .where(RecordingCompliance.recording_id.in_([v.recording_id for v in verdicts])))
+        ch.session.execute(insert(RecordingCompliance), rows)
+        ch.record("compliance.recomputed", "recordings", verdicts[0].recording_id,
+                  last=verdicts[-1].recording_id, count=len(verdicts), upload_status=dict(counts), policy=app.policy.name,
+                  off_duty=sum(v.off_duty for v in verdicts))
+    result.recordings.update(counts)
+
+
+def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
+    shift_filter = [Shift.day.between(*window)] if window else []
+    with app.db.reading() as s:
+        shifts = s.execute(select(Shift).where(*shift_filter)).scalars().all()
+        uploads = dict((sid, (n, last)) for sid, n, last in s.execute(
+            select(Shift.id, func.count(Recording.id), func.max(Recording.ingested_at, type_=UTCDateTime))
+            .join(Device, Device.serial == Shift.camera)
+            .join(Recording, (Recording.device_id == Device.id) & (Recording.start >= Shift.shift_start)
+                  & (Recording.start < Shift.shift_end))
+            .where(*shift_filter).group_by(Shift.id)))
+        docks = dict(s.execute(
+            select(Shift.id, func.min(DockSession.started_at, type_=UTCDateTime))
+            .join(Device, Device.serial == Shift.camera)
+            .join(DockSession, (DockSession.device_id == Device.id) & (DockSession.started_at >= Shift.shift_end))
+            .where(*shift_filter).group_by(Shift.id)).all())
+    now = app.clock.now()
+    rows = []
+    for sh in shifts:
+        fact = ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at,
+                         sh.camera)
+        n, last = uploads.get(sh.id, (0, None))
+        verdict = judge.shift(fact, n, last, docks.get(sh.id), now)
+        rows.append({"id": sh.id, "deadline": verdict.deadline.at if verdict.deadline else None,
+                     "deadline_rule": verdict.deadline.rule if verdict.deadline else None,
+                     "article": verdict.deadline.article if verdict.deadline else None,
+                     "status": verdict.status, "status_at": now})
+        result.shifts[verdict.status] += 1
+    for i in range(0, len(rows), BATCH):
+        chunk = rows[i:i + BATCH]
+        with app.changes.begin("ingestd") as ch:
+            ch.session.execute(update(Shift), chunk)
+            ch.record("compliance.shifts_recomputed", "shifts", str(chunk[0]["id"]), last=chunk[-1]["id"],
+                      count=len(chunk), status=dict(Counter(r["status"] for r in chunk)))

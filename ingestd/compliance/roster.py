@@ -1,0 +1,238 @@
+"""Duty roster import (排班表): CSV (UTF-8 with or without BOM, or GB18030) or XLSX, with
+Chinese or English headers. The whole file is checked before anything is written; a bad
+row is reported with its row number and column and nothing from that file is imported.
+
+Re-importing a period replaces it: shifts of the file's teams on the file's dates are
+replaced by the file's shifts (a team's file never touches another team's shifts).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ingestd.compliance.policy import ASSIGNMENT_ZH
+from ingestd.errors import UserError
+
+HEADERS = {
+    "日期": "date", "date": "date",
+    "警号": "badge", "badge": "badge",
+    "姓名": "name", "name": "name",
+    "执法证号": "cert_no", "cert_no": "cert_no",
+    "执法队": "team", "team": "team",
+    "班次开始": "shift_start", "shift_start": "shift_start",
+    "班次结束": "shift_end", "shift_end": "shift_end",
+    "任务类型": "assignment", "assignment": "assignment",
+    "返回单位时间": "returned_at", "returned_at": "returned_at",
+    "执法记录仪编号": "camera", "camera": "camera",
+}
+REQUIRED = ("date", "badge", "name", "shift_start", "shift_end")
+ASSIGNMENT_VALUES = {**{zh: en for en, zh in ASSIGNMENT_ZH.items()}, **{en: en for en in ASSIGNMENT_ZH},
+                     "": "regular"}
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    row: int  # as the admin sees it in the file (header is row 1)
+    day: date
+    badge: str
+    name: str
+    cert_no: str | None
+    team: str | None
+    start: datetime
+    end: datetime
+    assignment: str
+    returned_at: datetime | None
+    camera: str | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    file_name: str
+    sha256: str
+    rows: list[RosterRow]
+
+    @property
+    def period(self) -> tuple[date, date]:
+        days = [r.day for r in self.rows]
+        return min(days), max(days)
+
+    @property
+    def teams(self) -> list[str | None]:
+        return sorted({r.team for r in self.rows}, key=lambda t: (t is None, t or ""))
+
+
+class _RowProblem(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+
+
+def read_roster(path: Path, tz: ZoneInfo) -> Roster:
+    if not path.is_file():
+        raise UserError(f"roster file not found: {path}")
+    raw = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        table = _xlsx_rows(path)
+    elif suffix in (".csv", ".txt"):
+        table = _csv_rows(raw, path)
+    else:
+        raise UserError(f"roster {path.name}: unsupported file type {suffix or '(none)'} (use .csv or .xlsx)")
+    if not table:
+        raise UserError(f"roster {path.name}: the file is empty")
+    columns = _columns(path, table[0])
+    rows: list[RosterRow] = []
+    problems: list[str] = []
+    for number, cells in enumerate(table[1:], start=2):
+        if all(_text(c) == "" for c in cells):
+            continue
+        values = {key: (cells[i] if i < len(cells) else None) for key, (i, _) in columns.items()}
+        try:
+            rows.append(_parse_row(number, values, tz))
+        except _RowProblem as exc:
+            header = columns.get(exc.column, (None, exc.column))[1]
+            problems.append(f"row {number}, column {header}: {exc}")
+    problems += _overlaps(rows)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise UserError(f"roster {path.name}: {problems[0]}{more}; nothing was imported")
+    if not rows:
+        raise UserError(f"roster {path.name}: no shifts in the file")
+    return Roster(path.name, hashlib.sha256(raw).hexdigest(), rows)
+
+
+def _csv_rows(raw: bytes, path: Path) -> list[list[str]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UserError(f"roster {path.name}: not UTF-8 or GB18030 text")
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _xlsx_rows(path: Path) -> list[list[object]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
+        raise UserError(f"roster {path.name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
+    try:
+        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _columns(path: Path, header: list[object]) -> dict[str, tuple[int, str]]:
+    columns: dict[str, tuple[int, str]] = {}
+    for i, cell in enumerate(header):
+        name = _text(cell)
+        key = HEADERS.get(name) or HEADERS.get(name.lower())
+        if key is None:
+            if name:
+                raise UserError(f"roster {path.name}: row 1: unknown column {name!r}")
+            continue
+        if key in columns:
+            raise UserError(f"roster {path.name}: row 1: column {name!r} appears twice")
+        columns[key] = (i, name)
+    missing = [k for k in REQUIRED if k not in columns]
+    if missing:
+        zh = {v: k for k, v in HEADERS.items() if not k.isascii()}
+        raise UserError(f"roster {path.name}: row 1: missing column {zh[missing[0]]}/{missing[0]}")
+    return columns
+
+
+def _parse_row(number: int, values: dict[str, object], tz: ZoneInfo) -> RosterRow:
+    day = _date(values.get("date"), "date")
+    badge = _required(values.get("badge"), "badge")
+    name = _required(values.get("name"), "name")
+    start = _when(values.get("shift_start"), "shift_start", day, tz)
+    end = _when(values.get("shift_end"), "shift_end", day, tz)
+    if end <= start:
+        end += timedelta(days=1)  # a night shift running past midnight
+    if end - start > timedelta(hours=72):
+        raise _RowProblem("shift_end", "the shift is longer than 72 hours")
+    assignment = ASSIGNMENT_VALUES.get(_text(values.get("assignment")).lower())
+    if assignment is None:
+        raise _RowProblem("assignment", f"{_text(values.get('assignment'))!r} is not one of "
+                                        f"常规/连续工作/异地执法/偏远地区")
+    returned = None
+    if _text(values.get("returned_at")):
+        returned = _when(values.get("returned_at"), "returned_at", day, tz)
+        if returned < start:
+            returned += timedelta(days=1)
+    return RosterRow(number, day, badge, name, _text(values.get("cert_no")) or None,
+                     _text(values.get("team")) or None, start, end, assignment, returned,
+                     _text(values.get("camera")) or None)
+
+
+def _overlaps(rows: list[RosterRow]) -> list[str]:
+    problems = []
+    by_badge: dict[str, list[RosterRow]] = {}
+    for r in rows:
+        by_badge.setdefault(r.badge, []).append(r)
+    for shifts in by_badge.values():
+        shifts.sort(key=lambda r: r.start)
+        for a, b in zip(shifts, shifts[1:]):
+            if b.start < a.end:
+                problems.append(f"row {b.row}, column 班次开始: overlaps the shift in row {a.row} "
+                                f"for badge {b.badge}")
+    return problems
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets hand badge numbers back as floats
+    return str(value).strip()
+
+
+def _required(value: object, column: str) -> str:
+    text = _text(value)
+    if not text:
+        raise _RowProblem(column, "empty")
+    return text
+
+
+def _date(value: object, column: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise _RowProblem(column, f"{text!r} is not a date" if text else "empty")
+
+
+def _when(value: object, column: str, day: date, tz: ZoneInfo) -> datetime:
+    """A time on the row's date, or a full date and time."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value
+    if isinstance(value, time):
+        return datetime.combine(day, value, tzinfo=tz)
+    text = _text(value)
+    for fmt in ("%H:%M", "%H:%M:%S"):
+        try:
+            return datetime.combine(day, datetime.strptime(text, fmt).time(), tzinfo=tz)
+        except ValueError:
+            continue
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise _RowProblem(column, f"{text!r} is not a time" if text else "empty")

@@ -1,0 +1,55 @@
+"""Write a checked roster: officers upserted, the file's period replaced for its teams,
+in one audited transaction; then compliance is recomputed for the period."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from ingestd.app import App
+from ingestd.compliance.recompute import recompute
+from ingestd.compliance.roster import Roster
+from ingestd.db.models import Officer, RecordingCompliance, RosterImport, Shift
+
+
+def import_roster(app: App, roster: Roster, actor: str) -> dict:
+    start, end = roster.period
+    teams = roster.teams
+    now = app.clock.now()
+    with app.changes.begin(actor) as ch:
+        s = ch.session
+        for row in {r.badge: r for r in roster.rows}.values():
+            officer = s.get(Officer, row.badge)
+            if officer is None:
+                s.add(Officer(badge=row.badge, name=row.name, cert_no=row.cert_no, team=row.team, updated_at=now))
+            else:
+                officer.name, officer.updated_at = row.name, now
+                officer.cert_no = row.cert_no or officer.cert_no
+                officer.team = row.team or officer.team
+        s.flush()
+        team_match = [Shift.team.in_([t for t in teams if t is not None])]
+        if None in teams:
+            team_match.append(Shift.team.is_(None))
+        replaced_ids = s.execute(select(Shift.id).where(Shift.day.between(start, end), or_(*team_match))).scalars().all()
+        if replaced_ids:
+            s.execute(update(RecordingCompliance).where(RecordingCompliance.shift_id.in_(replaced_ids))
+                      .values(shift_id=None))
+            s.execute(delete(Shift).where(Shift.id.in_(replaced_ids)))
+        record = RosterImport(file_name=roster.file_name, sha256=roster.sha256, period_start=start, period_end=end,
+                              teams=[t for t in teams], rows=len(roster.rows), imported_at=now, imported_by=actor)
+        s.add(record)
+        s.flush()
+        s.add_all(Shift(import_id=record.id, day=r.day, badge=r.badge, team=r.team, shift_start=r.start,
+                        shift_end=r.end, assignment=r.assignment, returned_at=r.returned_at, camera=r.camera,
+                        status="pending") for r in roster.rows)
+        ch.record("roster.imported", "roster_import", str(record.id), file=roster.file_name, sha256=roster.sha256,
+                  period=[start.isoformat(), end.isoformat()], teams=teams, shifts=len(roster.rows),
+                  replaced=len(replaced_ids))
+        import_id = record.id
+    # Deadlines reach past the period's end (working days, returns), and recordings made
+    # the day before the period may now fall in an overnight shift.
+    recomputed = recompute(app, (start - timedelta(days=1), end + timedelta(days=1)))
+    return {"import": import_id, "file": roster.file_name, "period": [start.isoformat(), end.isoformat()],
+            "teams": teams, "shifts": len(roster.rows), "replaced": len(replaced_ids),
+            "recomputed": recomputed.as_dict()}
