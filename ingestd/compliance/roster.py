@@ -153,6 +153,11 @@ def _columns(path: Path, header: list[object]) -> dict[str, tuple[int, str]]:
 
 def _parse_row(number: int, values: dict[str, object], tz: ZoneInfo) -> RosterRow:
     day = _date(values.get("date"), "date")
+    if isinstance(values.get("badge"), (int, float)):
+        # Excel turns 012345 into the number 12345; guessing the zeros back could name the
+        # wrong officer, so the admin is asked to keep the column as text.
+        raise _RowProblem("badge", f"{_text(values.get('badge'))} is a number in the spreadsheet: format the "
+                                   f"column as text so that leading zeros are kept")
     badge = _required(values.get("badge"), "badge")
     name = _required(values.get("name"), "name")
     start = _when(values.get("shift_start"), "shift_start", day, tz)
