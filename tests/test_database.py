@@ -110,15 +110,21 @@ def test_docks_sharing_postgres_and_store_store_each_recording_once(tmp_path, cl
     _assert_each_stored_once(dock, _camera(tmp_path, clips))
 
 
-def test_upgrade_at_head_takes_no_backup(tmp_path):
+def test_upgrade_backs_up_sqlite_before_migrating(tmp_path):
+    from alembic import command
+
     from ingestd.db import migrate
     from ingestd.db.engine import Database
 
     db = Database.open(f"sqlite:///{tmp_path / 'old.db'}")
     cfg = migrate.alembic_config()
-    from alembic import command
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-    assert migrate.upgrade(db, tmp_path / "backups") is None  # already at head: nothing to back up
+    backup = migrate.upgrade(db, tmp_path / "backups")
+    assert backup is not None and migrate.current_revision(db) == migrate.head_revision()
+    old = Database.open(f"sqlite:///{backup}")
+    assert migrate.current_revision(old) == "0001"  # the copy is the database as it was
+    old.dispose()
+    assert migrate.upgrade(db, tmp_path / "backups") is None  # at head: nothing to back up
     db.dispose()
