@@ -42,6 +42,7 @@ test: system-deps venv
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_compliance.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -36,6 +36,12 @@ class IngestSettings(BaseModel):
     probe_timeout_s: float = Field(60.0, gt=0)
 
 
+class ComplianceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sweep_minutes: int = Field(5, ge=1, le=24 * 60, description="how often pending shifts are re-judged")
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +67,7 @@ class Settings(BaseSettings):
     policies_dir: Path | None = Field(None, description="extra policy profiles beside the shipped ones")
     calendar_file: Path | None = Field(None, description="working-day overrides; default <data_dir>/calendar.toml")
     ingest: IngestSettings = IngestSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
     web: WebSettings = WebSettings()
 
     @field_validator("timezone")
@@ -184,6 +191,10 @@ DEFAULT_CONFIG_TEXT = """\
 # default_profile = "generic"
 # Longest a probe of one file (ffprobe, mediainfo) may take, in seconds.
 # probe_timeout_s = 60.0
+
+[compliance]
+# How often the daemon re-judges shifts, so that "pending" turns "overdue" when a deadline passes.
+# sweep_minutes = 5
 
 [web]
 # host = "127.0.0.1"

@@ -213,3 +213,19 @@ def test_recording_outside_any_roster_is_not_off_duty(unit):
     _dock_camera(app, tmp, clips, "CAM-A", {"20261125_100000.mp4": "h264"})  # 25 Nov: no roster covers it
     recs, _ = _status(app)
     assert recs == {(None, "on_time", False, None, "2026-11-26T10:00:02+08:00")}
+
+
+def test_scheduled_sweep_is_registered_and_turns_pending_overdue(unit):
+    from ingestd.jobs import build_scheduler, compliance_sweep
+
+    dock, app, clock, clips, tmp = unit
+    scheduler = build_scheduler(app)
+    job = scheduler.get_job("compliance-sweep")
+    assert job is not None and job.trigger.interval.total_seconds() == 5 * 60
+    clock.at = datetime(2026, 11, 21, 18, 0, 1, tzinfo=TZ)
+    result = compliance_sweep(app)  # what the scheduler runs; no waiting for real time
+    assert result["shift_status"] == {"overdue": 2, "pending": 2}
+    shifts = _status(app)[1]
+    assert shifts["CAM-A"] == shifts["CAM-C"] == "overdue"  # regular, ended 20 Nov 18:00
+    assert shifts["CAM-B"] == "pending"  # 异地执法, returned 23 Nov 09:00: due 24 Nov 09:00
+    assert shifts["CAM-D"] == "pending"  # night shift ended 21 Nov 06:00: due 22 Nov 06:00

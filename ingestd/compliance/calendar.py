@@ -38,6 +38,10 @@ class YearOverride:
 class WorkCalendar:
     override_file: Path | None = None
     overrides: dict[int, YearOverride] = field(default_factory=dict)
+    # A year of recordings asks about the same few hundred days millions of times, and the
+    # library validates its whole table on every call.
+    _days: dict[date, bool] = field(default_factory=dict, repr=False)
+    _added: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, override_file: Path | None) -> "WorkCalendar":
@@ -57,6 +61,12 @@ class WorkCalendar:
         return "chinesecalendar" if self._library_covers(year) else "none"
 
     def is_workday(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         override = self.overrides.get(day.year)
         if override is not None:
             if day in override.workdays:
@@ -73,6 +83,12 @@ class WorkCalendar:
 
     def add_workdays(self, start: date, n: int) -> date:
         """The n-th working day after `start` (start itself not counted)."""
+        key = (start, n)
+        if key not in self._added:
+            self._added[key] = self._add_workdays(start, n)
+        return self._added[key]
+
+    def _add_workdays(self, start: date, n: int) -> date:
         day = start
         while n > 0:
             day += timedelta(days=1)

@@ -96,7 +96,7 @@ def _write_recordings(app: App, verdicts: list[RecordingVerdict], result: Recomp
     with app.changes.begin("ingestd") as ch:
         ch.session.execute(delete(RecordingCompliance)
                            .where(RecordingCompliance.recording_id.in_([v.recording_id for v in verdicts])))
-        ch.session.execute(insert(RecordingCompliance), rows)
+        ch.session.execute(insert(RecordingCompliance.__table__), rows)  # Core executemany: no ORM bookkeeping
         ch.record("compliance.recomputed", "recordings", verdicts[0].recording_id,
                   last=verdicts[-1].recording_id, count=len(verdicts), upload_status=dict(counts), policy=app.policy.name,
                   off_duty=sum(v.off_duty for v in verdicts))
