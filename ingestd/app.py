@@ -40,8 +40,10 @@ class App:
         if require_init:
             data.require_initialised()
         staging = StagingArea(data.staging)
-        return cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, staging),
-                   clock or SystemClock(), staging)
+        app = cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, staging),
+                  clock or SystemClock(), staging)
+        app.store = OcflStore(data.store, lambda: app.staging)
+        return app
 
     @property
     def staging(self) -> StagingArea:

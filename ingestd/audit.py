@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import select
@@ -62,6 +62,7 @@ def append(session: Session, signer: Signer, *, dock: str, actor: str, at: datet
     the write lock already held on SQLite), so the chain never forks.
     """
     head = lock_head(session)
+    at = at.astimezone(timezone.utc)  # hashed as stored: the database hands times back in UTC
     seqs = []
     for entry in entries:
         seq = head.seq + 1

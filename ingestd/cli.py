@@ -15,9 +15,9 @@ from typing import Optional
 import typer
 from sqlalchemy import select
 
-from ingestd import cli_compliance, logs
+from ingestd import cli_compliance, cli_timeline, logs
 from ingestd.app import initialise
-from ingestd.cli_support import JsonOpt, emit, iso, open_app, settings_of
+from ingestd.cli_support import JsonOpt, emit, iso, open_app, parse_time, settings_of
 from ingestd.config import Settings, load_settings
 from ingestd.db.models import Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
@@ -36,6 +36,7 @@ app.add_typer(cli_compliance.roster_app, name="roster")
 app.add_typer(cli_compliance.calendar_app, name="calendar")
 app.add_typer(cli_compliance.compliance_app, name="compliance")
 app.command("deadline")(cli_compliance.deadline)
+app.add_typer(cli_timeline.gaps_app, name="gaps")
 
 @app.callback()
 def _root(ctx: typer.Context,
@@ -58,6 +59,8 @@ def ingest(ctx: typer.Context,
            paths: list[Path] = typer.Argument(..., help="Mounted camera(s) or folder(s) or files."),
            profile: Optional[str] = typer.Option(None, "--profile", help="Device profile name."),
            device: Optional[str] = typer.Option(None, "--device", help="Camera serial number."),
+           camera_clock: Optional[str] = typer.Option(None, "--camera-clock", help="The camera's clock as read at "
+                                                      "dock (ISO 8601), to correct its recordings' times."),
            as_json: bool = JsonOpt) -> None:
     """Offload recordings now (the same code path the daemon uses when a camera docks)."""
     from ingestd.ingest.pipeline import ingest as run_ingest
@@ -68,7 +71,8 @@ def ingest(ctx: typer.Context,
     application = open_app(ctx)
     application.profile(profile)  # reject an unknown profile before anything starts
     try:
-        runs = run_ingest(application, paths, profile, device)
+        clock_reading = parse_time(camera_clock, "--camera-clock", application.settings.tz) if camera_clock else None
+        runs = run_ingest(application, paths, profile, device, clock_reading)
     finally:
         application.close()
     data = {"sessions": [r.as_dict() for r in runs],

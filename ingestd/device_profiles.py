@@ -69,6 +69,9 @@ class DeviceProfile(BaseModel):
     description: str = ""
     files: FileKinds = FileKinds()
     names: list[NamePattern] = []
+    # A clip starting within this many seconds of the previous one's end is the camera
+    # splitting a long recording, not an interruption.
+    split_tolerance_s: float = Field(2.0, ge=0, le=60)
     wipe_after_verify: bool = False
 
     def parse_name(self, rel_path: str, tz: ZoneInfo) -> NameFacts | None:

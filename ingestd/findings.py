@@ -61,6 +61,14 @@ _KINDS = [
     FindingKind("index_orphan", Severity.ERROR, "索引无对应对象",
                 "recording {recording_id}: in the database but its object is not in the store",
                 "002 第16条"),
+    # Timeline
+    FindingKind("open_interruption", Severity.WARNING, "中断未说明",
+                "gap {gap}: {seconds:.0f} s without recording on {device} needs a reason and an explanation",
+                "002 第14条, 003 第20条, 004 第15条"),
+    FindingKind("clock_reset", Severity.WARNING, "记录仪时钟复位",
+                "{device}: clip times are near 1970/2000/2080; ordered by sequence number instead"),
+    FindingKind("clock_drift", Severity.WARNING, "记录仪时钟漂移",
+                "{device}: camera clock drifts {drift} s/day (over 3 s/day)", "001 第27条, 003 第42条"),
     FindingKind("audit_tampered", Severity.ERROR, "审计日志被篡改",
                 "audit entry {seq}: {reason}", "002 第17条"),
 ]

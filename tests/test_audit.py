@@ -80,3 +80,16 @@ def test_a_change_without_an_audit_entry_is_refused(dock):
             ch.session.add(AuditHead(id=2, seq=0, hash="0" * 64, signature=""))
     with app.db.reading() as s:
         assert s.execute(text("select count(*) from audit_head")).scalar() == 1
+
+
+def test_entries_written_with_a_local_time_clock_still_verify(dock):
+    """The clock may hand out times in any zone; the chain must not depend on it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ingestd.clock import FixedClock
+
+    app = dock.app(FixedClock(datetime(2026, 11, 20, 20, tzinfo=ZoneInfo("Asia/Shanghai"))))
+    with app.changes.begin("someone") as ch:
+        ch.record("test.local_time", "test", "1")
+    assert dock.cli_json("audit", "verify")["ok"]

@@ -172,3 +172,15 @@ def test_recordings_show_by_prefix(dock, clips, tmp_path):
     assert shown["id"] == sha and shown["inventory_head"] == "v1"
     assert shown["probe"]["video"]["codec"] == "h264"
     assert json.dumps(shown)
+
+
+def test_lone_damaged_clip_with_a_start_but_no_end(dock, clips, tmp_path):
+    """A cut-off clip named by its start has no duration: nothing downstream may need one."""
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    (cam / "20261120_083000.mp4").write_bytes(clips["h264"].read_bytes()[:2000])
+    out = dock.cli_json("ingest", str(cam))
+    assert out["files"][0]["status"] == "damaged"
+    [rec] = dock.cli_json("recordings", "list")
+    assert rec["start"] == "2026-11-20T08:30:00+08:00" and rec["end"] is None
+    assert rec["upload_status"] == "undetermined"

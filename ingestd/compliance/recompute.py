@@ -67,12 +67,14 @@ def _bounds(app: App, window: tuple[date, date]) -> tuple[datetime, datetime]:
 
 
 def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
-    query = (select(Recording.id, Device.serial, Recording.badge, Recording.start, Recording.end,
-                    Recording.ingested_at)
+    # Corrected camera times where the timeline measured the clock, else the raw ones.
+    start = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
+    end = func.coalesce(Recording.end_corrected, Recording.end, type_=UTCDateTime)
+    query = (select(Recording.id, Device.serial, Recording.badge, start, end, Recording.ingested_at)
              .outerjoin(Device, Recording.device_id == Device.id).order_by(Recording.id))
     if window is not None:
         lo, hi = _bounds(app, window)
-        query = query.where(or_(Recording.end.between(lo, hi), Recording.start.between(lo, hi)))
+        query = query.where(or_(end.between(lo, hi), start.between(lo, hi)))
     batch: list[RecordingVerdict] = []
     with app.db.reading() as s:
         for row in s.execute(query.execution_options(yield_per=BATCH)):

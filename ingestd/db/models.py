@@ -70,6 +70,11 @@ class DockSession(Base):
     files_skipped: Mapped[int] = mapped_column(Integer, default=0)
     files_failed: Mapped[int] = mapped_column(Integer, default=0)
     bytes_ingested: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The camera's clock against the host's synced clock, when it could be read or bounded.
+    camera_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # camera time read at dock
+    host_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # host time of that reading
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)  # camera minus host
+    clock_source: Mapped[str | None] = mapped_column(String(16))  # camera | newest_file | none
 
     device: Mapped[Device | None] = relationship()
 
@@ -96,6 +101,11 @@ class Recording(Base):
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)
     time_source: Mapped[str] = mapped_column(String(16))  # filename | container | mtime
+    # Camera times corrected by the dock session's clock offset; the raw values above are kept.
+    start_corrected: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_corrected: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clock_flag: Mapped[str | None] = mapped_column(String(16))  # clock_reset | backwards
+    seq: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))  # ok | damaged
     damage_reason: Mapped[str | None] = mapped_column(Text)
     name_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -243,3 +253,31 @@ class RecordingCompliance(Base):
     off_duty: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Gap(Base):
+    """A pause in recording inside one activity: open until it has a reason and a voice
+    or written explanation (002 第14条, 003 第20条, 004 第15条). `key` identifies the same
+    gap across re-evaluations, so a re-dock never duplicates or loses an explained gap."""
+
+    __tablename__ = "gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    before_recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
+    after_recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(24))  # between_clips | inside_file | at_damaged_file
+    suggested_reason: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(24))
+    explanation: Mapped[str | None] = mapped_column(String(8))  # voice | written
+    voice_at_s: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    explained_by: Mapped[str | None] = mapped_column(String(64))
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | explained | superseded
+    voice_hint: Mapped[dict | None] = mapped_column(JSON)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -265,7 +265,7 @@ def recording_from_document(doc: dict, device_id: int | None = None) -> Recordin
         id=doc["sha256"], sm3=doc["sm3"], size=doc["size"], object_id=doc["object_id"],
         content_name=doc["content_name"], original_name=doc["original_name"], source_path=doc["source_path"],
         device_id=device_id, dock_session_id=doc["dock_session"], badge=rec["badge"],
-        important=bool(rec["important"]), start=when(rec["start"]), end=when(rec["end"]),
+        important=bool(rec["important"]), start=when(rec["start"]), end=when(rec["end"]), seq=rec.get("seq"),
         duration_s=rec["duration_s"], time_source=rec["time_source"], status=doc["status"],
         damage_reason=doc["damage_reason"], name_conflict=False, probe=doc["probe"] or {},
         ingested_at=when(doc["ingested_at"]),

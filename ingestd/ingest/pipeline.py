@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute, recompute_recent
 from ingestd.db.models import Recording
+from ingestd.db.types import UTCDateTime
 from ingestd.device_profiles import DeviceProfile
 from ingestd.findings import Finding
 from ingestd.ingest import commit
@@ -30,6 +31,7 @@ from ingestd.ingest.offload import OffloadRequest, OffloadResult, offload
 from ingestd.ingest.outcome import DockRun, FileOutcome
 from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
 from ingestd.logs import event
+from ingestd.timeline.process import process_docks
 
 log = logging.getLogger("ingestd.ingest")
 
@@ -142,29 +144,26 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile,
     return run
 
 
-def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None) -> list[DockRun]:
+def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
+           camera_clock: datetime | None = None) -> list[DockRun]:
     """`ingestd ingest`: the same code path the daemon uses for a docked camera."""
     profile = app.profile(profile_name)
     app.policy  # a broken policy or calendar fails before anything is copied
     with Offloader(app.settings.offload_workers) as offloader:
         runs = [ingest_path(app, src, profile, device_serial, offloader) for src in sources]
-    update_compliance(app, [r.session_id for r in runs])
+    session_ids = [r.session_id for r in runs]
+    process_docks(app, session_ids, camera_clock)
+    update_compliance(app, session_ids)
     return runs
 
 
 def update_compliance(app: App, session_ids: list[str]) -> None:
     """Deadlines and statuses for what just arrived, and the shifts a dock can settle."""
+    when = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
     with app.db.reading() as s:
-        first, last = s.execute(select(func.min(func.coalesce(Recording.start, Recording.end)),
-                                       func.max(func.coalesce(Recording.end, Recording.start)))
+        first, last = s.execute(select(func.min(when, type_=UTCDateTime), func.max(when, type_=UTCDateTime))
                                 .where(Recording.dock_session_id.in_(session_ids))).one()
     if first is not None:
-        # SQLite hands back aggregates untyped; parse to aware UTC either way.
-        lo, hi = (_as_utc(v).astimezone(app.settings.tz).date() for v in (first, last))
+        lo, hi = (v.astimezone(app.settings.tz).date() for v in (first, last))
         recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)))
     recompute_recent(app)
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

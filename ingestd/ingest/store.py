@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ingestd.durable import fsync_dir, fsync_tree, makedirs_durable, replace_file, write_file
 from ingestd.errors import ObjectExistsError, StoreError
@@ -84,9 +84,15 @@ def _check_logical_path(path: str) -> None:
 
 
 class OcflStore:
-    def __init__(self, root: Path, staging: StagingArea):
+    def __init__(self, root: Path, staging: StagingArea | Callable[[], StagingArea]):
         self.root = root
-        self.staging = staging  # same filesystem as root: objects arrive by rename
+        # Same filesystem as root: objects arrive by rename. A callable is asked on first
+        # write, so that readers never open (and sweep) a staging area.
+        self._staging = staging
+
+    @property
+    def staging(self) -> StagingArea:
+        return self._staging if isinstance(self._staging, StagingArea) else self._staging()
 
     # ----- storage root -----------------------------------------------------------------
 

@@ -23,16 +23,23 @@ class ClipSpec:
     tone_hz: int = 440
     bitrate: str | None = None  # e.g. "8M" for camera-like files
     creation_time: datetime | None = None
+    tone_from_s: float = 0.0  # silence before the tone starts (an officer starting to speak)
+    silent_audio: bool = False  # an audio track with nothing on it
+    pts_jump_at_s: float | None = None  # the camera stopped and resumed inside the file here…
+    pts_jump_s: float = 0.0  # …for this long
 
 
 def clip_args(path: Path, spec: ClipSpec) -> list[str]:
     """The ffmpeg argument list for one clip (pure: nothing runs)."""
     video = ffmpeg_python.input(f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}",
                                 f="lavfi", t=spec.seconds)
+    if spec.pts_jump_at_s is not None:
+        video = video.filter("setpts", f"PTS+gte(T,{spec.pts_jump_at_s})*{spec.pts_jump_s}/TB")
     streams = [video]
     if spec.audio:
-        streams.append(ffmpeg_python.input(f"sine=frequency={spec.tone_hz}:sample_rate=16000", f="lavfi",
-                                           t=spec.seconds))
+        # Commas inside a lavfi source's arguments must be escaped from the graph parser.
+        tone = "0" if spec.silent_audio else f"gte(t\\,{spec.tone_from_s})*0.5*sin(2*PI*{spec.tone_hz}*t)"
+        streams.append(ffmpeg_python.input(f"aevalsrc={tone}:s=16000:d={spec.seconds}", f="lavfi"))
     out = {"vcodec": spec.codec, "preset": "ultrafast", "pix_fmt": "yuv420p", "g": spec.fps * 2}
     if spec.bitrate:
         out.update({"b:v": spec.bitrate, "maxrate": spec.bitrate, "bufsize": spec.bitrate})
@@ -40,6 +47,8 @@ def clip_args(path: Path, spec: ClipSpec) -> list[str]:
         out.update({"acodec": "aac", "b:a": "64k"})
     if spec.creation_time is not None:
         out["metadata"] = f"creation_time={spec.creation_time.isoformat()}"
+    if spec.pts_jump_at_s is not None:
+        out["fps_mode"] = "passthrough"  # keep the jump: do not fill it with duplicated frames
     if spec.codec == "libx265":
         out.update({"tag:v": "hvc1", "x265-params": "log-level=error"})
     return ffmpeg_python.output(*streams, str(path), **out).global_args("-hide_banner", "-nostdin", "-y",

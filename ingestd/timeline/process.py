@@ -1,0 +1,177 @@
+"""The timeline step, run after each dock commits: measure the camera clock, correct
+the dock's recordings, then re-evaluate the gaps of every device touched.
+
+Re-evaluation is by a stable key per gap: a gap found again keeps its row (and its
+explanation); an open gap that a later dock filled in is marked `superseded`, never
+deleted; an explained gap is never changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ingestd.app import App
+from ingestd.db.models import Device, DockSession, Gap, Incident, Recording
+from ingestd.errors import ToolError
+from ingestd.findings import Finding
+from ingestd.logs import event
+from ingestd.timeline import probes
+from ingestd.timeline.clock import DRIFT_LIMIT_S_PER_DAY, corrected, dock_offset, drift_per_day, is_reset
+from ingestd.timeline.sessions import Clip, GapCandidate, find_gaps, inside_file_gaps, order
+
+log = logging.getLogger("ingestd.timeline")
+ACTOR = "ingestd"
+
+
+def process_docks(app: App, session_ids: list[str], camera_clock: datetime | None = None) -> dict:
+    devices: set[int] = set()
+    for sid in session_ids:
+        device_id = _correct_session(app, sid, camera_clock)
+        if device_id is not None:
+            devices.add(device_id)
+    found = 0
+    for device_id in sorted(devices):
+        found += _evaluate_device(app, device_id, set(_session_recordings(app, session_ids)))
+        _check_drift(app, device_id)
+    return {"devices": len(devices), "open_gaps_found": found}
+
+
+def _session_recordings(app: App, session_ids: list[str]) -> list[str]:
+    with app.db.reading() as s:
+        return list(s.execute(select(Recording.id).where(Recording.dock_session_id.in_(session_ids))).scalars())
+
+
+def _correct_session(app: App, session_id: str, camera_clock: datetime | None) -> int | None:
+    with app.changes.begin(ACTOR) as ch:
+        ds = ch.session.get(DockSession, session_id)
+        recs = ch.session.execute(select(Recording).where(Recording.dock_session_id == session_id)).scalars().all()
+        newest = max((r.end or r.start for r in recs if (r.end or r.start)), default=None)
+        reading = dock_offset(camera_clock, ds.started_at, newest)
+        ds.camera_clock_at = camera_clock
+        ds.host_clock_at = ds.started_at
+        ds.clock_offset_s, ds.clock_source = reading.offset_s, reading.source
+        resets = 0
+        for r in recs:
+            r.start_corrected = corrected(r.start, reading.offset_s)
+            r.end_corrected = corrected(r.end, reading.offset_s)
+            if r.start is not None and is_reset(r.start):
+                r.clock_flag, resets = "clock_reset", resets + 1
+        ch.record("timeline.clock", "dock_session", session_id, offset_s=reading.offset_s, source=reading.source,
+                  recordings=len(recs), clock_resets=resets)
+        if resets:
+            ch.record("recording.flagged", "dock_session", session_id, code="clock_reset", count=resets)
+        return ds.device_id
+
+
+def _evaluate_device(app: App, device_id: int, new_recordings: set[str]) -> int:
+    with app.db.reading() as s:
+        rows = s.execute(select(Recording, DockSession.profile)
+                         .join(DockSession, Recording.dock_session_id == DockSession.id)
+                         .where(Recording.device_id == device_id)).all()
+        existing = {g.key: g for g in s.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
+    if not rows:
+        return 0
+    profile = app.profile(rows[-1][1]) if rows[-1][1] in app.profiles else app.profile(None)
+    tolerance = profile.split_tolerance_s
+    window = app.policy.interruptions.session_window_minutes * 60
+    recs = {r.id: r for r, _ in rows}
+    reset = any(r.clock_flag == "clock_reset" for r in recs.values())
+    clips = order([Clip(r.id, r.start_corrected or r.start, r.end_corrected or r.end, r.status == "damaged", r.seq)
+                   for r in recs.values() if (r.start_corrected or r.start) is not None], by_seq=reset)
+    if reset:
+        clips = _renumber_times(clips)
+    candidates, _activities = find_gaps(clips, tolerance, window)
+    for clip in clips:
+        rec = recs[clip.id]
+        if clip.id in new_recordings and not clip.damaged and (rec.probe or {}).get("video"):
+            candidates += inside_file_gaps(clip, _packets(app, rec), tolerance)
+    return _store_gaps(app, device_id, candidates, existing, recs)
+
+
+def _renumber_times(clips: list[Clip]) -> list[Clip]:
+    """With a reset clock the times mean nothing; in sequence order only splits are
+    certain, so consecutive clips are laid end to end and no pause is invented."""
+    laid, t = [], None
+    for c in clips:
+        length = (c.end - c.start) if c.end else timedelta(0)
+        start = t if t is not None else c.start
+        laid.append(Clip(c.id, start, start + length, c.damaged, c.seq))
+        t = start + length
+    return laid
+
+
+def _packets(app: App, rec: Recording) -> list[float]:
+    path = app.store.resolve(rec.object_id, rec.content_name)
+    try:
+        return probes.packet_times(str(path), timeout_s=max(60.0, (rec.duration_s or 0) / 5))
+    except ToolError as exc:
+        event(log, logging.WARNING, "timeline.packets_failed", recording=rec.id, error=str(exc))
+        return []
+
+
+def _store_gaps(app: App, device_id: int, candidates: list[GapCandidate], existing: dict[str, Gap],
+                recs: dict[str, Recording]) -> int:
+    now = app.clock.now()
+    seen = {c.key for c in candidates}
+    opened = 0
+    with app.changes.begin(ACTOR) as ch:
+        for c in candidates:
+            gap = existing.get(c.key)
+            if gap is None:
+                after = recs.get(c.after) if c.after and c.after != c.before else None
+                gap = Gap(key=c.key, device_id=device_id, before_recording_id=c.before, after_recording_id=c.after,
+                          start=c.start, end=c.end, seconds=c.seconds, kind=c.kind,
+                          suggested_reason=c.suggested_reason, status="open", detected_at=now,
+                          voice_hint=_hint(app, after) if after is not None else None)
+                ch.session.add(gap)
+                ch.session.flush()
+                opened += 1
+                ch.record("gap.detected", "gap", str(gap.id), kind=c.kind, start=c.start.isoformat(),
+                          seconds=c.seconds, before=c.before, after=c.after, suggested=c.suggested_reason)
+            elif gap.status in ("open", "superseded"):
+                row = ch.session.get(Gap, gap.id)
+                if (row.start, row.end, row.status) != (c.start, c.end, "open"):
+                    row.start, row.end, row.seconds, row.status = c.start, c.end, c.seconds, "open"
+                    ch.record("gap.updated", "gap", str(row.id), start=c.start.isoformat(), seconds=c.seconds)
+        for key, gap in existing.items():
+            if key not in seen and gap.status == "open":
+                ch.session.get(Gap, gap.id).status = "superseded"
+                ch.record("gap.superseded", "gap", str(gap.id), reason="a later dock filled the timeline in")
+    if opened:
+        event(log, logging.WARNING, "timeline.gaps", device=device_id, opened=opened, article="002 第14条")
+    return opened
+
+
+def _hint(app: App, after: Recording) -> dict | None:
+    path = app.store.resolve(after.object_id, after.content_name)
+    try:
+        return probes.voice_hint(str(path), bool((after.probe or {}).get("audio")), after.duration_s,
+                                 timeout_s=120).as_dict()
+    except ToolError as exc:
+        return {"sound": None, "at_s": None, "error": str(exc), "hint_only": True}
+
+
+def _check_drift(app: App, device_id: int) -> None:
+    """More than 3 s/day between exact clock readings is a device finding (001 第27条, 003 第42条)."""
+    with app.db.reading() as s:
+        readings = [(h, o) for h, o in s.execute(
+            select(DockSession.host_clock_at, DockSession.clock_offset_s)
+            .where(DockSession.device_id == device_id, DockSession.clock_source == "camera"))]
+        serial = s.get(Device, device_id).serial
+        already = s.execute(select(func.count()).select_from(Incident)
+                            .where(Incident.code == "clock_drift", Incident.status == "open",
+                                   Incident.detail.contains(serial))).scalar()
+    drift = drift_per_day(readings)
+    if drift is None or abs(drift) <= DRIFT_LIMIT_S_PER_DAY or already:
+        return
+    finding = Finding("clock_drift", {"device": serial, "drift": round(drift, 1)})
+    with app.changes.begin(ACTOR) as ch:
+        incident = Incident(code="clock_drift", detail=finding.message, opened_at=app.clock.now(), status="open")
+        ch.session.add(incident)
+        ch.session.flush()
+        ch.record("incident.opened", "incident", str(incident.id), code="clock_drift", device=serial,
+                  drift_s_per_day=round(drift, 2))
+    event(log, logging.WARNING, "device.clock_drift", device=serial, drift_s_per_day=round(drift, 2))

@@ -1,0 +1,83 @@
+"""Activity sessions and the gaps inside them, on corrected time (pure).
+
+A clip starting within `split_tolerance` of the previous end is the camera splitting a
+long recording; a longer pause shorter than the policy's session window is an
+interruption inside one activity (全程不间断: 000 第15条, 002 第14条, 003 第7条); a
+longer one starts a new activity. A clip cut off (damaged) ends in an interruption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Clip:
+    id: str
+    start: datetime
+    end: datetime | None
+    damaged: bool
+    seq: str | None = None
+
+
+@dataclass(frozen=True)
+class GapCandidate:
+    key: str
+    before: str
+    after: str | None
+    start: datetime
+    end: datetime
+    kind: str  # between_clips | inside_file | at_damaged_file
+    suggested_reason: str | None
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def order(clips: list[Clip], by_seq: bool) -> list[Clip]:
+    """By time; a camera whose clock reset is ordered by its sequence numbers instead."""
+    if by_seq and all(c.seq is not None for c in clips):
+        return sorted(clips, key=lambda c: (int(c.seq) if c.seq.isdigit() else c.seq, c.id))
+    return sorted(clips, key=lambda c: (c.start, c.id))
+
+
+def find_gaps(clips: list[Clip], split_tolerance_s: float, window_s: float) -> tuple[list[GapCandidate], int]:
+    """Gaps between consecutive clips of one device, and the number of activities."""
+    gaps: list[GapCandidate] = []
+    activities = 1 if clips else 0
+    tolerance, window = timedelta(seconds=split_tolerance_s), timedelta(seconds=window_s)
+    for i, clip in enumerate(clips):
+        nxt = clips[i + 1] if i + 1 < len(clips) else None
+        ends = clip.end or clip.start
+        pause = (nxt.start - ends) if nxt else None
+        same_activity = pause is not None and pause < window
+        if nxt is not None and not same_activity:
+            activities += 1
+        if clip.damaged:
+            # Cut off: power lost (the commonest cause) or the camera failed. 电量不足 is
+            # suggested when the activity ends there, 设备故障 when recording resumed.
+            gaps.append(GapCandidate(f"at_damaged_file:{clip.id}", clip.id, nxt.id if same_activity else None,
+                                     ends, nxt.start if same_activity else ends, "at_damaged_file",
+                                     "equipment_fault" if same_activity else "low_battery"))
+        elif same_activity and pause > tolerance:
+            gaps.append(GapCandidate(f"between_clips:{clip.id}:{nxt.id}", clip.id, nxt.id, ends, nxt.start,
+                                     "between_clips", None))
+    return gaps, activities
+
+
+def inside_file_gaps(clip: Clip, pts: list[float], tolerance_s: float) -> list[GapCandidate]:
+    """Timestamp jumps inside one file: a packet arriving later than the usual frame
+    interval plus the tolerance means the camera stopped and resumed inside the file."""
+    if len(pts) < 3:
+        return []
+    steps = sorted(b - a for a, b in zip(pts, pts[1:]))
+    usual = steps[len(steps) // 2]
+    gaps = []
+    for a, b in zip(pts, pts[1:]):
+        if b - a > usual + tolerance_s:
+            start = clip.start + timedelta(seconds=a + usual)
+            gaps.append(GapCandidate(f"inside_file:{clip.id}:{a:.3f}", clip.id, clip.id, start,
+                                     clip.start + timedelta(seconds=b), "inside_file", None))
+    return gaps
