@@ -7,15 +7,14 @@ rejected naming its file and the key (or line, for TOML syntax).
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingestd.errors import UserError
 from ingestd.resources import resource_dir
+from ingestd.toml_model import load_toml_model
 
 
 class FileKinds(BaseModel):
@@ -107,17 +106,7 @@ def _facts(groups: dict[str, str], pat: NamePattern, tz: ZoneInfo) -> NameFacts:
 
 
 def load_profile_file(path: Path) -> DeviceProfile:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"device profile {path}: invalid TOML: {exc}") from None
-    try:
-        return DeviceProfile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"device profile {path}: key {key!r}: {first['msg']}") from None
+    return load_toml_model(path, DeviceProfile, "device profile")
 
 
 def load_profiles(extra_dir: Path | None = None) -> dict[str, DeviceProfile]:

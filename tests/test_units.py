@@ -144,3 +144,22 @@ def test_offload_never_writes_over_an_existing_staging_file(tmp_path):
     with pytest.raises(StoreError):
         offload(OffloadRequest(str(src), str(staged), 65536, 10))
     assert staged.read_bytes() == b"other"
+
+
+@pytest.mark.parametrize("content, message", [
+    ('name = "Bad Name"\n', "key 'name'"),
+    ('name = "x"\nfiles = 3\n', "key 'files'"),
+    ('name = "x"\n[[names]]\npattern = "(unclosed"\n', "key 'names.0.pattern'"),
+    ('name = "x"\nsplit_tolerance_s = -1\n', "key 'split_tolerance_s'"),
+    ('name = "x"\ncolour = 1\n', "key 'colour'"),
+    ('name = "x\n', "invalid TOML"),
+])
+def test_malformed_device_profile_is_named(tmp_path, content, message):
+    from ingestd.device_profiles import load_profile_file
+    from ingestd.errors import UserError
+
+    path = tmp_path / "cam.toml"
+    path.write_text(content)
+    with pytest.raises(UserError) as err:
+        load_profile_file(path)
+    assert message in str(err.value) and str(path) in str(err.value)

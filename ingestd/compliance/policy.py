@@ -6,14 +6,14 @@ ones. A malformed profile fails at start, naming its file and the key.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingestd.errors import UserError
 from ingestd.resources import resource_dir
+from ingestd.toml_model import load_toml_model
 
 ASSIGNMENTS = ("regular", "continuous", "offsite", "remote")
 ASSIGNMENT_ZH = {"regular": "常规", "continuous": "连续工作", "offsite": "异地执法", "remote": "偏远地区"}
@@ -77,17 +77,7 @@ class Policy(_Strict):
 
 
 def load_policy_file(path: Path) -> Policy:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"policy {path}: invalid TOML: {exc}") from None
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise UserError(f"policy {path}: key {key!r}: {first['msg']}") from None
+    return load_toml_model(path, Policy, "policy")
 
 
 def load_policies(extra_dir: Path | None = None) -> dict[str, Policy]:
