@@ -55,6 +55,14 @@ def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
+def run(ctx: typer.Context) -> None:
+    """The daemon: inbox watchers, ingest, and the scheduled compliance sweep."""
+    from ingestd.daemon import run_daemon
+
+    run_daemon(open_app(ctx))
+
+
+@app.command()
 def ingest(ctx: typer.Context,
            paths: list[Path] = typer.Argument(..., help="Mounted camera(s) or folder(s) or files."),
            profile: Optional[str] = typer.Option(None, "--profile", help="Device profile name."),

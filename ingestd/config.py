@@ -42,6 +42,15 @@ class ComplianceSettings(BaseModel):
     sweep_minutes: int = Field(5, ge=1, le=24 * 60, description="how often pending shifts are re-judged")
 
 
+class DaemonSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inbox: list[Path] = Field(default_factory=list, description="folders watched for recordings; "
+                                                               "default <data_dir>/inbox")
+    quiet_s: float = Field(5.0, gt=0, le=3600, description="a file unchanged this long is complete")
+    max_docks: int = Field(8, ge=1, le=64, description="cameras offloaded at once")
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +77,7 @@ class Settings(BaseSettings):
     calendar_file: Path | None = Field(None, description="working-day overrides; default <data_dir>/calendar.toml")
     ingest: IngestSettings = IngestSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    daemon: DaemonSettings = DaemonSettings()
     web: WebSettings = WebSettings()
 
     @field_validator("timezone")
@@ -195,6 +205,15 @@ DEFAULT_CONFIG_TEXT = """\
 [compliance]
 # How often the daemon re-judges shifts, so that "pending" turns "overdue" when a deadline passes.
 # sweep_minutes = 5
+
+[daemon]
+# Folders watched for recordings (a share docks copy to). Each top-level folder in an
+# inbox is one camera, named by its serial. Default: <data_dir>/inbox
+# inbox = ["/srv/ingestd/inbox"]
+# A file unchanged for this many seconds (or closed after writing) is complete.
+# quiet_s = 5.0
+# Cameras offloaded at once.
+# max_docks = 8
 
 [web]
 # host = "127.0.0.1"

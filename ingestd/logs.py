@@ -15,9 +15,11 @@ from datetime import datetime, timezone
 _FIELDS = "ingestd_fields"
 
 
-def event(logger: logging.Logger, level: int, name: str, **fields: object) -> None:
-    """Log one event: a dotted name plus typed fields, never a prose sentence."""
-    logger.log(level, name, extra={_FIELDS: fields})
+def event(logger: logging.Logger, level: int, name: str, exc: BaseException | None = None,
+          **fields: object) -> None:
+    """Log one event: a dotted name plus typed fields, never a prose sentence (with the
+    traceback as one more field when `exc` is given)."""
+    logger.log(level, name, extra={_FIELDS: fields}, exc_info=exc)
 
 
 def _kv_value(value: object) -> str:

@@ -99,8 +99,8 @@ class Offloader:
             yield futures[fut], fut.result()
 
 
-def ingest_path(app: App, source: Path, profile: DeviceProfile,
-                device_serial: str | None, offloader: Offloader) -> DockRun:
+def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: str | None,
+                offloader: Offloader, only: set[str] | None = None) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
     root = os.fspath(source.resolve())
     # The marker goes first, so a crash at any point after leaves a session that the next
@@ -115,6 +115,8 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile,
     jobs: list[tuple[SourceEntry, OffloadRequest]] = []
     resumed = 0
     for entry in source_entries(Path(root)):
+        if only is not None and entry.path not in only:
+            continue
         skip = classify(entry, profile)
         if skip is not None:
             run.outcomes.append(commit.record_without_content(app, ctx, entry, skip.status, skip.code, skip.reason))
@@ -145,12 +147,12 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile,
 
 
 def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
-           camera_clock: datetime | None = None) -> list[DockRun]:
-    """`ingestd ingest`: the same code path the daemon uses for a docked camera."""
+           camera_clock: datetime | None = None, only: set[str] | None = None) -> list[DockRun]:
+    """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`)."""
     profile = app.profile(profile_name)
     app.policy  # a broken policy or calendar fails before anything is copied
     with Offloader(app.settings.offload_workers) as offloader:
-        runs = [ingest_path(app, src, profile, device_serial, offloader) for src in sources]
+        runs = [ingest_path(app, src, profile, device_serial, offloader, only) for src in sources]
     session_ids = [r.session_id for r in runs]
     process_docks(app, session_ids, camera_clock)
     update_compliance(app, session_ids)

@@ -1,0 +1,95 @@
+"""`ingestd run`: inbox watchers, the ingest workers and the scheduler in one process.
+
+Each settled batch (one camera folder) is its own dock session on a bounded worker pool,
+so one slow or broken camera never holds up another. SIGTERM stops taking new work,
+lets dock sessions in flight finish their commits, and exits; SIGHUP reloads device
+profiles and policies. Readiness and watchdog pings go to systemd.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from ingestd.app import App
+from ingestd.jobs import build_scheduler
+from ingestd.logs import event
+from ingestd.sd_notify import notify, watchdog_interval_s
+from ingestd.sources.folder import FolderSource
+
+log = logging.getLogger("ingestd.daemon")
+
+
+class Daemon:
+    def __init__(self, app: App):
+        self.app = app
+        self.stop_event = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=app.settings.daemon.max_docks, thread_name_prefix="dock")
+        self.inflight: set[Future] = set()
+        self.lock = threading.Lock()
+        inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
+        self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s)
+                        for p in inboxes]
+        self.scheduler = build_scheduler(app)
+
+    def submit(self, root: Path, serial: str | None, files: list[str]) -> None:
+        if self.stop_event.is_set():
+            return  # the files stay where they are; the next start takes them
+        future = self.pool.submit(self._dock, root, serial, files)
+        with self.lock:
+            self.inflight.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future) -> None:
+        with self.lock:
+            self.inflight.discard(future)
+        exc = future.exception()
+        if exc is not None:
+            # One camera's failure is logged in full and never stops the daemon or other docks.
+            event(log, logging.ERROR, "dock.failed", exc=exc, error=repr(exc))
+
+    def _dock(self, root: Path, serial: str | None, files: list[str]) -> None:
+        from ingestd.ingest.pipeline import ingest
+
+        runs = ingest(self.app, [root], None, serial, only=set(files))
+        for run in runs:
+            event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
+
+    def reload(self) -> None:
+        self.app._profiles = None
+        self.app._policies = None
+        self.app._calendar = None
+        self.app.profiles, self.app.policy  # noqa: B018 - validate now, not on the next dock
+        event(log, logging.INFO, "daemon.reloaded")
+
+    def run(self) -> None:
+        self.app.staging  # open (and sweep) staging before any worker thread can race to it
+        for source in self.sources:
+            source.start()
+        self.scheduler.start()
+        notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
+        event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
+              dock=self.app.settings.dock_name)
+        ping = watchdog_interval_s()
+        while not self.stop_event.wait(ping or 1.0):
+            if ping:
+                notify(watchdog="1")
+        notify(stopping="1", status="finishing dock sessions in flight")
+        event(log, logging.INFO, "daemon.stopping", inflight=len(self.inflight))
+        for source in self.sources:
+            source.stop()
+        self.scheduler.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
+        self.app.close()
+        event(log, logging.INFO, "daemon.stopped")
+
+
+def run_daemon(app: App) -> None:
+    daemon = Daemon(app)
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())
+    signal.signal(signal.SIGHUP, lambda *_: daemon.reload())
+    daemon.run()

@@ -1,0 +1,120 @@
+"""The inbox source on real watchdog observers, and `ingestd run` end to end: a file is
+taken only once complete, bursts are taken exactly once, the daemon tells systemd it is
+ready and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from ingestd.sources.folder import FolderSource, SettleTracker
+from tests.conftest import copy_clip, make_dock
+
+
+def wait_for(condition, timeout: float = 30.0, step: float = 0.1):
+    """Poll a real file-system effect (not a deadline: those use an injected clock)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def test_tracker_waits_for_quiet_or_close(tmp_path):
+    f = tmp_path / "a.mp4"
+    f.write_bytes(b"x")
+    tracker = SettleTracker(quiet_s=5)
+    tracker.touch(str(f), now=100.0)
+    assert tracker.pop_settled(104.9) == []
+    with open(f, "ab") as fh:
+        fh.write(b"more")  # still being copied: the quiet period starts again
+    assert tracker.pop_settled(105.0) == []
+    assert tracker.pop_settled(109.9) == []
+    assert tracker.pop_settled(110.0) == [str(f)]
+    g = tmp_path / "b.mp4"
+    g.write_bytes(b"y")
+    tracker.touch(str(g), now=200.0, closed=True)  # IN_CLOSE_WRITE: complete at once
+    assert tracker.pop_settled(200.0) == [str(g)]
+
+
+def _collector():
+    got, lock = [], threading.Lock()
+
+    def on_batch(root, serial, files):
+        with lock:
+            got.append((serial, [(os.path.basename(f), os.path.getsize(f)) for f in files]))
+    return got, on_batch
+
+
+def test_slowly_written_file_is_not_taken_early(tmp_path):
+    got, on_batch = _collector()
+    source = FolderSource(tmp_path / "inbox", on_batch, quiet_s=1.0, poll_s=0.1)
+    source.start()
+    try:
+        (tmp_path / "inbox" / "CAM-9").mkdir()
+        path = tmp_path / "inbox" / "CAM-9" / "slow.mp4"
+        with open(path, "wb") as fh:  # one open file written in pieces, as a slow copy does
+            for _ in range(8):
+                fh.write(b"z" * 1000)
+                fh.flush()
+                time.sleep(0.3)
+                assert got == []
+        wait_for(lambda: got)
+    finally:
+        source.stop()
+    assert got == [("CAM-9", [("slow.mp4", 8000)])]
+
+
+def test_burst_of_200_files_is_taken_exactly_once(tmp_path):
+    got, on_batch = _collector()
+    source = FolderSource(tmp_path / "inbox", on_batch, quiet_s=0.5, poll_s=0.1)
+    source.start()
+    try:
+        for i in range(200):
+            (tmp_path / "inbox" / f"cam{i % 4}").mkdir(exist_ok=True)
+            (tmp_path / "inbox" / f"cam{i % 4}" / f"{i:03d}.mp4").write_bytes(b"v" * (i + 1))
+        wait_for(lambda: sum(len(files) for _, files in got) >= 200)
+        time.sleep(1.0)  # anything taken twice would show up now
+    finally:
+        source.stop()
+    names = [name for _, files in got for name, _ in files]
+    assert len(names) == 200 and len(set(names)) == 200
+    assert {serial for serial, _ in got} == {"cam0", "cam1", "cam2", "cam3"}
+
+
+def test_daemon_ingests_the_inbox_and_stops_on_sigterm(tmp_path, clips):
+    dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(30)
+    env = dict(dock.env, NOTIFY_SOCKET=str(sock_path), INGESTD_DAEMON__QUIET_S="0.5",
+               INGESTD_LOG_FORMAT="json", INGESTD_LOG_LEVEL="INFO")
+    inbox = dock.settings.data_dir / "inbox"
+    copy_clip(clips["h264"], inbox / "CAM-7" / "20261120_083000.mp4")  # there before the start
+    proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert b"READY=1" in sock.recv(4096)
+        copy_clip(clips["h264_b"], inbox / "CAM-7" / "20261120_090000.mp4")  # docked while running
+        wait_for(lambda: len(dock.cli_json("recordings", "list")) == 2, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
+    assert proc.returncode == 0, err
+    events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    assert "daemon.ready" in events and events[-1] == "daemon.stopped"
+    recs = dock.cli_json("recordings", "list")
+    assert {r["device"] for r in recs} == {"CAM-7"}
+    assert dock.cli_json("audit", "verify")["ok"]
