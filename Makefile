@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 DATA ?= var
 SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk
 
-.PHONY: run test bench system-deps venv demo clean
+.PHONY: run test bench system-deps venv install clean
+PREFIX ?= /opt/ingestd
 
 # System packages from Debian; apt-get update runs once, and only when something is missing.
 system-deps:
@@ -27,15 +28,25 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 venv: $(VENV)/.installed
 
-# Until the daemon lands: initialise the embedded default (SQLite, data under ./var),
-# make a small demo camera dump with ffmpeg, ingest it, and show the result.
+# The embedded default (SQLite, data under ./var): initialise, put a small demo camera
+# dump (made with ffmpeg) in the inbox, and run the daemon, which ingests it. Ctrl-C stops.
 run: system-deps venv
 	$(BIN)/ingestd init
-	$(BIN)/python -m ingestd.demo $(DATA)/demo-camera
-	$(BIN)/ingestd ingest $(DATA)/demo-camera --device DEMO-CAM-01
-	$(BIN)/ingestd recordings list
-	$(BIN)/ingestd verify
-	$(BIN)/ingestd audit verify
+	$(BIN)/python -m ingestd.demo $(DATA)/inbox/DEMO-CAM-01
+	$(BIN)/ingestd run
+
+# On a Debian host: a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd,
+# the hardened unit. Run as root.
+install: system-deps
+	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
+	$(PYTHON) -m venv $(PREFIX)/venv
+	$(PREFIX)/venv/bin/pip install -q .
+	install -d -o ingestd -g ingestd -m 0750 /var/lib/ingestd
+	runuser -u ingestd -- env INGESTD_DATA_DIR=/var/lib/ingestd $(PREFIX)/venv/bin/ingestd init
+	install -m 0644 systemd/ingestd.service /etc/systemd/system/ingestd.service
+	install -d /usr/share/doc/ingestd && install -m 0644 README.md /usr/share/doc/ingestd/README.md
+	systemctl daemon-reload
+	systemctl enable --now ingestd.service
 
 test: system-deps venv
 	$(BIN)/pytest -q

@@ -29,7 +29,7 @@ OUT = Path(__file__).resolve().parent / "out"
 TZ = ZoneInfo("Asia/Shanghai")
 OFFICERS = int(os.environ.get("BENCH_OFFICERS", "200"))
 DAYS = int(os.environ.get("BENCH_DAYS", "365"))
-CLIPS_PER_SHIFT = int(os.environ.get("BENCH_CLIPS", "20"))
+CLIPS_PER_SHIFT = int(os.environ.get("BENCH_CLIPS", "26"))
 BATCH = 20_000
 
 
@@ -62,7 +62,7 @@ def populate(app: App) -> tuple[int, int]:
             shifts.append({"import_id": 1, "day": day, "badge": f"{i:06d}", "team": f"{i % 10 + 1}中队",
                            "shift_start": s_start, "shift_end": s_end, "assignment": kind, "returned_at": returned,
                            "camera": f"CAM{i:04d}", "status": "pending"})
-            dock_at = s_end + timedelta(hours=rng.choice([1, 2, 3, 20, 30, 50]))
+            dock_at = s_end + timedelta(hours=rng.choice([1, 2, 3, 20, 30, 50, 80, 150]))
             sid = f"{d:04d}{i:04d}".ljust(32, "0")
             sessions.append({"id": sid, "dock": "bench", "device_id": i + 1, "source_path": "/media/cam",
                              "profile": "generic", "started_at": dock_at, "finished_at": dock_at, "status": "finished",

@@ -118,3 +118,25 @@ def test_daemon_ingests_the_inbox_and_stops_on_sigterm(tmp_path, clips):
     recs = dock.cli_json("recordings", "list")
     assert {r["device"] for r in recs} == {"CAM-7"}
     assert dock.cli_json("audit", "verify")["ok"]
+
+
+def test_systemd_unit_verifies(tmp_path):
+    import shutil
+
+    import pytest
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed here")
+    from pathlib import Path
+
+    unit = (Path(__file__).resolve().parents[1] / "systemd" / "ingestd.service").read_text()
+    for key in ("Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/ingestd",
+                "PrivateTmp=yes", "RestrictAddressFamilies=", "WatchdogSec="):
+        assert key in unit
+    # Point ExecStart at this checkout's command, which exists here, as /opt/ingestd does on a dock.
+    local = unit.replace("/opt/ingestd/venv/bin/ingestd", os.path.join(os.path.dirname(sys.executable), "ingestd"))
+    (tmp_path / "ingestd.service").write_text(local)
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "ingestd.service")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "ingestd.service" not in proc.stderr, proc.stderr  # no warning about our unit
