@@ -51,6 +51,13 @@ class DaemonSettings(BaseModel):
     max_docks: int = Field(8, ge=1, le=64, description="cameras offloaded at once")
 
 
+class UsbSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="watch udev for docked cameras (on a dock appliance)")
+    mounter: str = Field("udisks", pattern="^(udisks|systemd-mount)$")
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +85,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     daemon: DaemonSettings = DaemonSettings()
+    usb: UsbSettings = UsbSettings()
     web: WebSettings = WebSettings()
 
     @field_validator("timezone")
@@ -214,6 +222,12 @@ DEFAULT_CONFIG_TEXT = """\
 # quiet_s = 5.0
 # Cameras offloaded at once.
 # max_docks = 8
+
+[usb]
+# Watch udev for docked cameras and mount them read-only (nosuid, nodev, noexec) through
+# udisks2 (a polkit rule lets the ingestd user) or systemd-mount. Off outside a dock.
+# enabled = false
+# mounter = "udisks"
 
 [web]
 # host = "127.0.0.1"

@@ -34,11 +34,45 @@ class Daemon:
         self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s)
                         for p in inboxes]
         self.scheduler = build_scheduler(app)
+        self.usb = None
+        if app.settings.usb.enabled:
+            from ingestd.sources.usb import UsbSource
+
+            self.usb = UsbSource(lambda: self.app.profiles.values(), self.submit_camera)
+            self.mounter = _mounter(app)
+
+    def submit_camera(self, dev, recognition) -> None:
+        if self.stop_event.is_set():
+            return
+        self._track(self.pool.submit(self._dock_usb, dev, recognition))
+
+    def _dock_usb(self, dev, recognition) -> None:
+        """Mount read-only, read what the camera says about itself, offload, release."""
+        from ingestd.ingest.commit import DockInfo
+        from ingestd.ingest.pipeline import ingest
+        from ingestd.sources.camera import missing_markers, read_camera_clock, storage
+
+        profile = recognition.profile
+        event(log, logging.INFO, "camera.recognised", node=dev.node, serial=dev.serial, profile=profile.name,
+              by=recognition.by, port=dev.port)
+        root = self.mounter.mount(dev.node, dev.serial or Path(dev.node).name)
+        try:
+            problems = list(recognition.problems) + [f"expected {m!r} is missing" for m in missing_markers(root, profile)]
+            total, free = storage(root)
+            roots = [root / r for r in profile.media_roots] or [root]
+            runs = ingest(self.app, roots, profile.name, dev.serial, read_camera_clock(root, profile, self.app.settings.tz),
+                          info=DockInfo(dev.port, total, free, tuple(problems)))
+        finally:
+            self.mounter.unmount(dev.node, root)
+        for run in runs:
+            event(log, logging.INFO, "camera.released", serial=dev.serial, **run.counts())
 
     def submit(self, root: Path, serial: str | None, files: list[str]) -> None:
         if self.stop_event.is_set():
             return  # the files stay where they are; the next start takes them
-        future = self.pool.submit(self._dock, root, serial, files)
+        self._track(self.pool.submit(self._dock, root, serial, files))
+
+    def _track(self, future: Future) -> None:
         with self.lock:
             self.inflight.add(future)
         future.add_done_callback(self._done)
@@ -69,6 +103,8 @@ class Daemon:
         self.app.staging  # open (and sweep) staging before any worker thread can race to it
         for source in self.sources:
             source.start()
+        if self.usb is not None:
+            self.usb.start()
         self.scheduler.start()
         notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
@@ -81,10 +117,20 @@ class Daemon:
         event(log, logging.INFO, "daemon.stopping", inflight=len(self.inflight))
         for source in self.sources:
             source.stop()
+        if self.usb is not None:
+            self.usb.stop()
         self.scheduler.shutdown(wait=True)
         self.pool.shutdown(wait=True)
         self.app.close()
         event(log, logging.INFO, "daemon.stopped")
+
+
+def _mounter(app: App):
+    from ingestd.sources.mount import SystemdMounter, UdisksMounter
+
+    if app.settings.usb.mounter == "systemd-mount":
+        return SystemdMounter(app.settings.data_dir / "mnt")
+    return UdisksMounter()
 
 
 def run_daemon(app: App) -> None:

@@ -52,6 +52,34 @@ class NamePattern(BaseModel):
         return value
 
 
+class Match(BaseModel):
+    """How a docked device is recognised as this camera family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usb_ids: list[str] = []  # "vvvv:pppp", lower-case hex
+    volume_labels: list[str] = []
+    markers: list[str] = []  # paths that exist on the camera's volume, e.g. "DCIM" or "MISC/version.txt"
+    serial_pattern: str | None = None  # a serial this family would never report is not trusted silently
+
+    @field_validator("usb_ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{4}", item):
+                raise ValueError(f"{item!r} is not vvvv:pppp in lower-case hex")
+        return value
+
+
+class CameraClock(BaseModel):
+    """Where the camera writes its own time when docked, so the dock can read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    format: str = "%Y-%m-%d %H:%M:%S"
+
+
 class NameFacts(BaseModel):
     start: datetime | None = None
     end: datetime | None = None
@@ -68,6 +96,9 @@ class DeviceProfile(BaseModel):
     description: str = ""
     files: FileKinds = FileKinds()
     names: list[NamePattern] = []
+    match: Match = Match()
+    clock: CameraClock | None = None
+    media_roots: list[str] = []  # folders on the volume holding recordings; empty: the whole volume
     # A clip starting within this many seconds of the previous one's end is the camera
     # splitting a long recording, not an interruption.
     split_tolerance_s: float = Field(2.0, ge=0, le=60)

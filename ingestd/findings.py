@@ -61,6 +61,10 @@ _KINDS = [
     FindingKind("index_orphan", Severity.ERROR, "索引无对应对象",
                 "recording {recording_id}: in the database but its object is not in the store",
                 "002 第16条"),
+    FindingKind("device_mismatch", Severity.ERROR, "记录仪身份不符",
+                "{device}: recognised as {profile} but {problems}; offloaded and flagged for checking"),
+    FindingKind("storage_nearly_full", Severity.WARNING, "存储空间将满",
+                "{device}: camera storage {fill:.0%} full at dock", "001 第27条, 003 第42条"),
     # Timeline
     FindingKind("open_interruption", Severity.WARNING, "中断未说明",
                 "gap {gap}: {seconds:.0f} s without recording on {device} needs a reason and an explanation",

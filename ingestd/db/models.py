@@ -75,6 +75,16 @@ class DockSession(Base):
     host_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # host time of that reading
     clock_offset_s: Mapped[float | None] = mapped_column(Float)  # camera minus host
     clock_source: Mapped[str | None] = mapped_column(String(16))  # camera | newest_file | none
+    port: Mapped[str | None] = mapped_column(String(255))  # the hub socket (udev ID_PATH)
+    files_total: Mapped[int | None] = mapped_column(Integer)  # files found on the camera, for progress
+    storage_total_bytes: Mapped[int | None] = mapped_column(BigInteger)  # the camera's storage at dock
+    storage_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def storage_fill(self) -> float | None:
+        if not self.storage_total_bytes or self.storage_free_bytes is None:
+            return None
+        return 1 - self.storage_free_bytes / self.storage_total_bytes
 
     device: Mapped[Device | None] = relationship()
 

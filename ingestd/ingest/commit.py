@@ -37,8 +37,19 @@ from ingestd.logs import event
 log = logging.getLogger("ingestd.ingest")
 INGEST_JSON = "ingest.json"
 ACTOR = "ingestd"
+STORAGE_NEARLY_FULL = 0.98
 _COUNTER = {"ingested": "files_ingested", "duplicate": "files_duplicate", "damaged": "files_damaged",
             "skipped": "files_skipped", "failed": "files_failed"}
+
+
+@dataclass(frozen=True)
+class DockInfo:
+    """What the dock knows about the camera beyond its files (USB docking)."""
+
+    port: str | None = None
+    storage_total_bytes: int | None = None
+    storage_free_bytes: int | None = None
+    problems: tuple[str, ...] = ()  # the device contradicts its profile: flagged, not trusted silently
 
 
 @dataclass(frozen=True)
@@ -52,18 +63,37 @@ class DockContext:
 
 
 def start_session(app: App, session_id: str, source_root: str, profile: DeviceProfile,
-                  device_serial: str | None) -> DockContext:
+                  device_serial: str | None, info: DockInfo = DockInfo()) -> DockContext:
     now = app.clock.now()
     with app.changes.begin(ACTOR) as ch:
         device_id = _register_device(ch, device_serial, profile.name, now) if device_serial else None
         ch.session.add(DockSession(
             id=session_id, dock=app.settings.dock_name, device_id=device_id, source_path=source_root,
             profile=profile.name, started_at=now, status="running", files_seen=0, files_ingested=0,
-            files_duplicate=0, files_damaged=0, files_skipped=0, files_failed=0, bytes_ingested=0))
+            files_duplicate=0, files_damaged=0, files_skipped=0, files_failed=0, bytes_ingested=0,
+            port=info.port, storage_total_bytes=info.storage_total_bytes, storage_free_bytes=info.storage_free_bytes))
         ch.record("dock.started", "dock_session", session_id, source=source_root, profile=profile.name,
-                  device=device_serial, dock=app.settings.dock_name)
+                  device=device_serial, dock=app.settings.dock_name, port=info.port)
+        fill = (1 - info.storage_free_bytes / info.storage_total_bytes) if info.storage_total_bytes else None
+        if fill is not None and fill >= STORAGE_NEARLY_FULL:
+            # 001 第27条, 003 第42条: storage is checked and faults reported, per device.
+            _device_incident(ch, session_id, now, Finding("storage_nearly_full", {"device": device_serial,
+                                                                                  "fill": fill}))
+        if info.problems:
+            _device_incident(ch, session_id, now, Finding("device_mismatch", {
+                "device": device_serial, "profile": profile.name, "problems": "; ".join(info.problems)}))
     key = f"serial:{device_serial}" if device_serial else f"path:{source_root}"
     return DockContext(session_id, device_id, device_serial, key, profile, source_root)
+
+
+def _device_incident(ch: Change, session_id: str, now: datetime, finding: Finding) -> None:
+    ch.session.flush()
+    incident = Incident(code=finding.code, dock_session_id=session_id, detail=finding.message, opened_at=now,
+                        status="open")
+    ch.session.add(incident)
+    ch.session.flush()
+    ch.record("incident.opened", "incident", str(incident.id), code=finding.code, **finding.detail)
+    event(log, logging.WARNING, f"device.{finding.code}", session=session_id, message=finding.message)
 
 
 def _register_device(ch: Change, serial: str, profile: str, now: datetime) -> int:
@@ -110,14 +140,15 @@ def record_without_content(app: App, ctx: DockContext, entry: SourceEntry, statu
     return outcome
 
 
-def count_resumed(app: App, ctx: DockContext, n: int) -> None:
-    """Files skipped because this device already delivered them: counted, not re-recorded."""
-    if n:
-        with app.changes.begin(ACTOR) as ch:
-            row = ch.session.get(DockSession, ctx.session_id)
-            row.files_seen += n
-            row.files_duplicate += n
-            ch.record("dock.resumed", "dock_session", ctx.session_id, already_ingested=n)
+def record_scan(app: App, ctx: DockContext, total: int, resumed: int) -> None:
+    """How many files the camera holds (for progress), and how many it already delivered:
+    those are counted, not read or recorded again."""
+    with app.changes.begin(ACTOR) as ch:
+        row = ch.session.get(DockSession, ctx.session_id)
+        row.files_total = total
+        row.files_seen += resumed
+        row.files_duplicate += resumed
+        ch.record("dock.scanned", "dock_session", ctx.session_id, files=total, already_ingested=resumed)
 
 
 def commit_offload(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadResult) -> FileOutcome:

@@ -100,23 +100,25 @@ class Offloader:
 
 
 def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: str | None,
-                offloader: Offloader, only: set[str] | None = None) -> DockRun:
+                offloader: Offloader, only: set[str] | None = None, info: commit.DockInfo = commit.DockInfo()
+                ) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
     root = os.fspath(source.resolve())
     # The marker goes first, so a crash at any point after leaves a session that the next
     # process can mark interrupted rather than "running" for ever.
     session_id = uuid.uuid4().hex
     dock_marker = app.staging.mark("dock", session_id)
-    ctx = commit.start_session(app, session_id, display(root), profile, device_serial)
+    ctx = commit.start_session(app, session_id, display(root), profile, device_serial, info)
     run = DockRun(ctx.session_id, display(root), profile.name, device_serial, app.clock.now())
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial)
     known = commit.known_sources(app, ctx)
     jobs: list[tuple[SourceEntry, OffloadRequest]] = []
-    resumed = 0
+    resumed = total = 0
     for entry in source_entries(Path(root)):
         if only is not None and entry.path not in only:
             continue
+        total += 1
         skip = classify(entry, profile)
         if skip is not None:
             run.outcomes.append(commit.record_without_content(app, ctx, entry, skip.status, skip.code, skip.reason))
@@ -131,7 +133,7 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
         suffix = f".{extension(entry.path)}" if extension(entry.path) else ""
         jobs.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(suffix)),
                                            app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s)))
-    commit.count_resumed(app, ctx, resumed)
+    commit.record_scan(app, ctx, total, resumed)
     # Largest first: a long clip started last would leave the other cores idle at the end.
     jobs.sort(key=lambda job: job[0].size or 0, reverse=True)
     for entry, result in offloader.run(jobs):
@@ -147,12 +149,13 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
 
 
 def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
-           camera_clock: datetime | None = None, only: set[str] | None = None) -> list[DockRun]:
+           camera_clock: datetime | None = None, only: set[str] | None = None,
+           info: commit.DockInfo = commit.DockInfo()) -> list[DockRun]:
     """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`)."""
     profile = app.profile(profile_name)
     app.policy  # a broken policy or calendar fails before anything is copied
     with Offloader(app.settings.offload_workers) as offloader:
-        runs = [ingest_path(app, src, profile, device_serial, offloader, only) for src in sources]
+        runs = [ingest_path(app, src, profile, device_serial, offloader, only, info) for src in sources]
     session_ids = [r.session_id for r in runs]
     process_docks(app, session_ids, camera_clock)
     update_compliance(app, session_ids)

@@ -17,6 +17,7 @@ from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording
 from ingestd.errors import ToolError
 from ingestd.findings import Finding
+from ingestd.ingest.commit import STORAGE_NEARLY_FULL
 from ingestd.logs import event
 from ingestd.timeline import probes
 from ingestd.timeline.clock import DRIFT_LIMIT_S_PER_DAY, corrected, dock_offset, drift_per_day, is_reset
@@ -34,7 +35,7 @@ def process_docks(app: App, session_ids: list[str], camera_clock: datetime | Non
             devices.add(device_id)
     found = 0
     for device_id in sorted(devices):
-        found += _evaluate_device(app, device_id, set(_session_recordings(app, session_ids)))
+        found += _evaluate_device(app, device_id, set(_session_recordings(app, session_ids)), session_ids)
         _check_drift(app, device_id)
     return {"devices": len(devices), "open_gaps_found": found}
 
@@ -66,7 +67,7 @@ def _correct_session(app: App, session_id: str, camera_clock: datetime | None) -
         return ds.device_id
 
 
-def _evaluate_device(app: App, device_id: int, new_recordings: set[str]) -> int:
+def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session_ids: list[str]) -> int:
     with app.db.reading() as s:
         rows = s.execute(select(Recording, DockSession.profile)
                          .join(DockSession, Recording.dock_session_id == DockSession.id)
@@ -84,11 +85,32 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str]) -> int:
     if reset:
         clips = _renumber_times(clips)
     candidates, _activities = find_gaps(clips, tolerance, window)
+    candidates += _storage_full_ends(app, session_ids, clips)
     for clip in clips:
         rec = recs[clip.id]
         if clip.id in new_recordings and not clip.damaged and (rec.probe or {}).get("video"):
             candidates += inside_file_gaps(clip, _packets(app, rec), tolerance)
     return _store_gaps(app, device_id, candidates, existing, recs)
+
+
+def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> list[GapCandidate]:
+    """A camera docked with its storage nearly full stopped recording for that reason:
+    its newest clip ends in an interruption suggested as 存储空间不足."""
+    with app.db.reading() as s:
+        full = [ds.id for ds in s.execute(select(DockSession).where(DockSession.id.in_(session_ids))).scalars()
+                if ds.storage_fill is not None and ds.storage_fill >= STORAGE_NEARLY_FULL]
+        newest = {sid: rid for sid, rid in s.execute(
+            select(Recording.dock_session_id, Recording.id).where(Recording.dock_session_id.in_(full))
+            .order_by(func.coalesce(Recording.end_corrected, Recording.end)))} if full else {}
+    by_id = {c.id: c for c in clips}
+    out = []
+    for rid in newest.values():
+        clip = by_id.get(rid)
+        if clip is not None:
+            ends = clip.end or clip.start
+            out.append(GapCandidate(f"at_storage_full:{rid}", rid, None, ends, ends, "at_storage_full",
+                                    "storage_full"))
+    return out
 
 
 def _renumber_times(clips: list[Clip]) -> list[Clip]:

@@ -1,0 +1,61 @@
+"""Running an external program the one safe way: stdin closed, stdout and stderr
+captured, a time limit, and on expiry terminate → wait → kill of its whole process group.
+Failures raise ToolError carrying the tail of stderr. Each tool has its own thin module
+building its arguments (media/ffmpeg.py, sources/mount.py); all of them run through here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+
+from ingestd.errors import ToolError, ToolTimeoutError
+
+STDERR_TAIL = 600
+GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    stdout: bytes
+    stderr: str
+
+
+def stderr_tail(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-4:])[-STDERR_TAIL:]
+
+
+def run(args: list[str], timeout_s: float, *, nice: bool = False) -> ToolOutput:
+    tool = os.path.basename(args[0])
+    try:
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, preexec_fn=(lambda: os.nice(19)) if nice else None,
+        )
+    except FileNotFoundError:
+        raise ToolError(tool, "not installed (run `make system-deps`)") from None
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        out, err = proc.communicate()
+        raise ToolTimeoutError(tool, f"timed out after {timeout_s:.0f}s", stderr_tail(err)) from None
+    if proc.returncode != 0:
+        raise ToolError(tool, f"exited with status {proc.returncode}", stderr_tail(err), proc.returncode)
+    return ToolOutput(out, err.decode("utf-8", "replace"))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
