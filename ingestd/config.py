@@ -58,6 +58,14 @@ class UsbSettings(BaseModel):
     mounter: str = Field("udisks", pattern="^(udisks|systemd-mount)$")
 
 
+class MetricsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9839, ge=1, le=65535)
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +94,7 @@ class Settings(BaseSettings):
     compliance: ComplianceSettings = ComplianceSettings()
     daemon: DaemonSettings = DaemonSettings()
     usb: UsbSettings = UsbSettings()
+    metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
 
     @field_validator("timezone")
@@ -228,6 +237,12 @@ DEFAULT_CONFIG_TEXT = """\
 # udisks2 (a polkit rule lets the ingestd user) or systemd-mount. Off outside a dock.
 # enabled = false
 # mounter = "udisks"
+
+[metrics]
+# Prometheus text endpoint (http://host:port/metrics) for the bureau's monitoring.
+# enabled = true
+# host = "127.0.0.1"
+# port = 9839
 
 [web]
 # host = "127.0.0.1"

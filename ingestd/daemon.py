@@ -106,6 +106,10 @@ class Daemon:
         if self.usb is not None:
             self.usb.start()
         self.scheduler.start()
+        if self.app.settings.metrics.enabled:
+            from ingestd.metrics import serve
+
+            serve(self.app, lambda: len(self.inflight))
         notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
               dock=self.app.settings.dock_name)

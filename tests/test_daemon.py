@@ -28,6 +28,12 @@ def wait_for(condition, timeout: float = 30.0, step: float = 0.1):
     raise AssertionError("condition not met in time")
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_tracker_waits_for_quiet_or_close(tmp_path):
     f = tmp_path / "a.mp4"
     f.write_bytes(b"x")
@@ -96,8 +102,9 @@ def test_daemon_ingests_the_inbox_and_stops_on_sigterm(tmp_path, clips):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
     sock.settimeout(30)
+    port = _free_port()
     env = dict(dock.env, NOTIFY_SOCKET=str(sock_path), INGESTD_DAEMON__QUIET_S="0.5",
-               INGESTD_LOG_FORMAT="json", INGESTD_LOG_LEVEL="INFO")
+               INGESTD_LOG_FORMAT="json", INGESTD_LOG_LEVEL="INFO", INGESTD_METRICS__PORT=str(port))
     inbox = dock.settings.data_dir / "inbox"
     copy_clip(clips["h264"], inbox / "CAM-7" / "20261120_083000.mp4")  # there before the start
     proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.PIPE,
@@ -106,6 +113,11 @@ def test_daemon_ingests_the_inbox_and_stops_on_sigterm(tmp_path, clips):
         assert b"READY=1" in sock.recv(4096)
         copy_clip(clips["h264_b"], inbox / "CAM-7" / "20261120_090000.mp4")  # docked while running
         wait_for(lambda: len(dock.cli_json("recordings", "list")) == 2, timeout=60)
+        import urllib.request
+
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        assert 'ingestd_files_total{outcome="ingested"} 2.0' in metrics
+        assert "ingestd_store_free_bytes" in metrics and "ingestd_docks_in_flight" in metrics
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
     finally:
@@ -140,3 +152,53 @@ def test_systemd_unit_verifies(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "ingestd.service" not in proc.stderr, proc.stderr  # no warning about our unit
+
+
+def test_eight_cameras_at_once_and_one_broken_camera_does_not_matter(tmp_path, clips):
+    """Eight cameras docked together, each its own dock session on the daemon's pool; one
+    camera's reads fail (a real EIO), and only its file fails."""
+    import hashlib
+
+    import pytest
+
+    from ingestd.daemon import Daemon
+
+    dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
+    app = dock.app()
+    daemon = Daemon(app)
+    names = ["h264", "h264_b", "h264_c", "hevc", "silent"]
+    cams = []
+    for i in range(8):
+        cam = tmp_path / "inbox" / f"CAM-{i}"
+        copy_clip(clips[names[i % 5]], cam / f"20261120_08{i:02d}00.mp4")
+        with open(cam / f"20261120_09{i:02d}00.mp4", "wb") as fh:  # distinct bytes per camera
+            fh.write(clips[names[(i + 1) % 5]].read_bytes() + f"cam{i}".encode())
+        cams.append(cam)
+    holder = None
+    if os.geteuid() == 0:
+        bad = cams[3] / "20261120_120000.mp4"
+        bad.write_bytes(b"")
+        holder = subprocess.Popen(["sleep", "120"])
+        if subprocess.run(["mount", "--bind", f"/proc/{holder.pid}/mem", str(bad)]).returncode != 0:
+            pytest.skip("cannot bind-mount a failing file here")
+    try:
+        app.staging
+        for i, cam in enumerate(cams):
+            daemon.submit(cam, f"CAM-{i}", sorted(str(p) for p in cam.rglob("*.mp4")))
+        wait_for(lambda: not daemon.inflight, timeout=120)
+    finally:
+        if holder is not None:
+            subprocess.run(["umount", str(cams[3] / "20261120_120000.mp4")])
+            holder.kill()
+    daemon.pool.shutdown(wait=True)
+    devices = {d["serial"]: d for d in dock.cli_json("devices", "list")}
+    assert len(devices) == 8
+    for i in range(8):
+        files = devices[f"CAM-{i}"]["files"]
+        expect_failed = 1 if (i == 3 and holder is not None) else 0
+        assert (files["failed"], files["seen"] - files["failed"]) == (expect_failed, 2), (i, files)
+    recs = dock.cli_json("recordings", "list")
+    expected = {hashlib.sha256(p.read_bytes()).hexdigest() for cam in cams for p in cam.rglob("*.mp4")
+                if p.stat().st_size}
+    assert {r["sha256"] for r in recs} == expected
+    assert dock.cli_json("verify")["ok"] and dock.cli_json("audit", "verify")["ok"]
