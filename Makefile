@@ -38,12 +38,15 @@ run: system-deps venv
 # On a Debian host: a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd,
 # the hardened unit. Run as root.
 install: system-deps
-	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq udisks2 polkitd	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
 	$(PYTHON) -m venv $(PREFIX)/venv
 	$(PREFIX)/venv/bin/pip install -q .
 	install -d -o ingestd -g ingestd -m 0750 /var/lib/ingestd
 	runuser -u ingestd -- env INGESTD_DATA_DIR=/var/lib/ingestd $(PREFIX)/venv/bin/ingestd init
 	install -m 0644 systemd/ingestd.service /etc/systemd/system/ingestd.service
+	install -m 0644 systemd/70-ingestd-camera.rules /etc/udev/rules.d/70-ingestd-camera.rules
+	install -d /etc/polkit-1/rules.d && install -m 0644 systemd/50-ingestd-udisks.rules /etc/polkit-1/rules.d/50-ingestd-udisks.rules
+	udevadm control --reload
 	install -d /usr/share/doc/ingestd && install -m 0644 README.md /usr/share/doc/ingestd/README.md
 	systemctl daemon-reload
 	systemctl enable --now ingestd.service

@@ -2,7 +2,8 @@
 
 Each settled batch (one camera folder) is its own dock session on a bounded worker pool,
 so one slow or broken camera never holds up another. SIGTERM stops taking new work,
-lets dock sessions in flight finish their commits, and exits; SIGHUP reloads device
+lets each dock session in flight commit the file it is on (never a half object), leaves
+the rest on the camera for the next dock, and exits; SIGHUP reloads device
 profiles and policies. Readiness and watchdog pings go to systemd.
 """
 
@@ -61,7 +62,7 @@ class Daemon:
             total, free = storage(root)
             roots = [root / r for r in profile.media_roots] or [root]
             runs = ingest(self.app, roots, profile.name, dev.serial, read_camera_clock(root, profile, self.app.settings.tz),
-                          info=DockInfo(dev.port, total, free, tuple(problems)))
+                          info=DockInfo(dev.port, total, free, tuple(problems)), stop=self.stop_event)
         finally:
             self.mounter.unmount(dev.node, root)
         for run in runs:
@@ -88,7 +89,7 @@ class Daemon:
     def _dock(self, root: Path, serial: str | None, files: list[str]) -> None:
         from ingestd.ingest.pipeline import ingest
 
-        runs = ingest(self.app, [root], None, serial, only=set(files))
+        runs = ingest(self.app, [root], None, serial, only=set(files), stop=self.stop_event)
         for run in runs:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
 

@@ -202,3 +202,44 @@ def test_eight_cameras_at_once_and_one_broken_camera_does_not_matter(tmp_path, c
                 if p.stat().st_size}
     assert {r["sha256"] for r in recs} == expected
     assert dock.cli_json("verify")["ok"] and dock.cli_json("audit", "verify")["ok"]
+
+
+def test_stop_commits_the_file_in_flight_and_leaves_the_rest(tmp_path, clips):
+    """SIGTERM mid-dock: what was committed is whole, the session is `interrupted`, and the
+    next dock takes the rest without copying anything twice."""
+    from ingestd.ingest.pipeline import ingest
+
+    dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
+    cam = tmp_path / "cam"
+    for i, name in enumerate(["h264", "h264_b", "h264_c", "hevc"]):
+        copy_clip(clips[name], cam / f"{i}.mp4")
+    stop = threading.Event()
+    stop.set()  # the signal arrived before the first file finished
+    app = dock.app()
+    [run] = ingest(app, [cam], None, "CAM-S", stop=stop)
+    assert [o.status for o in run.outcomes] == ["ingested"]
+    with app.db.reading() as s:
+        from sqlalchemy import select
+
+        from ingestd.db.models import DockSession
+        assert s.execute(select(DockSession.status)).scalar_one() == "interrupted"
+    app.close()
+    out = dock.cli_json("ingest", str(cam), "--device", "CAM-S")
+    assert sorted(f["status"] for f in out["files"]) == ["duplicate", "ingested", "ingested", "ingested"]
+    assert dock.cli_json("verify")["ok"]
+    assert list((dock.settings.data_dir / "staging").iterdir()) == []
+
+
+def test_udev_rule_names_every_profile_usb_id():
+    """The shipped udev rule keeps automounters off every camera family a profile knows."""
+    from pathlib import Path
+
+    from ingestd.device_profiles import load_profiles
+
+    rule = (Path(__file__).resolve().parents[1] / "systemd" / "70-ingestd-camera.rules").read_text()
+    for profile in load_profiles().values():
+        for usb_id in profile.match.usb_ids:
+            vendor, product = usb_id.split(":")
+            assert f'ENV{{ID_VENDOR_ID}}=="{vendor}"' in rule and product in rule, usb_id
+        for label in profile.match.volume_labels:
+            assert label in rule, label

@@ -108,12 +108,14 @@ def _register_device(ch: Change, serial: str, profile: str, now: datetime) -> in
     return device.id
 
 
-def finish_session(app: App, ctx: DockContext, counts: dict[str, int], bytes_ingested: int) -> datetime:
+def finish_session(app: App, ctx: DockContext, counts: dict[str, int], bytes_ingested: int,
+                   interrupted: bool = False) -> datetime:
     now = app.clock.now()
+    status = "interrupted" if interrupted else "finished"
     with app.changes.begin(ACTOR) as ch:
         row = ch.session.get(DockSession, ctx.session_id)
-        row.finished_at, row.status = now, "finished"
-        ch.record("dock.finished", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested)
+        row.finished_at, row.status = now, status
+        ch.record(f"dock.{status}", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested)
     return now
 
 

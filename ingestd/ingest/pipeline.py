@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import uuid
 from datetime import datetime, timedelta
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -100,8 +101,8 @@ class Offloader:
 
 
 def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: str | None,
-                offloader: Offloader, only: set[str] | None = None, info: commit.DockInfo = commit.DockInfo()
-                ) -> DockRun:
+                offloader: Offloader, only: set[str] | None = None, info: commit.DockInfo = commit.DockInfo(),
+                stop: threading.Event | None = None) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
     root = os.fspath(source.resolve())
     # The marker goes first, so a crash at any point after leaves a session that the next
@@ -136,13 +137,20 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
     commit.record_scan(app, ctx, total, resumed)
     # Largest first: a long clip started last would leave the other cores idle at the end.
     jobs.sort(key=lambda job: job[0].size or 0, reverse=True)
-    for entry, result in offloader.run(jobs):
+    results = offloader.run(jobs)
+    for entry, result in results:
         outcome = commit.commit_offload(app, ctx, entry, result)
         run.outcomes.append(outcome)
         if outcome.status in ("ingested", "damaged"):
             run.bytes_ingested += outcome.size or 0
+        if stop is not None and stop.is_set():
+            # Shutting down: the file just committed is whole; the rest stay on the camera
+            # for the next dock, and copies in flight are dropped with this process's staging.
+            results.close()
+            break
     run.outcomes.sort(key=lambda o: o.rel_path)
-    run.finished_at = commit.finish_session(app, ctx, run.counts(), run.bytes_ingested)
+    interrupted = len(run.outcomes) < total
+    run.finished_at = commit.finish_session(app, ctx, run.counts(), run.bytes_ingested, interrupted)
     app.staging.done(dock_marker)
     event(log, logging.INFO, "dock.finished", session=ctx.session_id, **run.counts(), bytes=run.bytes_ingested)
     return run
@@ -150,12 +158,12 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
 
 def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
            camera_clock: datetime | None = None, only: set[str] | None = None,
-           info: commit.DockInfo = commit.DockInfo()) -> list[DockRun]:
+           info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None) -> list[DockRun]:
     """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`)."""
     profile = app.profile(profile_name)
     app.policy  # a broken policy or calendar fails before anything is copied
     with Offloader(app.settings.offload_workers) as offloader:
-        runs = [ingest_path(app, src, profile, device_serial, offloader, only, info) for src in sources]
+        runs = [ingest_path(app, src, profile, device_serial, offloader, only, info, stop) for src in sources]
     session_ids = [r.session_id for r in runs]
     process_docks(app, session_ids, camera_clock)
     update_compliance(app, session_ids)
