@@ -33,7 +33,7 @@ venv: $(VENV)/.installed
 run: system-deps venv
 	$(BIN)/ingestd init
 	$(BIN)/python -m ingestd.demo $(DATA)/inbox/DEMO-CAM-01
-	$(BIN)/ingestd run
+	$(BIN)/python -m ingestd run
 
 # On a Debian host: a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd,
 # the hardened unit. Run as root.

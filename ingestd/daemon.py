@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ingestd.app import App
+from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs import build_scheduler
 from ingestd.logs import event
 from ingestd.sd_notify import notify, watchdog_interval_s
@@ -29,6 +30,8 @@ class Daemon:
         self.app = app
         self.stop_event = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=app.settings.daemon.max_docks, thread_name_prefix="dock")
+        # One set of offload processes for every camera: eight cameras share the cores.
+        self.offloader = Offloader(app.settings.offload_workers).__enter__()
         self.inflight: set[Future] = set()
         self.lock = threading.Lock()
         inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
@@ -62,7 +65,8 @@ class Daemon:
             total, free = storage(root)
             roots = [root / r for r in profile.media_roots] or [root]
             runs = ingest(self.app, roots, profile.name, dev.serial, read_camera_clock(root, profile, self.app.settings.tz),
-                          info=DockInfo(dev.port, total, free, tuple(problems)), stop=self.stop_event)
+                          info=DockInfo(dev.port, total, free, tuple(problems)), stop=self.stop_event,
+                          offloader=self.offloader)
         finally:
             self.mounter.unmount(dev.node, root)
         for run in runs:
@@ -89,7 +93,8 @@ class Daemon:
     def _dock(self, root: Path, serial: str | None, files: list[str]) -> None:
         from ingestd.ingest.pipeline import ingest
 
-        runs = ingest(self.app, [root], None, serial, only=set(files), stop=self.stop_event)
+        runs = ingest(self.app, [root], None, serial, only=set(files), stop=self.stop_event,
+                      offloader=self.offloader)
         for run in runs:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
 
@@ -126,6 +131,7 @@ class Daemon:
             self.usb.stop()
         self.scheduler.shutdown(wait=True)
         self.pool.shutdown(wait=True)
+        self.offloader.__exit__(None, None, None)
         self.app.close()
         event(log, logging.INFO, "daemon.stopped")
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 
 from ingestd.errors import ToolError, ToolTimeoutError
 
 STDERR_TAIL = 600
 GRACE_S = 5.0
+# Eight cameras docked together must not start eight decoders on a two-core box: tools
+# wait for a slot (memory stays bounded; the slot is held at most until the time limit).
+_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ def stderr_tail(stderr: bytes) -> str:
 
 
 def run(args: list[str], timeout_s: float, *, nice: bool = False) -> ToolOutput:
+    with _SLOTS:
+        return _run(args, timeout_s, nice)
+
+
+def _run(args: list[str], timeout_s: float, nice: bool) -> ToolOutput:
     tool = os.path.basename(args[0])
     try:
         proc = subprocess.Popen(

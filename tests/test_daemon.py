@@ -146,7 +146,7 @@ def test_systemd_unit_verifies(tmp_path):
                 "PrivateTmp=yes", "RestrictAddressFamilies=", "WatchdogSec="):
         assert key in unit
     # Point ExecStart at this checkout's command, which exists here, as /opt/ingestd does on a dock.
-    local = unit.replace("/opt/ingestd/venv/bin/ingestd", os.path.join(os.path.dirname(sys.executable), "ingestd"))
+    local = unit.replace("/opt/ingestd/venv/bin/python", sys.executable)
     (tmp_path / "ingestd.service").write_text(local)
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "ingestd.service")],
                           capture_output=True, text=True)
@@ -191,6 +191,7 @@ def test_eight_cameras_at_once_and_one_broken_camera_does_not_matter(tmp_path, c
             subprocess.run(["umount", str(cams[3] / "20261120_120000.mp4")])
             holder.kill()
     daemon.pool.shutdown(wait=True)
+    daemon.offloader.__exit__(None, None, None)
     devices = {d["serial"]: d for d in dock.cli_json("devices", "list")}
     assert len(devices) == 8
     for i in range(8):

@@ -7,6 +7,7 @@ commits results as they arrive. A file that fails never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -80,7 +81,8 @@ class Offloader:
     def __enter__(self) -> "Offloader":
         if self.workers > 1:
             # forkserver: workers must not inherit this process's database connections; the
-            # server preloads only the offload module, so each worker stays small.
+            # server preloads only the offload module, so each worker stays small as long as
+            # the main module is a package's __main__ (`python -m ingestd`), which workers skip.
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["ingestd.ingest.offload"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
@@ -158,11 +160,16 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
 
 def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
            camera_clock: datetime | None = None, only: set[str] | None = None,
-           info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None) -> list[DockRun]:
-    """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`)."""
+           info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None,
+           offloader: Offloader | None = None) -> list[DockRun]:
+    """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`).
+    The daemon passes its one `offloader`, so that cameras docked together share the cores
+    rather than each starting a pool of its own."""
     profile = app.profile(profile_name)
     app.policy  # a broken policy or calendar fails before anything is copied
-    with Offloader(app.settings.offload_workers) as offloader:
+    with contextlib.ExitStack() as stack:
+        if offloader is None:
+            offloader = stack.enter_context(Offloader(app.settings.offload_workers))
         runs = [ingest_path(app, src, profile, device_serial, offloader, only, info, stop) for src in sources]
     session_ids = [r.session_id for r in runs]
     process_docks(app, session_ids, camera_clock)
