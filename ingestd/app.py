@@ -109,6 +109,15 @@ class App:
             self._calendar = WorkCalendar.load(self.settings.calendar_path)
         return self._calendar
 
+    def reload(self) -> None:
+        """Read device profiles, policies and the calendar again (SIGHUP). All or nothing:
+        on a bad file this raises and the ones in force stay in force."""
+        profiles = load_profiles(self.settings.profiles_dir)
+        policies = load_policies(self.settings.policies_dir)
+        get_policy(policies, self.settings.policy)
+        calendar = WorkCalendar.load(self.settings.calendar_path)
+        self._profiles, self._policies, self._calendar = profiles, policies, calendar
+
     def close(self) -> None:
         self._staging.close()
         self.db.dispose()

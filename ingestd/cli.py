@@ -19,7 +19,7 @@ from ingestd import cli_compliance, cli_devices, cli_timeline, logs
 from ingestd.app import initialise
 from ingestd.cli_support import JsonOpt, emit, iso, open_app, parse_time, settings_of
 from ingestd.config import Settings, load_settings
-from ingestd.db.models import Device, Recording, RecordingCompliance
+from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -192,7 +192,6 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     try:
         with application.db.reading() as s:
             findings = audit.verify(s, application.verifier())
-            from ingestd.db.models import AuditHead
             head = s.get(AuditHead, 1)
             entries = head.seq if head else 0
     finally:

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ingestd.app import App
+from ingestd.errors import UserError
 from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs import build_scheduler
 from ingestd.logs import event
@@ -99,10 +100,11 @@ class Daemon:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
 
     def reload(self) -> None:
-        self.app._profiles = None
-        self.app._policies = None
-        self.app._calendar = None
-        self.app.profiles, self.app.policy  # noqa: B018 - validate now, not on the next dock
+        try:
+            self.app.reload()
+        except UserError as exc:  # a bad edit must not take the dock down: report it, keep running
+            event(log, logging.ERROR, "daemon.reload_failed", error=str(exc))
+            return
         event(log, logging.INFO, "daemon.reloaded")
 
     def run(self) -> None:

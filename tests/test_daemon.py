@@ -244,3 +244,26 @@ def test_udev_rule_names_every_profile_usb_id():
             assert f'ENV{{ID_VENDOR_ID}}=="{vendor}"' in rule and product in rule, usb_id
         for label in profile.match.volume_labels:
             assert label in rule, label
+
+
+def test_reload_reads_profiles_again_and_survives_a_bad_edit(tmp_path):
+    from ingestd.daemon import Daemon
+
+    extra = tmp_path / "profiles"
+    extra.mkdir()
+    dock = make_dock(tmp_path, INGESTD_PROFILES_DIR=str(extra))
+    settings = dock.settings.model_copy(update={"profiles_dir": extra})
+    from ingestd.app import App
+
+    app = App.open(settings)
+    daemon = Daemon(app)
+    assert "site-cam" not in app.profiles
+    (extra / "site-cam.toml").write_text('name = "site-cam"\n')
+    daemon.reload()
+    assert "site-cam" in app.profiles
+    (extra / "site-cam.toml").write_text('name = "site cam"\n')  # a bad edit
+    daemon.reload()  # logged, not raised: the dock keeps running on what it had
+    assert "site-cam" in app.profiles
+    daemon.offloader.__exit__(None, None, None)
+    daemon.pool.shutdown()
+    app.close()

@@ -179,19 +179,22 @@ def _hint(app: App, after: Recording) -> dict | None:
 def _check_drift(app: App, device_id: int) -> None:
     """More than 3 s/day between exact clock readings is a device finding (001 第27条, 003 第42条)."""
     with app.db.reading() as s:
-        readings = [(h, o) for h, o in s.execute(
-            select(DockSession.host_clock_at, DockSession.clock_offset_s)
-            .where(DockSession.device_id == device_id, DockSession.clock_source == "camera"))]
+        rows = s.execute(select(DockSession.id, DockSession.host_clock_at, DockSession.clock_offset_s)
+                         .where(DockSession.device_id == device_id, DockSession.clock_source == "camera")
+                         .order_by(DockSession.host_clock_at)).all()
         serial = s.get(Device, device_id).serial
         already = s.execute(select(func.count()).select_from(Incident)
+                            .join(DockSession, Incident.dock_session_id == DockSession.id)
                             .where(Incident.code == "clock_drift", Incident.status == "open",
-                                   Incident.detail.contains(serial))).scalar()
+                                   DockSession.device_id == device_id)).scalar()
+    readings = [(h, o) for _sid, h, o in rows]
     drift = drift_per_day(readings)
     if drift is None or abs(drift) <= DRIFT_LIMIT_S_PER_DAY or already:
         return
     finding = Finding("clock_drift", {"device": serial, "drift": round(drift, 1)})
     with app.changes.begin(ACTOR) as ch:
-        incident = Incident(code="clock_drift", detail=finding.message, opened_at=app.clock.now(), status="open")
+        incident = Incident(code="clock_drift", dock_session_id=rows[-1][0], detail=finding.message,
+                            opened_at=app.clock.now(), status="open")
         ch.session.add(incident)
         ch.session.flush()
         ch.record("incident.opened", "incident", str(incident.id), code="clock_drift", device=serial,
