@@ -98,7 +98,7 @@ def _recording_dict(rec: Recording, serial: str | None, comp: RecordingComplianc
         "id": rec.id, "device": serial, "path": rec.source_path, "original_name": rec.original_name,
         "start": iso(rec.start, settings), "end": iso(rec.end, settings), "duration_s": rec.duration_s,
         "time_source": rec.time_source, "size": rec.size, "sha256": rec.id, "sm3": rec.sm3,
-        "status": rec.status, "damage_reason": rec.damage_reason, "badge": rec.badge,
+        "kind": rec.kind, "status": rec.status, "damage_reason": rec.damage_reason, "badge": rec.badge,
         "important": rec.important, "name_conflict": rec.name_conflict, "object_id": rec.object_id,
         "dock_session": rec.dock_session_id, "ingested_at": iso(rec.ingested_at, settings),
         "officer": comp.officer_badge if comp else None, "officer_source": comp.officer_source if comp else None,

@@ -147,6 +147,7 @@ def _mounter(app: App):
 
 
 def run_daemon(app: App) -> None:
+    app.reload()  # a malformed profile, policy or calendar stops the start, naming the file
     daemon = Daemon(app)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())

@@ -23,9 +23,12 @@ class FileKinds(BaseModel):
     video: list[str] = ["mp4", "mov", "avi", "mkv", "ts", "mts", "m4v", "3gp", "dav"]
     audio: list[str] = ["wav", "mp3", "aac", "m4a", "amr", "opus"]
     photo: list[str] = ["jpg", "jpeg", "png", "heic"]
+    # Camera logs and the like: kept in the store beside the recordings, as the camera wrote
+    # them, but not recordings themselves (no probe, no deadline, no timeline).
+    sidecar: list[str] = []
 
     def kind_of(self, ext: str) -> str | None:
-        for kind in ("video", "audio", "photo"):
+        for kind in ("video", "audio", "photo", "sidecar"):
             if ext in getattr(self, kind):
                 return kind
         return None
@@ -103,6 +106,15 @@ class DeviceProfile(BaseModel):
     # splitting a long recording, not an interruption.
     split_tolerance_s: float = Field(2.0, ge=0, le=60)
     wipe_after_verify: bool = False
+
+    @field_validator("wipe_after_verify")
+    @classmethod
+    def _never_wipe(cls, value: bool) -> bool:
+        if value:
+            # Cameras are mounted read-only, nosuid, nodev, noexec: nothing on them can be
+            # deleted, and a setting that silently did nothing would mislead the admin.
+            raise ValueError("wiping cameras is not supported: they are mounted read-only")
+        return value
 
     def parse_name(self, rel_path: str, tz: ZoneInfo) -> NameFacts | None:
         """Facts from the first pattern that matches the relative path, else None."""

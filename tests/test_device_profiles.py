@@ -49,9 +49,19 @@ def test_names_that_do_not_match_give_no_facts(profile, rel_path):
     assert PROFILES[profile].parse_name(rel_path, TZ) is None
 
 
-def test_every_shipped_profile_keeps_originals_on_the_camera_by_default():
+def test_every_shipped_profile_keeps_originals_on_the_camera():
     assert {"generic", "dahua-dsj", "device-badge", "timestamp-seq"} <= set(PROFILES)
     assert not any(p.wipe_after_verify for p in PROFILES.values())
+
+
+def test_wiping_a_read_only_camera_is_refused_not_ignored(tmp_path):
+    from ingestd.device_profiles import load_profile_file
+    from ingestd.errors import UserError
+
+    path = tmp_path / "wipe.toml"
+    path.write_text('name = "wipe"\nwipe_after_verify = true\n')
+    with pytest.raises(UserError, match="key 'wipe_after_verify': .*mounted read-only"):
+        load_profile_file(path)
 
 
 def test_dahua_tree_ingests_with_times_from_the_path(dock, clips, tmp_path):
@@ -61,9 +71,14 @@ def test_dahua_tree_ingests_with_times_from_the_path(dock, clips, tmp_path):
     copy_clip(clips["h264"], root / "2026-11-20/001/dav/08/08.30.00-08.30.02[R][0@0][0].mp4")
     copy_clip(clips["h264_b"], root / "2026-11-20/001/dav/09/09.00.00-09.00.02[M][0@0][0].mp4")
     (root / "2026-11-20/001/dav/09/09.00.00-09.00.02[M][0@0][0].idx").write_bytes(b"index")
+    (root / "MISC").mkdir()
+    (root / "MISC" / "device.log").write_text("2026-11-20 08:29:58 power on\n")  # a camera log: a sidecar
     out = dock.cli_json("ingest", str(root), "--profile", "dahua-dsj", "--device", "DSJ-0001")
-    assert sorted(f["status"] for f in out["files"]) == ["ingested", "ingested", "skipped"]
-    recs = {r["start"]: r for r in dock.cli_json("recordings", "list")}
+    assert sorted(f["status"] for f in out["files"]) == ["ingested", "ingested", "ingested", "skipped"]
+    listed = dock.cli_json("recordings", "list")
+    [log] = [r for r in listed if r["kind"] == "sidecar"]
+    assert log["status"] == "ok" and log["upload_status"] is None  # kept, but no deadline for a log
+    recs = {r["start"]: r for r in listed if r["kind"] == "video"}
     assert recs["2026-11-20T08:30:00+08:00"]["important"] is True
     assert recs["2026-11-20T09:00:00+08:00"]["important"] is False
     assert recs["2026-11-20T08:30:00+08:00"]["end"] == "2026-11-20T08:30:02+08:00"

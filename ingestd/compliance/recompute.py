@@ -71,7 +71,9 @@ def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result
     start = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
     end = func.coalesce(Recording.end_corrected, Recording.end, type_=UTCDateTime)
     query = (select(Recording.id, Device.serial, Recording.badge, start, end, Recording.ingested_at)
-             .outerjoin(Device, Recording.device_id == Device.id).order_by(Recording.id))
+             .outerjoin(Device, Recording.device_id == Device.id)
+             .where(Recording.kind != "sidecar")  # camera logs are not 音像记录: no deadline
+             .order_by(Recording.id))
     if window is not None:
         lo, hi = _bounds(app, window)
         query = query.where(or_(end.between(lo, hi), start.between(lo, hi)))

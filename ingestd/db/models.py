@@ -106,6 +106,7 @@ class Recording(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"))
     badge: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), server_default="video")  # video | audio | photo | sidecar
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,7 +26,7 @@ from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFi
 from ingestd.device_profiles import DeviceProfile
 from ingestd.errors import ObjectExistsError
 from ingestd.findings import Finding
-from ingestd.ingest.names import safe_name
+from ingestd.ingest.names import extension, safe_name
 from ingestd.ingest.offload import OffloadResult
 from ingestd.ingest.outcome import FileOutcome
 from ingestd.ingest.recording_time import recording_time
@@ -265,6 +265,7 @@ def _ingest_document(app: App, ctx: DockContext, entry: SourceEntry, result: Off
 
     return {
         "format": "ingestd-ingest/1",
+        "kind": ctx.profile.files.kind_of(extension(entry.path)) or "video",
         "recording_id": result.sha256,
         "object_id": object_id,
         "content_name": safe_name(os.path.basename(entry.path)),
@@ -298,7 +299,7 @@ def recording_from_document(doc: dict, device_id: int | None = None) -> Recordin
         id=doc["sha256"], sm3=doc["sm3"], size=doc["size"], object_id=doc["object_id"],
         content_name=doc["content_name"], original_name=doc["original_name"], source_path=doc["source_path"],
         device_id=device_id, dock_session_id=doc["dock_session"], badge=rec["badge"],
-        important=bool(rec["important"]), start=when(rec["start"]), end=when(rec["end"]), seq=rec.get("seq"),
+        kind=doc.get("kind", "video"), important=bool(rec["important"]), start=when(rec["start"]), end=when(rec["end"]), seq=rec.get("seq"),
         duration_s=rec["duration_s"], time_source=rec["time_source"], status=doc["status"],
         damage_reason=doc["damage_reason"], name_conflict=False, probe=doc["probe"] or {},
         ingested_at=when(doc["ingested_at"]),

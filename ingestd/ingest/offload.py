@@ -37,6 +37,7 @@ class OffloadRequest:
     staged: str
     chunk_size: int
     probe_timeout_s: float
+    media: bool = True  # False for sidecars (camera logs): kept exactly, never probed
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def offload(req: OffloadRequest) -> OffloadResult:
         size, sha256, sm3, mtime_ns = _copy(req)
         # Probe while the staged pages are still cached: ffprobe reads megabytes to find
         # stream parameters, and reading them from disk again would cost more than the copy.
-        result_probe = probe(req.staged, size, req.probe_timeout_s)
+        result_probe = probe(req.staged, size, req.probe_timeout_s) if req.media else ProbeResult(damaged=False)
         _verify(req.staged, sha256, req.chunk_size)
     except _SourceProblem as exc:
         _discard(req.staged)

@@ -134,8 +134,10 @@ def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: s
                 Finding("already_ingested", {"path": entry.rel_path, "recording_id": previous}).message))
             continue
         suffix = f".{extension(entry.path)}" if extension(entry.path) else ""
+        media = profile.files.kind_of(extension(entry.path)) != "sidecar"
         jobs.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(suffix)),
-                                           app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s)))
+                                           app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s,
+                                           media)))
     commit.record_scan(app, ctx, total, resumed)
     # Largest first: a long clip started last would leave the other cores idle at the end.
     jobs.sort(key=lambda job: job[0].size or 0, reverse=True)

@@ -71,7 +71,7 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
     with app.db.reading() as s:
         rows = s.execute(select(Recording, DockSession.profile)
                          .join(DockSession, Recording.dock_session_id == DockSession.id)
-                         .where(Recording.device_id == device_id)).all()
+                         .where(Recording.device_id == device_id, Recording.kind.in_(("video", "audio")))).all()
         existing = {g.key: g for g in s.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
     if not rows:
         return 0
