@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 from sqlalchemy import select
 
-from ingestd import cli_compliance, cli_devices, cli_timeline, logs
+from ingestd import cli_compliance, cli_devices, cli_media, cli_timeline, logs
 from ingestd.app import initialise
 from ingestd.cli_support import JsonOpt, emit, iso, open_app, parse_time, settings_of
 from ingestd.config import Settings, load_settings
@@ -38,6 +38,7 @@ app.add_typer(cli_compliance.compliance_app, name="compliance")
 app.command("deadline")(cli_compliance.deadline)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
+app.add_typer(cli_media.media_app, name="media")
 
 @app.callback()
 def _root(ctx: typer.Context,

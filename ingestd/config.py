@@ -66,6 +66,15 @@ class MetricsSettings(BaseModel):
     port: int = Field(9839, ge=1, le=65535)
 
 
+class MediaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proxy_policy: str = Field("all", pattern="^(all|important_and_evidence|on_demand)$")
+    workers: int = Field(0, ge=0, le=16, description="media workers; 0 = one per core but one, at least one")
+    lease_s: float = Field(3600.0, gt=0, description="a job not finished in this time is taken again")
+    timeout_factor: float = Field(1.0, gt=0, description="an ffmpeg run may take this many times the clip length")
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,6 +104,7 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = DaemonSettings()
     usb: UsbSettings = UsbSettings()
     metrics: MetricsSettings = MetricsSettings()
+    media: MediaSettings = MediaSettings()
     web: WebSettings = WebSettings()
 
     @field_validator("timezone")
@@ -117,6 +127,10 @@ class Settings(BaseSettings):
     @property
     def calendar_path(self) -> Path:
         return self.calendar_file or self.data_dir / "calendar.toml"
+
+    @property
+    def media_workers(self) -> int:
+        return self.media.workers or max(1, (os.cpu_count() or 1) - 1)
 
     @property
     def offload_workers(self) -> int:
@@ -243,6 +257,15 @@ DEFAULT_CONFIG_TEXT = """\
 # enabled = true
 # host = "127.0.0.1"
 # port = 9839
+
+[media]
+# Which recordings get a playable proxy, HLS segments and thumbnails at once:
+# "all" (at idle priority, so the dock always wins), "important_and_evidence", or
+# "on_demand" (made when someone asks for one).
+# proxy_policy = "all"
+# workers = 0          # 0: one per core but one (at least one)
+# lease_s = 3600
+# timeout_factor = 1.0 # an ffmpeg run may take this many times the clip's length
 
 [web]
 # host = "127.0.0.1"

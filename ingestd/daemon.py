@@ -118,6 +118,9 @@ class Daemon:
             from ingestd.metrics import serve
 
             serve(self.app, lambda: len(self.inflight))
+        from ingestd.media.worker import run_workers
+
+        media_threads = run_workers(self.app, self.stop_event, self.app.settings.media_workers)
         notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
               dock=self.app.settings.dock_name)
@@ -132,6 +135,8 @@ class Daemon:
         if self.usb is not None:
             self.usb.stop()
         self.scheduler.shutdown(wait=True)
+        for thread in media_threads:
+            thread.join(timeout=30)  # an ffmpeg run in flight ends at its own time limit
         self.pool.shutdown(wait=True)
         self.offloader.__exit__(None, None, None)
         self.app.close()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -292,3 +293,27 @@ class Gap(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # open | explained | superseded
     voice_hint: Mapped[dict | None] = mapped_column(JSON)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MediaJob(Base):
+    """A derivative to make (proxy, HLS segments, thumbnails). Claimed with a lease, so a
+    crashed worker's job is taken again once the lease runs out."""
+
+    __tablename__ = "media_jobs"
+    __table_args__ = (UniqueConstraint("recording_id", "kind"),
+                      Index("ix_media_jobs_status_priority", "status", "priority", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # proxy | hls | thumbnails
+    priority: Mapped[int] = mapped_column(Integer)  # lower first: important recordings are 0
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[dict | None] = mapped_column(JSON)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

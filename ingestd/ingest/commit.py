@@ -33,6 +33,7 @@ from ingestd.ingest.recording_time import recording_time
 from ingestd.ingest.store import NewFile, Signature, object_id_for
 from ingestd.ingest.walk import SourceEntry
 from ingestd.logs import event
+from ingestd.media import queue
 
 log = logging.getLogger("ingestd.ingest")
 INGEST_JSON = "ingest.json"
@@ -210,6 +211,7 @@ def _index_new(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadRe
             ch.record("recording.flagged", "recording", rec.id, code="name_conflict", source=entry.rel_path)
         if damaged:
             _open_damage_incident(ch, ctx, rec, entry, now)
+        queue.enqueue(ch, rec.id, _derivatives_for(app, rec), rec.important, now)
     if damaged:
         event(log, logging.ERROR, "file.damaged", session=ctx.session_id, path=entry.rel_path,
               recording=rec.id, reason=rec.damage_reason, article="002 第16条")
@@ -217,6 +219,16 @@ def _index_new(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadRe
         event(log, logging.INFO, "file.ingested", session=ctx.session_id, path=entry.rel_path,
               recording=rec.id, size=rec.size, seconds=round(result.seconds, 3))
     return outcome
+
+
+def _derivatives_for(app: App, rec: Recording) -> list[str]:
+    if rec.kind != "video":
+        return []
+    policy = app.settings.media.proxy_policy
+    if policy == "on_demand" or (policy == "important_and_evidence" and not rec.important):
+        return []
+    # A damaged original gets a proxy of whatever decodes, marked partial; nothing else.
+    return ["proxy"] if rec.status == "damaged" else ["proxy", "hls", "thumbnails"]
 
 
 def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: SourceEntry, now: datetime) -> None:

@@ -1,0 +1,77 @@
+"""Making one derivative from a stored original: the proxy, HLS segments with their
+signed manifest, or the thumbnails. Written beside the store (derivatives can always be
+made again), into a temporary folder renamed into place when complete."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from ingestd.app import App
+from ingestd.db.models import Recording
+from ingestd.errors import ToolError
+from ingestd.media import commands, manifest
+from ingestd.signing import Signer
+from ingestd.toolrun import run
+
+TIMEOUT_FLOOR_S = 60.0
+
+
+def derivative_dir(app: App, recording_id: str) -> Path:
+    return app.settings.data_dir / "derivatives" / recording_id[:2] / recording_id
+
+
+def _timeout(rec: Recording, factor: float) -> float:
+    """Scaled to the clip: a proxy costs about a fifth of real time on two cores."""
+    return max(TIMEOUT_FLOOR_S, (rec.duration_s or 600.0) * factor)
+
+
+def make(app: App, rec: Recording, kind: str) -> tuple[dict, bool]:
+    """Returns (output description, partial)."""
+    original = app.store.resolve(rec.object_id, rec.content_name)
+    final = derivative_dir(app, rec.id) / kind
+    work = final.with_name(f".{kind}.{uuid.uuid4().hex[:8]}")
+    work.mkdir(parents=True)
+    try:
+        output, partial = _MAKERS[kind](app, rec, original, work)
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+        return output, partial
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+
+
+def _proxy(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:
+    has_audio = bool((rec.probe or {}).get("audio"))
+    damaged = rec.status == "damaged"
+    run(commands.proxy_args(original, work / "proxy.mp4", has_audio or damaged, damaged),
+        _timeout(rec, app.settings.media.timeout_factor), nice=True)
+    return {"file": "proxy/proxy.mp4"}, damaged  # from a damaged original: whatever decoded
+
+
+def _hls(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:
+    codec = ((rec.probe or {}).get("video") or {}).get("codec")
+    source = original
+    if codec not in commands.COPYABLE:
+        source = derivative_dir(app, rec.id) / "proxy" / "proxy.mp4"
+        if not source.is_file():
+            raise ToolError("ffmpeg", f"{codec} cannot be segmented by copy and there is no proxy yet")
+    run(commands.hls_args(source, work), _timeout(rec, app.settings.media.timeout_factor), nice=True)
+    signed = manifest.sign(manifest.build(work, rec.id, rec.object_id), Signer.load(app.data.signing_key))
+    manifest.write(work, signed)
+    return {"playlist": "hls/index.m3u8", "manifest": "hls/manifest.json", "segments": len(signed["segments"]),
+            "from": "original" if source == original else "proxy"}, False
+
+
+def _thumbnails(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:
+    duration = rec.duration_s or 1.0
+    timeout = _timeout(rec, app.settings.media.timeout_factor)
+    run(commands.poster_args(original, work / "poster.jpg", min(1.0, duration / 2)), timeout, nice=True)
+    run(commands.contact_sheet_args(original, work / "contact.jpg", duration), timeout, nice=True)
+    return {"poster": "thumbnails/poster.jpg", "contact_sheet": "thumbnails/contact.jpg"}, False
+
+
+_MAKERS = {"proxy": _proxy, "hls": _hls, "thumbnails": _thumbnails}
