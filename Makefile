@@ -57,6 +57,7 @@ test: system-deps venv
 bench: system-deps venv
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_compliance.py
+	$(BIN)/python bench/bench_media.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -6,6 +6,7 @@ building its arguments (media/ffmpeg.py, sources/mount.py); all of them run thro
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -39,6 +40,8 @@ def run(args: list[str], timeout_s: float, *, nice: bool = False) -> ToolOutput:
 
 def _run(args: list[str], timeout_s: float, nice: bool) -> ToolOutput:
     tool = os.path.basename(args[0])
+    if nice and shutil.which("ionice"):
+        args = ["ionice", "-c", "3", *args]  # idle I/O class: the dock's copies always go first
     try:
         proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

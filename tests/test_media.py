@@ -27,7 +27,7 @@ def ffprobe(path: Path) -> dict:
 
 def test_argument_lists():
     proxy = commands.proxy_args(Path("/s/in.mp4"), Path("/d/p.mp4"), has_audio=True, damaged=False)
-    assert "+faststart" in proxy and "libx264" in proxy and "scale=-2:min(720\\,ih)" in " ".join(proxy)
+    assert "+faststart" in proxy and "libx264" in proxy and "scale=-2:min(720\\,ih):flags=fast_bilinear" in " ".join(proxy)
     assert "-err_detect" not in proxy
     assert "ignore_err" in commands.proxy_args(Path("/s/in.mp4"), Path("/d/p.mp4"), True, damaged=True)
     hls = commands.hls_args(Path("/s/in.mp4"), Path("/d"))
