@@ -148,7 +148,9 @@ def test_usb_dock_reads_clock_storage_and_markers(tmp_path, clips):
     assert ds.clock_source == "camera" and ds.camera_clock_at is not None
     assert codes == ["device_mismatch", "storage_nearly_full"]
     recs = dock.cli_json("recordings", "list")
-    assert recs[0]["important"] is True and recs[0]["device"] == "x"
+    [clip] = [r for r in recs if r["kind"] == "video"]
+    assert clip["important"] is True and clip["device"] == "x"
+    assert [r["path"] for r in recs if r["kind"] == "sidecar"] == ["MISC/time.txt"]  # the clock file is kept too
     gaps = dock.cli_json("gaps", "list")
     assert [(g["kind"], g["suggested_reason"]) for g in gaps] == [("at_storage_full", "storage_full")]
 
