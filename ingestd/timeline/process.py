@@ -100,7 +100,8 @@ def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> l
         full = [ds.id for ds in s.execute(select(DockSession).where(DockSession.id.in_(session_ids))).scalars()
                 if ds.storage_fill is not None and ds.storage_fill >= STORAGE_NEARLY_FULL]
         newest = {sid: rid for sid, rid in s.execute(
-            select(Recording.dock_session_id, Recording.id).where(Recording.dock_session_id.in_(full))
+            select(Recording.dock_session_id, Recording.id).where(Recording.dock_session_id.in_(full),
+                                                                 Recording.kind.in_(("video", "audio")))
             .order_by(func.coalesce(Recording.end_corrected, Recording.end)))} if full else {}
     by_id = {c.id: c for c in clips}
     out = []
