@@ -16,8 +16,8 @@ import typer
 from sqlalchemy import select
 
 from ingestd import cli_compliance, cli_devices, cli_media, cli_timeline, logs
-from ingestd.app import initialise
-from ingestd.cli_support import JsonOpt, emit, iso, open_app, parse_time, settings_of
+from ingestd.app import App, initialise
+from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_time, settings_of
 from ingestd.config import Settings, load_settings
 from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
@@ -61,7 +61,7 @@ def run(ctx: typer.Context) -> None:
     """The daemon: inbox watchers, ingest, and the scheduled compliance sweep."""
     from ingestd.daemon import run_daemon
 
-    run_daemon(open_app(ctx))
+    run_daemon(App.open(settings_of(ctx)))  # the daemon closes the app itself when it stops
 
 
 @app.command()
@@ -78,13 +78,10 @@ def ingest(ctx: typer.Context,
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"path does not exist: {path}")
-    application = open_app(ctx)
-    application.profile(profile)  # reject an unknown profile before anything starts
-    try:
+    with opened_app(ctx) as application:
+        application.profile(profile)  # reject an unknown profile before anything starts
         clock_reading = parse_time(camera_clock, "--camera-clock", application.settings.tz) if camera_clock else None
         runs = run_ingest(application, paths, profile, device, clock_reading)
-    finally:
-        application.close()
     data = {"sessions": [r.as_dict() for r in runs],
             "files": [o.as_dict() for r in runs for o in r.outcomes]}
     lines = [f"{o.status:9} {o.rel_path}" + (f"  ({o.reason})" if o.reason else "")
@@ -117,8 +114,7 @@ def recordings_list(ctx: typer.Context,
                     as_json: bool = JsonOpt) -> None:
     """List recordings, oldest first."""
     settings = settings_of(ctx)
-    application = open_app(ctx)
-    try:
+    with opened_app(ctx) as application:
         with application.db.reading() as s:
             q = (select(Recording, Device.serial, RecordingCompliance)
                  .outerjoin(Device, Recording.device_id == Device.id)
@@ -129,8 +125,6 @@ def recordings_list(ctx: typer.Context,
                 q = q.where(Recording.status == status)
             rows = s.execute(q.order_by(Recording.start, Recording.id)).all()
             data = [_recording_dict(rec, serial, comp, settings) for rec, serial, comp in rows]
-    finally:
-        application.close()
     emit(data, as_json, "\n".join(
         f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {d['path']}" for d in data))
 
@@ -141,15 +135,12 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
                     as_json: bool = JsonOpt) -> None:
     """Show one recording with its stored ingest record."""
     settings = settings_of(ctx)
-    application = open_app(ctx)
-    try:
+    with opened_app(ctx) as application:
         with application.db.reading() as s:
             rec, serial = _find_recording(s, rec_id)
             data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
         data["probe"] = rec.probe
         data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
-    finally:
-        application.close()
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
@@ -172,11 +163,8 @@ def verify(ctx: typer.Context,
     """Re-hash originals against the store (fixity). Exit 1 names every changed or missing object."""
     from ingestd.fixity import verify_store
 
-    application = open_app(ctx)
-    try:
+    with opened_app(ctx) as application:
         report = verify_store(application, sample)
-    finally:
-        application.close()
     text = [f"{f.code}: {f.message}" for f in report.findings]
     text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}")
     emit(report.as_dict(), as_json, "\n".join(text))
@@ -189,14 +177,11 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Check the whole audit chain and its signatures. Exit 1 names the first bad entry."""
     from ingestd import audit
 
-    application = open_app(ctx)
-    try:
+    with opened_app(ctx) as application:
         with application.db.reading() as s:
             findings = audit.verify(s, application.verifier())
             head = s.get(AuditHead, 1)
             entries = head.seq if head else 0
-    finally:
-        application.close()
     data = {"ok": not findings, "entries": entries, "first_bad": findings[0].detail["seq"] if findings else None,
             "findings": [f.as_dict() for f in findings]}
     text = "\n".join([f"{f.code}: {f.message}" for f in findings] +
@@ -212,11 +197,8 @@ def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Recreate missing database rows from the store's own ingest records."""
     from ingestd.ingest.reindex import rebuild_index
 
-    application = open_app(ctx)
-    try:
+    with opened_app(ctx) as application:
         result = rebuild_index(application)
-    finally:
-        application.close()
     emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
                            f"{result['already_indexed']} already in the index")
 

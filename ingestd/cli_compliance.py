@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, open_app, parse_date, parse_time, settings_of
+from ingestd.cli_support import JsonOpt, emit, opened_app, parse_date, parse_time, settings_of
 from ingestd.compliance.calendar import WorkCalendar
 from ingestd.compliance.deadline import upload_deadline
 from ingestd.compliance.policy import ASSIGNMENTS, get_policy, load_policies
@@ -47,13 +47,10 @@ def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
     from ingestd.compliance.roster import read_roster
     from ingestd.compliance.roster_import import import_roster
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         roster = read_roster(file, app.settings.tz)
         app.policy  # a broken policy fails before anything is written
         result = import_roster(app, roster, by)
-    finally:
-        app.close()
     emit(result, as_json, f"imported {result['shifts']} shifts for {result['period'][0]}..{result['period'][1]} "
                           f"(replaced {result['replaced']})")
 
@@ -87,10 +84,7 @@ def compliance_recompute(ctx: typer.Context,
     if (start is None) != (end is None):
         raise UserError("give both --from and --to, or neither")
     window = (parse_date(start, "--from"), parse_date(end, "--to")) if start and end else None
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         result = recompute(app, window).as_dict()
-    finally:
-        app.close()
     emit(result, as_json, f"{result['recordings']} recordings {result['upload_status']}; "
                           f"{result['shifts']} shifts {result['shift_status']}")

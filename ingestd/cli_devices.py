@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
-from ingestd.cli_support import JsonOpt, emit, iso, open_app, settings_of
+from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
 from ingestd.db.models import Device, DockSession, Incident, Officer
 
 devices_app = typer.Typer(no_args_is_help=True, help="Cameras (执法记录仪) known to this unit.")
@@ -23,8 +23,7 @@ def _state(ds: DockSession | None) -> str:
 def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Every camera with its newest dock session: state, progress, speed, storage, clock."""
     settings = settings_of(ctx)
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         with app.db.reading() as s:
             devices = s.execute(select(Device).order_by(Device.serial)).scalars().all()
             newest = {}
@@ -35,8 +34,6 @@ def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
                                        .join(Incident, Incident.dock_session_id == DockSession.id)
                                        .where(Incident.status == "open").group_by(DockSession.device_id)).all())
         now = app.clock.now()
-    finally:
-        app.close()
     data = []
     for d in devices:
         ds = newest.get(d.id)
@@ -64,8 +61,7 @@ def devices_owner(ctx: typer.Context, serial: str = typer.Argument(...), badge: 
     """Register the officer a camera is issued to (used when the roster does not say)."""
     from ingestd.errors import UserError
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         with app.changes.begin(by) as ch:
             device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
             if device is None:
@@ -74,6 +70,4 @@ def devices_owner(ctx: typer.Context, serial: str = typer.Argument(...), badge: 
                 raise UserError(f"no officer with badge {badge} (import the roster first)")
             previous, device.owner_badge = device.owner_badge, badge
             ch.record("device.owner_set", "device", serial, owner=badge, previous=previous)
-    finally:
-        app.close()
     emit({"serial": serial, "owner": badge}, as_json, f"{serial} is issued to {badge}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, open_app
+from ingestd.cli_support import JsonOpt, emit, opened_app
 from ingestd.errors import UserError
 
 media_app = typer.Typer(no_args_is_help=True, help="Proxies, HLS segments and thumbnails.")
@@ -15,11 +15,8 @@ def media_status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Queue depth, running jobs and failures."""
     from ingestd.media.queue import status
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         data = status(app).as_dict()
-    finally:
-        app.close()
     emit(data, as_json, f"queued {data['queued']}, running {len(data['running'])}, done {data['done']}, "
                         f"failed {len(data['failed'])}" + "".join(f"\n  failed job {f['id']} ({f['kind']}): {f['error']}"
                                                                   for f in data["failed"]))
@@ -31,11 +28,8 @@ def media_retry(ctx: typer.Context, job: int = typer.Argument(..., metavar="ID")
     """Requeue a failed (or done) job."""
     from ingestd.media.queue import retry
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         retry(app, job, by)
-    finally:
-        app.close()
     emit({"id": job, "status": "queued"}, as_json, f"media job {job} queued again")
 
 
@@ -49,8 +43,7 @@ def media_request(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar=
     from ingestd.db.models import MediaJob
     from ingestd.media.queue import enqueue
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         with app.db.reading() as s:
             rec, _serial = _find_recording(s, rec_id)
             have = set(s.execute(select(MediaJob.kind).where(MediaJob.recording_id == rec.id)).scalars())
@@ -59,8 +52,6 @@ def media_request(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar=
         kinds = [k for k in ("proxy", "hls", "thumbnails") if k not in have]
         with app.changes.begin(by) as ch:
             enqueue(ch, rec.id, kinds, True, app.clock.now())
-    finally:
-        app.close()
     emit({"recording": rec.id, "queued": kinds}, as_json, f"queued: {', '.join(kinds) or 'nothing (all exist)'}")
 
 
@@ -69,9 +60,6 @@ def media_work(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Work the queue until it is empty, in this process (the daemon does this by itself)."""
     from ingestd.media.worker import work_until_empty
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         done = work_until_empty(app)
-    finally:
-        app.close()
     emit({"jobs": done}, as_json, f"{done} media jobs done")

@@ -4,6 +4,8 @@ printing, and parsing times given on the command line."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from typing import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +24,16 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def open_app(ctx: typer.Context) -> App:
     return App.open(settings_of(ctx))
+
+
+@contextmanager
+def opened_app(ctx: typer.Context) -> Iterator[App]:
+    """The app for one command, closed (staging released, connections returned) however it ends."""
+    app = open_app(ctx)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def emit(data: object, as_json: bool, text: str | None = None) -> None:

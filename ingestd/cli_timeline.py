@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ingestd.cli_support import JsonOpt, emit, iso, open_app, settings_of
+from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
 from ingestd.db.models import Device, Gap, RecordingCompliance
 from ingestd.timeline.reasons import REASONS
 
@@ -22,9 +22,8 @@ def gaps_list(ctx: typer.Context, open_only: bool = typer.Option(False, "--open"
               as_json: bool = JsonOpt) -> None:
     """Gaps, oldest first."""
     settings = settings_of(ctx)
-    app = open_app(ctx)
     comp = aliased(RecordingCompliance)
-    try:
+    with opened_app(ctx) as app:
         with app.db.reading() as s:
             q = (select(Gap, Device.serial, comp.officer_badge).outerjoin(Device, Gap.device_id == Device.id)
                  .outerjoin(comp, comp.recording_id == Gap.before_recording_id))
@@ -37,8 +36,6 @@ def gaps_list(ctx: typer.Context, open_only: bool = typer.Option(False, "--open"
             if officer:
                 q = q.where(comp.officer_badge == officer)
             rows = s.execute(q.order_by(Gap.start, Gap.id)).all()
-    finally:
-        app.close()
     data = [{"id": g.id, "device": serial, "officer": badge, "start": iso(g.start, settings),
              "end": iso(g.end, settings), "seconds": round(g.seconds, 3), "kind": g.kind,
              "before": g.before_recording_id, "after": g.after_recording_id,
@@ -63,10 +60,7 @@ def gaps_explain(ctx: typer.Context, gap: int = typer.Argument(..., metavar="GAP
     """Record why a gap happened (003 第20条, 004 第15条)."""
     from ingestd.timeline.explain import explain_gap
 
-    app = open_app(ctx)
-    try:
+    with opened_app(ctx) as app:
         result = explain_gap(app, gap, reason, voice_at, note, by)
-    finally:
-        app.close()
     emit(result, as_json, f"gap {gap} explained: {REASONS[reason]} ({result['explanation']}), "
                           f"{result['object_id']} {result['object_version']}")
