@@ -45,7 +45,12 @@ def run_workers(app: App, stop: threading.Event, count: int, idle_s: float = 2.0
     def loop(n: int) -> None:
         name = f"{queue.worker_name()}/{n}"
         while not stop.is_set():
-            if not work_one(app, name):
+            try:
+                busy = work_one(app, name)
+            except Exception as exc:  # noqa: BLE001 - logged in full; the lease hands the job on
+                event(log, logging.ERROR, "media.worker_error", exc=exc, worker=name)
+                busy = False
+            if not busy:
                 stop.wait(idle_s)
 
     threads = [threading.Thread(target=loop, args=(n,), name=f"media-{n}", daemon=True) for n in range(count)]
