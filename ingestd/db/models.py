@@ -36,6 +36,13 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def storage_fill(total_bytes: int | None, free_bytes: int | None) -> float | None:
+    """How full a camera's storage was at dock (0..1), when it was measured."""
+    if not total_bytes or free_bytes is None:
+        return None
+    return 1 - free_bytes / total_bytes
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -83,9 +90,7 @@ class DockSession(Base):
 
     @property
     def storage_fill(self) -> float | None:
-        if not self.storage_total_bytes or self.storage_free_bytes is None:
-            return None
-        return 1 - self.storage_free_bytes / self.storage_total_bytes
+        return storage_fill(self.storage_total_bytes, self.storage_free_bytes)
 
     device: Mapped[Device | None] = relationship()
 

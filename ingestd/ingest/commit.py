@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ingestd.app import App
 from ingestd.changes import Change
-from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile
+from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile, storage_fill
 from ingestd.device_profiles import DeviceProfile
 from ingestd.errors import ObjectExistsError
 from ingestd.findings import Finding
@@ -75,7 +75,7 @@ def start_session(app: App, session_id: str, source_root: str, profile: DevicePr
             port=info.port, storage_total_bytes=info.storage_total_bytes, storage_free_bytes=info.storage_free_bytes))
         ch.record("dock.started", "dock_session", session_id, source=source_root, profile=profile.name,
                   device=device_serial, dock=app.settings.dock_name, port=info.port)
-        fill = (1 - info.storage_free_bytes / info.storage_total_bytes) if info.storage_total_bytes else None
+        fill = storage_fill(info.storage_total_bytes, info.storage_free_bytes)
         if fill is not None and fill >= STORAGE_NEARLY_FULL:
             # 001 第27条, 003 第42条: storage is checked and faults reported, per device.
             _device_incident(ch, session_id, now, Finding("storage_nearly_full", {"device": device_serial,
@@ -311,7 +311,8 @@ def recording_from_document(doc: dict, device_id: int | None = None) -> Recordin
         id=doc["sha256"], sm3=doc["sm3"], size=doc["size"], object_id=doc["object_id"],
         content_name=doc["content_name"], original_name=doc["original_name"], source_path=doc["source_path"],
         device_id=device_id, dock_session_id=doc["dock_session"], badge=rec["badge"],
-        kind=doc.get("kind", "video"), important=bool(rec["important"]), start=when(rec["start"]), end=when(rec["end"]), seq=rec.get("seq"),
+        kind=doc.get("kind", "video"), important=bool(rec["important"]), start=when(rec["start"]),
+        end=when(rec["end"]), seq=rec.get("seq"),
         duration_s=rec["duration_s"], time_source=rec["time_source"], status=doc["status"],
         damage_reason=doc["damage_reason"], name_conflict=False, probe=doc["probe"] or {},
         ingested_at=when(doc["ingested_at"]),

@@ -25,6 +25,7 @@ from ingestd.timeline.sessions import Clip, GapCandidate, find_gaps, inside_file
 
 log = logging.getLogger("ingestd.timeline")
 ACTOR = "ingestd"
+TIMELINE_KINDS = ("video", "audio")  # photos and sidecars have no duration to leave gaps in
 
 
 def process_docks(app: App, session_ids: list[str], camera_clock: datetime | None = None) -> dict:
@@ -34,8 +35,9 @@ def process_docks(app: App, session_ids: list[str], camera_clock: datetime | Non
         if device_id is not None:
             devices.add(device_id)
     found = 0
+    new_recordings = set(_session_recordings(app, session_ids))
     for device_id in sorted(devices):
-        found += _evaluate_device(app, device_id, set(_session_recordings(app, session_ids)), session_ids)
+        found += _evaluate_device(app, device_id, new_recordings, session_ids)
         _check_drift(app, device_id)
     return {"devices": len(devices), "open_gaps_found": found}
 
@@ -71,7 +73,7 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
     with app.db.reading() as s:
         rows = s.execute(select(Recording, DockSession.profile)
                          .join(DockSession, Recording.dock_session_id == DockSession.id)
-                         .where(Recording.device_id == device_id, Recording.kind.in_(("video", "audio")))).all()
+                         .where(Recording.device_id == device_id, Recording.kind.in_(TIMELINE_KINDS))).all()
         existing = {g.key: g for g in s.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
     if not rows:
         return 0
@@ -101,7 +103,7 @@ def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> l
                 if ds.storage_fill is not None and ds.storage_fill >= STORAGE_NEARLY_FULL]
         newest = {sid: rid for sid, rid in s.execute(
             select(Recording.dock_session_id, Recording.id).where(Recording.dock_session_id.in_(full),
-                                                                 Recording.kind.in_(("video", "audio")))
+                                                                 Recording.kind.in_(TIMELINE_KINDS))
             .order_by(func.coalesce(Recording.end_corrected, Recording.end)))} if full else {}
     by_id = {c.id: c for c in clips}
     out = []
