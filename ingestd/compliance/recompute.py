@@ -51,10 +51,10 @@ def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | 
     return result
 
 
-def recompute_recent(app: App) -> RecomputeResult:
+def recompute_recent(app: App, judge: Judge | None = None) -> RecomputeResult:
     """The scheduled sweep: shifts of the last weeks, whose status can still move with time."""
     today = app.clock.now().astimezone(app.settings.tz).date()
-    judge = build_judge(app)
+    judge = judge or build_judge(app)
     result = RecomputeResult()
     _shifts(app, judge, (today - timedelta(days=RECENT_DAYS), today), result)
     return result

@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import func, select
 
 from ingestd.app import App
-from ingestd.compliance.recompute import recompute, recompute_recent
+from ingestd.compliance.recompute import build_judge, recompute, recompute_recent
 from ingestd.db.models import Recording
 from ingestd.db.types import UTCDateTime
 from ingestd.device_profiles import DeviceProfile
@@ -185,7 +185,8 @@ def update_compliance(app: App, session_ids: list[str]) -> None:
     with app.db.reading() as s:
         first, last = s.execute(select(func.min(when, type_=UTCDateTime), func.max(when, type_=UTCDateTime))
                                 .where(Recording.dock_session_id.in_(session_ids))).one()
+    judge = build_judge(app)  # the roster and owners, read once for both steps
     if first is not None:
         lo, hi = (v.astimezone(app.settings.tz).date() for v in (first, last))
-        recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)))
-    recompute_recent(app)
+        recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)), judge)
+    recompute_recent(app, judge)
