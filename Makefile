@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= var
-SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk umockdev
+SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk umockdev \
+  libpango-1.0-0 libpangoft2-1.0-0 poppler-utils xorriso genisoimage chromium
 
 .PHONY: run test bench system-deps venv install clean
 PREFIX ?= /opt/ingestd
@@ -38,7 +39,8 @@ run: system-deps venv
 # On a Debian host: a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd,
 # the hardened unit. Run as root.
 install: system-deps
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq udisks2 polkitd	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq udisks2 polkitd
+	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
 	$(PYTHON) -m venv $(PREFIX)/venv
 	$(PREFIX)/venv/bin/pip install -q .
 	install -d -o ingestd -g ingestd -m 0750 /var/lib/ingestd

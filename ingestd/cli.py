@@ -15,12 +15,13 @@ from typing import Optional
 import typer
 from sqlalchemy import select
 
-from ingestd import cli_compliance, cli_devices, cli_media, cli_timeline, logs
+from ingestd import cli_compliance, cli_devices, cli_evidence, cli_media, cli_timeline, logs
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_time, settings_of
 from ingestd.config import Settings, load_settings
 from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
+from ingestd.lookup import find_recording
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="ingestd: verified offload of 执法记录仪 recordings into a write-once evidence store.")
@@ -39,6 +40,13 @@ app.command("deadline")(cli_compliance.deadline)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
 app.add_typer(cli_media.media_app, name="media")
+app.add_typer(cli_evidence.users_app, name="users")
+app.add_typer(cli_evidence.evidence_app, name="evidence")
+app.add_typer(cli_evidence.case_app, name="case")
+app.add_typer(cli_evidence.hold_app, name="hold")
+app.add_typer(cli_evidence.access_app, name="access")
+app.add_typer(cli_evidence.retention_app, name="retention")
+app.command("export")(cli_evidence.export)
 
 @app.callback()
 def _root(ctx: typer.Context,
@@ -137,23 +145,11 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
     settings = settings_of(ctx)
     with opened_app(ctx) as application:
         with application.db.reading() as s:
-            rec, serial = _find_recording(s, rec_id)
+            rec, serial = find_recording(s, rec_id)
             data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
         data["probe"] = rec.probe
         data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
-
-
-def _find_recording(session, rec_id: str) -> tuple[Recording, str | None]:
-    if len(rec_id) < 8 or any(c not in "0123456789abcdef" for c in rec_id.lower()):
-        raise UserError(f"recording id must be 8 or more hex digits: {rec_id!r}")
-    rows = session.execute(select(Recording, Device.serial).outerjoin(Device, Recording.device_id == Device.id)
-                           .where(Recording.id.startswith(rec_id.lower())).limit(2)).all()
-    if not rows:
-        raise UserError(f"no recording with id {rec_id}")
-    if len(rows) > 1:
-        raise UserError(f"recording id prefix {rec_id} is ambiguous: give more digits")
-    return rows[0][0], rows[0][1]
 
 
 @app.command()

@@ -39,13 +39,13 @@ def media_request(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar=
     """Ask for a recording's derivatives now (for the on_demand policy), first in the queue."""
     from sqlalchemy import select
 
-    from ingestd.cli import _find_recording
+    from ingestd.lookup import find_recording
     from ingestd.db.models import MediaJob
     from ingestd.media.queue import enqueue
 
     with opened_app(ctx) as app:
         with app.db.reading() as s:
-            rec, _serial = _find_recording(s, rec_id)
+            rec, _serial = find_recording(s, rec_id)
             have = set(s.execute(select(MediaJob.kind).where(MediaJob.recording_id == rec.id)).scalars())
         if rec.kind != "video":
             raise UserError(f"recording {rec.id[:12]} is a {rec.kind}, not a video")

@@ -75,6 +75,37 @@ _KINDS = [
                 "{device}: camera clock drifts {drift} s/day (over 3 s/day)", "001 第27条, 003 第42条"),
     FindingKind("audit_tampered", Severity.ERROR, "审计日志被篡改",
                 "audit entry {seq}: {reason}", "002 第17条"),
+    # Upload compliance (the report and the alerts)
+    FindingKind("late_upload", Severity.WARNING, "逾期上传",
+                "recording {recording_id} of {officer}: uploaded {late_by} after its deadline {deadline}",
+                "{upload_article}"),
+    FindingKind("shift_overdue", Severity.ERROR, "逾期未上传",
+                "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline} passed",
+                "{upload_article}"),
+    FindingKind("deadline_near", Severity.WARNING, "即将逾期",
+                "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline}",
+                "{upload_article}"),
+    FindingKind("shift_no_recording", Severity.WARNING, "当班无记录",
+                "shift {shift_id} of {officer} ({team}) on {day}: no recording from camera {camera}",
+                "{upload_article}"),
+    FindingKind("off_duty_recording", Severity.INFO, "非工作时间记录",
+                "recording {recording_id} of {officer} was made outside any rostered shift; review its use",
+                "002 第21条"),
+    FindingKind("incident_open", Severity.ERROR, "事件未处理",
+                "incident {incident_id} ({incident_code}) on recording {recording_id} still needs a written "
+                "explanation", "002 第16条"),
+    FindingKind("camera_not_docked", Severity.WARNING, "记录仪长期未上传",
+                "{device}: not docked for {days} days (last {last_seen})", "001 第27条, 003 第42条"),
+    # Evidence and case file
+    FindingKind("evidence_missing_proves", Severity.WARNING, "证明对象未填写",
+                "recording {recording_id} in case {case_no}: 证明对象 is not filled in",
+                "000 第31条, 003 第43条, 004 第28条"),
+    FindingKind("maker_unknown", Severity.WARNING, "制作人不明",
+                "recording {recording_id}: no officer known for it, so 制作人 is blank",
+                "000 第31条, 003 第43条, 004 第28条"),
+    FindingKind("case_archive_overdue", Severity.ERROR, "案件逾期未归档",
+                "case {case_no}: archive deadline {deadline} passed with {missing_proves} recording(s) missing "
+                "证明对象 and {not_exported} not exported", "{archive_article}"),
 ]
 
 CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
@@ -96,6 +127,14 @@ class Finding:
         return CATALOGUE[self.code]
 
     @property
+    def article(self) -> str | None:
+        """The seed article; for rules whose article depends on the policy in force the
+        catalogue holds a template filled from the finding's detail."""
+        if self.kind.article is None:
+            return None
+        return self.kind.article.format_map(_Lenient(self.detail))
+
+    @property
     def message(self) -> str:
         return self.kind.message.format_map(_Lenient(self.detail))
 
@@ -106,7 +145,7 @@ class Finding:
             "severity": kind.severity.value,
             "label_zh": kind.label_zh,
             "message": self.message,
-            "article": kind.article,
+            "article": self.article,
             **{k: v for k, v in self.detail.items() if k not in ("code", "message")},
         }
 

@@ -42,10 +42,7 @@ def verify_store(app: App, sample: int | None = None, rng: random.Random | None 
     for rec_id, object_id, content_name in rows:
         indexed.add(object_id)
         report.checked += 1
-        problems = app.store.verify_object(object_id)
-        if not problems:
-            problems = _original_matches_index(app, rec_id, object_id, content_name)
-        report.findings.extend(problems)
+        report.findings.extend(original_findings(app, rec_id, object_id, content_name))
     if sample is None:
         for object_id, _path in app.store.iter_objects():
             if object_id not in indexed:
@@ -56,10 +53,15 @@ def verify_store(app: App, sample: int | None = None, rng: random.Random | None 
     return report
 
 
+def original_findings(app: App, rec_id: str, object_id: str, content_name: str) -> list[Finding]:
+    """Problems with one recording's object, and with its original against the index."""
+    return app.store.verify_object(object_id) or _original_matches_index(app, rec_id, object_id, content_name)
+
+
 def _original_matches_index(app: App, rec_id: str, object_id: str, content_name: str) -> list[Finding]:
     inventory = app.store.inventory(object_id)
     state = inventory["versions"][inventory["head"]]["state"]
-    if content_name in state.get(rec_id, []):
+    if content_name in state.get(rec_id, []) or rec_id in app.store.purged_digests(object_id, inventory):
         return []
     try:
         app.store.resolve(object_id, content_name)

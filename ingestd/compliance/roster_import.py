@@ -3,13 +3,14 @@ in one audited transaction; then compliance is recomputed for the period."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, or_, select, update
 
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute
 from ingestd.compliance.roster import Roster
+from ingestd.evidence.metadata import fill_window
 from ingestd.db.models import Officer, RecordingCompliance, RosterImport, Shift
 
 
@@ -50,6 +51,9 @@ def import_roster(app: App, roster: Roster, actor: str) -> dict:
     # Deadlines reach past the period's end (working days, returns), and recordings made
     # the day before the period may now fall in an overnight shift.
     recomputed = recompute(app, (start - timedelta(days=1), end + timedelta(days=1)))
+    tz = app.settings.tz
+    makers = fill_window(app, datetime.combine(start - timedelta(days=1), time(), tz),
+                         datetime.combine(end + timedelta(days=2), time(), tz))
     return {"import": import_id, "file": roster.file_name, "period": [start.isoformat(), end.isoformat()],
             "teams": teams, "shifts": len(roster.rows), "replaced": len(replaced_ids),
-            "recomputed": recomputed.as_dict()}
+            "recomputed": recomputed.as_dict(), "evidence_rederived": makers}

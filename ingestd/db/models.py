@@ -322,3 +322,154 @@ class MediaJob(Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person who acts on the store: officers, team heads (队长), the 法制科 reviewers and
+    the unit's admins. Roles decide who may approve access, deletions and legal holds."""
+
+    __tablename__ = "users"
+
+    badge: Mapped[str] = mapped_column(String(32), primary_key=True)  # 警号 or a user name
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # officer | team_head | legal | admin
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    mobile: Mapped[str | None] = mapped_column(String(32))  # for @-mentions in DingTalk robots
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    """An enforcement case (案件). Its end date starts the archive deadline (归档期限)."""
+
+    __tablename__ = "cases"
+
+    case_no: Mapped[str] = mapped_column(String(64), primary_key=True)  # 案号
+    title: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open | ended
+    ended_on: Mapped[date | None] = mapped_column(Date)  # the enforcement act ended (执法行为结束)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Evidence(Base):
+    """The evidence metadata of one recording (附记): 制作方法 (method), 制作时间 (made_at),
+    制作人 (maker) are derived at ingest from the device, the corrected timeline and the
+    roster; 证明对象 (proves), the case and a long-term category are entered by a person,
+    and each such entry is also written into the OCFL object as a new version."""
+
+    __tablename__ = "evidence"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
+    method: Mapped[str] = mapped_column(Text)
+    made_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    made_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    maker: Mapped[str | None] = mapped_column(Text)
+    maker_badge: Mapped[str | None] = mapped_column(String(32))
+    proves: Mapped[str | None] = mapped_column(Text)
+    case_no: Mapped[str | None] = mapped_column(ForeignKey("cases.case_no"), index=True)
+    long_term: Mapped[str | None] = mapped_column(String(64))  # 长期保存 category (001 第17条)
+    entered_by: Mapped[str | None] = mapped_column(String(64))
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    object_version: Mapped[str | None] = mapped_column(String(16))  # OCFL version holding evidence.json
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LegalHold(Base):
+    """While a hold is in force nothing it covers is deleted, whatever retention says."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"), index=True)
+    case_no: Mapped[str | None] = mapped_column(ForeignKey("cases.case_no"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessRequest(Base):
+    """调阅 beyond one's own team needs a head's approval (002 第19条); an approval is
+    time-limited."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester: Mapped[str] = mapped_column(String(32), index=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # view | export
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | denied
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Export(Base):
+    """One export (BagIt bag, optionally disc images): who, what, where."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_no: Mapped[str | None] = mapped_column(ForeignKey("cases.case_no"), index=True)
+    recording_ids: Mapped[list] = mapped_column(JSON)
+    out_dir: Mapped[str] = mapped_column(Text)
+    volumes: Mapped[list] = mapped_column(JSON)  # [{"bag": ..., "iso": ..., "files": n, "bytes": n}]
+    by: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Deletion(Base):
+    """A retention deletion: requested, then approved by an admin, then carried out as a
+    new OCFL version that records it. The recording's row stays, marked deleted."""
+
+    __tablename__ = "deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # pending | done | refused
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    object_version: Mapped[str | None] = mapped_column(String(16))
+
+
+class Alert(Base):
+    """One event that people must hear about, identified by `key` so that it is raised once,
+    however often a sweep sees it and across restarts."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    code: Mapped[str] = mapped_column(String(40))  # a findings-catalogue code
+    severity: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON)
+    recipients: Mapped[list] = mapped_column(JSON)  # badges the alert is addressed to
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AlertDelivery(Base):
+    """One alert on one channel: retried with backoff until sent or out of attempts."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "channel"),
+                      Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    channel: Mapped[str] = mapped_column(String(64))  # the channel's configured name
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -34,6 +34,7 @@ from ingestd.ingest.outcome import DockRun, FileOutcome
 from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
 from ingestd.logs import event
 from ingestd.timeline.process import process_docks
+from ingestd.evidence.metadata import fill_sessions
 
 log = logging.getLogger("ingestd.ingest")
 
@@ -176,6 +177,7 @@ def ingest(app: App, sources: list[Path], profile_name: str | None, device_seria
     session_ids = [r.session_id for r in runs]
     process_docks(app, session_ids, camera_clock)
     update_compliance(app, session_ids)
+    fill_sessions(app, session_ids)  # 制作方法/制作时间/制作人 need the timeline and the owners
     return runs
 
 

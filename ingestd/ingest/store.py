@@ -32,6 +32,7 @@ DIGEST_ALGORITHM = "sha256"  # OCFL allows sha256; it is also the digest the doc
 SIDECAR = f"inventory.json.{DIGEST_ALGORITHM}"
 TUPLE_SIZE, TUPLES = 3, 3
 HASH_CHUNK = 4 << 20
+DELETION_JSON = "deletion.json"
 
 
 def object_id_for(sha256_hex: str) -> str:
@@ -226,6 +227,43 @@ class OcflStore:
         self.staging.done(marker)
         return version
 
+    def purge(self, object_id: str, logical_path: str, record: dict, sig: Signature) -> str:
+        """Retention deletion, the one exception to write-once, and only on an admin's
+        approval: a new version drops `logical_path` and adds `deletion.json` (what was
+        deleted, its digest, who approved), then that file's bytes are removed from the
+        version that holds them. The manifest keeps the digest, so what was deleted stays
+        provable; verify_object accepts exactly the digests a deletion record names.
+        Safe to run again after a crash: it finishes removing the bytes."""
+        inventory = self.inventory(object_id)
+        head_state = inventory["versions"][inventory["head"]]["state"]
+        if any(DELETION_JSON in paths for paths in head_state.values()):
+            purged = set(self.read_json(object_id, DELETION_JSON)["purged_digests"])
+            version = inventory["head"]
+        else:
+            digest = next((d for d, paths in head_state.items() if logical_path in paths), None)
+            if digest is None:
+                raise StoreError(f"{object_id}: no file {logical_path!r} to delete")
+            purged = {digest}
+            data = _inventory_bytes({**record, "logical_path": logical_path, "purged_digests": sorted(purged)})
+            version = self.add_version(object_id, [NewFile(DELETION_JSON, hashlib.sha256(data).hexdigest(),
+                                                           data=data)], sig, remove=(logical_path,))
+            inventory = self.inventory(object_id)
+        object_dir = self.object_path(object_id)
+        for digest in purged:
+            for rel in inventory["manifest"].get(digest, []):
+                path = object_dir / rel
+                if path.exists():
+                    path.unlink()
+                    fsync_dir(path.parent)
+        return version
+
+    def purged_digests(self, object_id: str, inventory: dict | None = None) -> set[str]:
+        inventory = inventory or self.inventory(object_id)
+        state = inventory["versions"][inventory["head"]]["state"]
+        if not any(DELETION_JSON in paths for paths in state.values()):
+            return set()
+        return set(self.read_json(object_id, DELETION_JSON)["purged_digests"])
+
     def repair(self, marker: Marker) -> None:
         """Finish or undo a step a dead process left half done."""
         if marker.kind == "target":
@@ -340,9 +378,15 @@ class OcflStore:
         if inventory.get("id") != object_id:
             findings.append(Finding("object_invalid", {"object_id": object_id,
                                                        "reason": f"inventory names id {inventory.get('id')!r}"}))
+        try:
+            purged = self.purged_digests(object_id, inventory)
+        except (OSError, StoreError, ValueError, KeyError) as exc:
+            return findings + [Finding("object_invalid", {"object_id": object_id, "reason": f"deletion.json: {exc}"})]
         for digest, paths in inventory["manifest"].items():
             for rel in paths:
                 path = object_dir / rel
+                if digest in purged:
+                    continue  # deleted under retention with an admin's approval: absent on purpose
                 if not path.is_file():
                     findings.append(Finding("fixity_missing", {"object_id": object_id, "path": rel}))
                 elif file_sha256(path) != digest:

@@ -1,0 +1,259 @@
+"""Commands for evidence: users, 证明对象, cases, legal holds, access requests, exports and
+retention. Each acting command names its person with --by (a user added with `users add`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ingestd.cli_support import JsonOpt, emit, opened_app, parse_date
+
+users_app = typer.Typer(no_args_is_help=True, help="People and their roles.")
+evidence_app = typer.Typer(no_args_is_help=True, help="Evidence metadata: 制作方法/制作时间/制作人/证明对象.")
+case_app = typer.Typer(no_args_is_help=True, help="Cases (案件) and their archive deadlines.")
+hold_app = typer.Typer(no_args_is_help=True, help="Legal holds: nothing held is ever deleted.")
+access_app = typer.Typer(no_args_is_help=True, help="Access to other teams' recordings (002 第19条).")
+retention_app = typer.Typer(no_args_is_help=True, help="Retention periods and approved deletion.")
+
+By = typer.Option(..., "--by", help="Who does it (badge or user name of a user).")
+
+
+def _lines(rows: list[dict], *keys: str) -> str:
+    return "\n".join("  ".join(str(r.get(k) if r.get(k) is not None else "-") for k in keys) for r in rows) \
+        or "(none)"
+
+
+@users_app.command("add")
+def users_add(ctx: typer.Context, badge: str = typer.Argument(..., help="警号 or user name."),
+              name: str = typer.Option(..., "--name"), role: str = typer.Option("officer", "--role",
+                                                                                 help="officer, team_head, legal or admin."),
+              team: Optional[str] = typer.Option(None, "--team"), email: Optional[str] = typer.Option(None, "--email"),
+              mobile: Optional[str] = typer.Option(None, "--mobile"),
+              by: str = typer.Option("admin", "--by", help="Who adds the user."), as_json: bool = JsonOpt) -> None:
+    """Add a user, or change one's name, role, team and contacts."""
+    from ingestd.users import add_user
+
+    with opened_app(ctx) as app:
+        data = add_user(app, badge, name, role, team, email, mobile, by)
+    emit(data, as_json, f"{data['badge']} {data['name']} {data['role_zh']} {data['team'] or ''}")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    from ingestd.users import list_users
+
+    with opened_app(ctx) as app:
+        rows = list_users(app)
+    emit(rows, as_json, _lines(rows, "badge", "name", "role_zh", "team", "email"))
+
+
+@evidence_app.command("set")
+def evidence_set(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC"),
+                 proves: str = typer.Option(..., "--proves", help="证明对象: what the recording proves."),
+                 case: Optional[str] = typer.Option(None, "--case", help="Case number (案号) to link it to."),
+                 long_term: Optional[str] = typer.Option(None, "--long-term",
+                                                         help="长期保存 category of the policy (001 第17条)."),
+                 by: str = By, as_json: bool = JsonOpt) -> None:
+    """Enter 证明对象 (and the case): a new OCFL version of the recording and an audit entry."""
+    from ingestd.evidence.metadata import set_evidence
+
+    with opened_app(ctx) as app:
+        data = set_evidence(app, rec, proves, case, long_term, by)
+    emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+@evidence_app.command("show")
+def evidence_show(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC"), as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.metadata import show
+
+    with opened_app(ctx) as app:
+        data = show(app, rec)
+    emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+@case_app.command("open")
+def case_open(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
+              title: Optional[str] = typer.Option(None, "--title"), team: Optional[str] = typer.Option(None, "--team"),
+              by: str = By, as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.cases import open_case
+
+    with opened_app(ctx) as app:
+        data = open_case(app, case_no, title, team, by)
+    emit(data, as_json, f"case {data['case_no']} opened")
+
+
+@case_app.command("end")
+def case_end(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
+             on: str = typer.Option(..., "--on", help="Date the enforcement act ended (YYYY-MM-DD)."),
+             by: str = By, as_json: bool = JsonOpt) -> None:
+    """Record the end of the enforcement act: the archive deadline starts."""
+    from ingestd.evidence.cases import end_case
+
+    with opened_app(ctx) as app:
+        data = end_case(app, case_no, parse_date(on, "--on"), by)
+    emit(data, as_json, f"case {data['case_no']} ended {data['ended_on']}; archive by "
+                        f"{data['archive_deadline'] or 'the unit’s own rule'} ({data['archive_article']})")
+
+
+@case_app.command("show")
+def case_show(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"), as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.cases import case_summary
+
+    with opened_app(ctx) as app:
+        data = case_summary(app, case_no)
+    emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+@case_app.command("list")
+def case_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.cases import list_cases
+
+    with opened_app(ctx) as app:
+        rows = list_cases(app)
+    emit(rows, as_json, _lines(rows, "case_no", "status", "ended_on", "archive_deadline", "recordings",
+                               "missing_proves", "not_exported"))
+
+
+@hold_app.command("place")
+def hold_place(ctx: typer.Context, rec: Optional[str] = typer.Argument(None, metavar="[REC]"),
+               case: Optional[str] = typer.Option(None, "--case"), reason: str = typer.Option(..., "--reason"),
+               by: str = By, as_json: bool = JsonOpt) -> None:
+    """Hold one recording, or every recording of a case."""
+    from ingestd.evidence.holds import place_hold
+
+    with opened_app(ctx) as app:
+        data = place_hold(app, rec, case, reason, by)
+    emit(data, as_json, f"hold {data['id']} placed on {data['recording_id'] or 'case ' + str(data['case_no'])}")
+
+
+@hold_app.command("release")
+def hold_release(ctx: typer.Context, hold_id: int = typer.Argument(..., metavar="ID"), by: str = By,
+                 as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.holds import release_hold
+
+    with opened_app(ctx) as app:
+        data = release_hold(app, hold_id, by)
+    emit(data, as_json, f"hold {data['id']} released")
+
+
+@hold_app.command("list")
+def hold_list(ctx: typer.Context, released: bool = typer.Option(False, "--released", help="Include released."),
+              as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.holds import list_holds
+
+    with opened_app(ctx) as app:
+        rows = list_holds(app, released)
+    emit(rows, as_json, _lines(rows, "id", "recording_id", "case_no", "reason", "placed_by", "released_at"))
+
+
+@access_app.command("request")
+def access_request(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC"),
+                   action: str = typer.Option("view", "--action", help="view or export."),
+                   purpose: str = typer.Option(..., "--purpose", help="调阅事由."), by: str = By,
+                   as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.access import request_access
+
+    with opened_app(ctx) as app:
+        data = request_access(app, rec, action, purpose, by)
+    emit(data, as_json, f"access request {data['id']} pending")
+
+
+@access_app.command("approve")
+def access_approve(ctx: typer.Context, request_id: int = typer.Argument(..., metavar="ID"),
+                   hours: int = typer.Option(72, "--hours", help="How long the approval lasts."), by: str = By,
+                   as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.access import decide
+
+    with opened_app(ctx) as app:
+        data = decide(app, request_id, by, True, hours)
+    emit(data, as_json, f"access request {data['id']} approved until {data['valid_until']}")
+
+
+@access_app.command("deny")
+def access_deny(ctx: typer.Context, request_id: int = typer.Argument(..., metavar="ID"), by: str = By,
+                as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.access import decide
+
+    with opened_app(ctx) as app:
+        data = decide(app, request_id, by, False)
+    emit(data, as_json, f"access request {data['id']} denied")
+
+
+@access_app.command("list")
+def access_list(ctx: typer.Context, pending: bool = typer.Option(False, "--pending"), as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.access import list_requests
+
+    with opened_app(ctx) as app:
+        rows = list_requests(app, pending)
+    emit(rows, as_json, _lines(rows, "id", "requester", "recording_id", "action", "status", "valid_until"))
+
+
+def export(ctx: typer.Context, recs: Optional[list[str]] = typer.Argument(None, metavar="[REC]..."),
+           out: Path = typer.Option(..., "--out", help="An empty or new folder."),
+           case: Optional[str] = typer.Option(None, "--case", help="Export (also) every recording of this case."),
+           iso: bool = typer.Option(False, "--iso", help="Also write an ISO 9660 image per volume, ready to burn."),
+           disc: str = typer.Option("dvd", "--disc", help="Volume size: cd, dvd, dvd-dl, bd or bytes (e.g. 700m)."),
+           by: str = By, as_json: bool = JsonOpt) -> None:
+    """Recordings for the case file: BagIt bag(s) with originals, proxies, segment manifests
+    and the 文字说明; with --iso, disc images."""
+    from ingestd.evidence.export import export as run_export
+
+    with opened_app(ctx) as app:
+        data = run_export(app, recs or [], out, by, case, iso, disc)
+    emit(data, as_json, "\n".join(f"volume {v['volume']}: {v['files']} files, {v['bytes']} bytes  {v['path']}"
+                                  + (f"  {v['iso']}" if "iso" in v else "") for v in data["volumes"]))
+
+
+@retention_app.command("plan")
+def retention_plan(ctx: typer.Context, show_all: bool = typer.Option(False, "--all", help="Every recording, not "
+                                                                     "only those due or kept past their date."),
+                   on: Optional[str] = typer.Option(None, "--on", help="As it will stand on this date "
+                                                                       "(default: today)."),
+                   as_json: bool = JsonOpt) -> None:
+    """What retention would make due for deletion; changes nothing."""
+    from ingestd.evidence.retention import plan
+
+    with opened_app(ctx) as app:
+        items = plan(app, parse_date(on, "--on") if on else None)
+        policy = app.policy
+    today = [i for i in items if show_all or i.state == "due" or
+             (i.due_on is not None and i.state in ("held", "long_term", "open_case"))]
+    rows = [i.as_dict() for i in today]
+    data = {"policy": policy.name, "retention_years": policy.retention.years, "article": policy.retention.article,
+            "due": sum(i.state == "due" for i in items), "items": rows}
+    emit(data, as_json, _lines(rows, "recording_id", "due_on", "state_zh", "case_no", "original_name") +
+         f"\n{data['due']} due under {policy.name} ({policy.retention.years or '依法'} 年, {policy.retention.article})")
+
+
+@retention_app.command("request")
+def retention_request(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC"),
+                      reason: str = typer.Option(..., "--reason"), by: str = By, as_json: bool = JsonOpt) -> None:
+    """Ask to delete a recording whose retention has run out (an admin must approve)."""
+    from ingestd.evidence.retention import request_deletion
+
+    with opened_app(ctx) as app:
+        data = request_deletion(app, rec, reason, by)
+    emit(data, as_json, f"deletion {data['id']} requested; an admin approves with "
+                        f"`ingestd retention approve {data['id']} --by …`")
+
+
+@retention_app.command("approve")
+def retention_approve(ctx: typer.Context, deletion_id: int = typer.Argument(..., metavar="ID"), by: str = By,
+                      as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.retention import approve_deletion
+
+    with opened_app(ctx) as app:
+        data = approve_deletion(app, deletion_id, by)
+    emit(data, as_json, f"recording {data['recording_id']} deleted ({data['object_version']} records it)")
+
+
+@retention_app.command("refuse")
+def retention_refuse(ctx: typer.Context, deletion_id: int = typer.Argument(..., metavar="ID"), by: str = By,
+                     as_json: bool = JsonOpt) -> None:
+    from ingestd.evidence.retention import refuse_deletion
+
+    with opened_app(ctx) as app:
+        data = refuse_deletion(app, deletion_id, by)
+    emit(data, as_json, f"deletion {data['id']} refused")

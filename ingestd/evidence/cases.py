@@ -1,0 +1,125 @@
+"""Cases (案件): a case number links recordings; the end of the enforcement act starts the
+archive deadline of the policy in force (000 第32条 20 日, 001 第25条 30 日, 003 第41条 30 日,
+004 第29条 20 日; 002 第18条 leaves it to the unit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ingestd.app import App
+from ingestd.compliance.policy import Policy
+from ingestd.db.models import Case, Evidence, Recording
+from ingestd.errors import UserError
+from ingestd.findings import Finding
+from ingestd.users import require_user
+
+
+def archive_deadline(policy: Policy, ended_on: date | None) -> date | None:
+    days = policy.archive.days_after_case_end
+    return ended_on + timedelta(days=days) if ended_on and days else None
+
+
+def open_case(app: App, case_no: str, title: str | None, team: str | None, by: str) -> dict:
+    case_no = case_no.strip()
+    if not case_no:
+        raise UserError("a case needs a case number (案号)")
+    with app.changes.begin(by) as ch:
+        user = require_user(ch.session, by, doing="open a case")
+        if ch.session.get(Case, case_no) is not None:
+            raise UserError(f"case {case_no} already exists")
+        case = Case(case_no=case_no, title=title, team=team or user.team, status="open", opened_by=by,
+                    opened_at=app.clock.now())
+        ch.session.add(case)
+        ch.record("case.opened", "case", case_no, title=title, team=case.team)
+    return case_summary(app, case_no)
+
+
+def end_case(app: App, case_no: str, ended_on: date, by: str) -> dict:
+    """The enforcement act has ended: the archive deadline now runs."""
+    with app.changes.begin(by) as ch:
+        require_user(ch.session, by, ("team_head", "legal", "admin"), "end a case")
+        case = _case(ch.session, case_no)
+        case.status, case.ended_on = "ended", ended_on
+        ch.record("case.ended", "case", case_no, ended_on=ended_on.isoformat(),
+                  archive_deadline=_iso(archive_deadline(app.policy, ended_on)))
+    return case_summary(app, case_no)
+
+
+def _case(session: Session, case_no: str) -> Case:
+    case = session.get(Case, case_no)
+    if case is None:
+        raise UserError(f"no case {case_no}")
+    return case
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    case_no: str
+    title: str | None
+    team: str | None
+    status: str
+    ended_on: date | None
+    archive_deadline: date | None
+    recordings: int
+    missing_proves: int
+    not_exported: int
+
+    def as_dict(self) -> dict:
+        return {"case_no": self.case_no, "title": self.title, "team": self.team, "status": self.status,
+                "ended_on": _iso(self.ended_on), "archive_deadline": _iso(self.archive_deadline),
+                "recordings": self.recordings, "missing_proves": self.missing_proves,
+                "not_exported": self.not_exported}
+
+
+def case_states(session: Session, policy: Policy, team: str | None = None) -> list[CaseState]:
+    counts = session.execute(
+        select(Evidence.case_no, func.count(),
+               func.sum(case((Evidence.proves.is_(None), 1), else_=0)),
+               func.sum(case((Evidence.exported_at.is_(None), 1), else_=0)))
+        .join(Recording, Recording.id == Evidence.recording_id)
+        .where(Evidence.case_no.is_not(None), Recording.status != "deleted")
+        .group_by(Evidence.case_no)).all()
+    by_case = {c: (n, int(m or 0), int(x or 0)) for c, n, m, x in counts}
+    q = select(Case).order_by(Case.case_no)
+    if team is not None:
+        q = q.where(Case.team == team)
+    return [CaseState(c.case_no, c.title, c.team, c.status, c.ended_on, archive_deadline(policy, c.ended_on),
+                      *by_case.get(c.case_no, (0, 0, 0)))
+            for c in session.execute(q).scalars()]
+
+
+def case_findings(states: list[CaseState], policy: Policy, today: date) -> list[Finding]:
+    """Cases past their archive deadline whose evidence is not ready for the case file."""
+    return [Finding("case_archive_overdue", {"case_no": c.case_no, "deadline": c.archive_deadline.isoformat(),
+                                             "missing_proves": c.missing_proves, "not_exported": c.not_exported,
+                                             "team": c.team, "archive_article": policy.archive.article})
+            for c in states
+            if c.archive_deadline and c.archive_deadline < today and (c.missing_proves or c.not_exported)]
+
+
+def case_summary(app: App, case_no: str) -> dict:
+    with app.db.reading() as s:
+        _case(s, case_no)
+        state = next(c for c in case_states(s, app.policy) if c.case_no == case_no)
+        recs = list(s.execute(select(Evidence.recording_id).where(Evidence.case_no == case_no)
+                              .order_by(Evidence.made_from)).scalars())
+    return {**state.as_dict(), "recording_ids": recs, "policy": app.policy.name,
+            "archive_article": app.policy.archive.article}
+
+
+def list_cases(app: App) -> list[dict]:
+    with app.db.reading() as s:
+        return [c.as_dict() for c in case_states(s, app.policy)]
+
+
+def case_recordings(session: Session, case_no: str) -> list[str]:
+    _case(session, case_no)
+    return list(session.execute(select(Evidence.recording_id).where(Evidence.case_no == case_no)).scalars())

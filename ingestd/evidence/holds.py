@@ -1,0 +1,69 @@
+"""Legal holds: while one is in force on a recording or its case, nothing it covers is
+deleted, whatever the retention period says."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingestd.app import App
+from ingestd.db.models import Case, Evidence, LegalHold
+from ingestd.errors import UserError
+from ingestd.lookup import find_recording
+from ingestd.users import require_user
+
+HOLDERS = ("team_head", "legal", "admin")
+
+
+def place_hold(app: App, rec_id: str | None, case_no: str | None, reason: str, by: str) -> dict:
+    if (rec_id is None) == (case_no is None):
+        raise UserError("a hold covers either one recording (REC) or one case (--case), not both or neither")
+    if not reason.strip():
+        raise UserError("a legal hold needs a reason")
+    with app.changes.begin(by) as ch:
+        s = ch.session
+        require_user(s, by, HOLDERS, "place a legal hold")
+        recording_id = find_recording(s, rec_id)[0].id if rec_id else None
+        if case_no is not None and s.get(Case, case_no) is None:
+            raise UserError(f"no case {case_no}")
+        hold = LegalHold(recording_id=recording_id, case_no=case_no, reason=reason.strip(), placed_by=by,
+                         placed_at=app.clock.now())
+        s.add(hold)
+        s.flush()
+        ch.record("hold.placed", "legal_hold", str(hold.id), recording_id=recording_id, case_no=case_no,
+                  reason=hold.reason)
+        return hold_dict(hold)
+
+
+def release_hold(app: App, hold_id: int, by: str) -> dict:
+    with app.changes.begin(by) as ch:
+        require_user(ch.session, by, ("legal", "admin"), "release a legal hold")
+        hold = ch.session.get(LegalHold, hold_id)
+        if hold is None or hold.released_at is not None:
+            raise UserError(f"no legal hold {hold_id} in force")
+        hold.released_by, hold.released_at = by, app.clock.now()
+        ch.record("hold.released", "legal_hold", str(hold_id), recording_id=hold.recording_id, case_no=hold.case_no)
+        return hold_dict(hold)
+
+
+def hold_dict(h: LegalHold) -> dict:
+    return {"id": h.id, "recording_id": h.recording_id, "case_no": h.case_no, "reason": h.reason,
+            "placed_by": h.placed_by, "placed_at": h.placed_at.isoformat(), "released_by": h.released_by,
+            "released_at": h.released_at.isoformat() if h.released_at else None}
+
+
+def list_holds(app: App, include_released: bool = False) -> list[dict]:
+    with app.db.reading() as s:
+        q = select(LegalHold).order_by(LegalHold.id)
+        if not include_released:
+            q = q.where(LegalHold.released_at.is_(None))
+        return [hold_dict(h) for h in s.execute(q).scalars()]
+
+
+def held_recordings(session: Session) -> set[str]:
+    """Every recording a hold in force covers, directly or through its case."""
+    held = set(session.execute(select(LegalHold.recording_id).where(
+        LegalHold.released_at.is_(None), LegalHold.recording_id.is_not(None))).scalars())
+    held_cases = select(LegalHold.case_no).where(LegalHold.released_at.is_(None), LegalHold.case_no.is_not(None))
+    held.update(session.execute(select(Evidence.recording_id).where(Evidence.case_no.in_(held_cases))).scalars())
+    return held

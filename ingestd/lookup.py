@@ -1,0 +1,22 @@
+"""Finding a recording from what a person types: its id or a unique prefix of 8+ digits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingestd.db.models import Device, Recording
+from ingestd.errors import UserError
+
+
+def find_recording(session: Session, rec_id: str) -> tuple[Recording, str | None]:
+    """The recording and its camera's serial."""
+    if len(rec_id) < 8 or any(c not in "0123456789abcdef" for c in rec_id.lower()):
+        raise UserError(f"recording id must be 8 or more hex digits: {rec_id!r}")
+    rows = session.execute(select(Recording, Device.serial).outerjoin(Device, Recording.device_id == Device.id)
+                           .where(Recording.id.startswith(rec_id.lower())).limit(2)).all()
+    if not rows:
+        raise UserError(f"no recording with id {rec_id}")
+    if len(rows) > 1:
+        raise UserError(f"recording id prefix {rec_id} is ambiguous: give more digits")
+    return rows[0][0], rows[0][1]
