@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import sys
 import traceback
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Optional
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ingestd import cli_compliance, cli_devices, cli_evidence, cli_media, cli_timeline, logs
 from ingestd.app import App, initialise
-from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_time, settings_of
+from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
 from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, UserError
@@ -37,6 +38,7 @@ app.add_typer(cli_compliance.roster_app, name="roster")
 app.add_typer(cli_compliance.calendar_app, name="calendar")
 app.add_typer(cli_compliance.compliance_app, name="compliance")
 app.command("deadline")(cli_compliance.deadline)
+app.command("report")(cli_compliance.report)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
 app.add_typer(cli_media.media_app, name="media")
@@ -118,10 +120,18 @@ def _recording_dict(rec: Recording, serial: str | None, comp: RecordingComplianc
 @recordings_app.command("list")
 def recordings_list(ctx: typer.Context,
                     device: Optional[str] = typer.Option(None, "--device", help="Only this camera serial."),
-                    status: Optional[str] = typer.Option(None, "--status", help="ok or damaged."),
+                    status: Optional[str] = typer.Option(None, "--status", help="ok, damaged or deleted."),
+                    start: Optional[str] = typer.Option(None, "--from", help="Made on or after this local date."),
+                    end: Optional[str] = typer.Option(None, "--to", help="Made on or before this local date."),
+                    team: Optional[str] = typer.Option(None, "--team", help="Only this team's."),
+                    officer: Optional[str] = typer.Option(None, "--officer", help="Only this officer's (badge)."),
+                    upload_status: Optional[str] = typer.Option(None, "--upload-status",
+                                                                help="on_time, late or undetermined."),
+                    off_duty: bool = typer.Option(False, "--off-duty", help="Only those made outside any shift."),
                     as_json: bool = JsonOpt) -> None:
-    """List recordings, oldest first."""
+    """List recordings, oldest first (the lists behind the report's figures)."""
     settings = settings_of(ctx)
+    made = func.coalesce(Recording.start_corrected, Recording.start)
     with opened_app(ctx) as application:
         with application.db.reading() as s:
             q = (select(Recording, Device.serial, RecordingCompliance)
@@ -131,7 +141,19 @@ def recordings_list(ctx: typer.Context,
                 q = q.where(Device.serial == device)
             if status:
                 q = q.where(Recording.status == status)
-            rows = s.execute(q.order_by(Recording.start, Recording.id)).all()
+            if start:
+                q = q.where(made >= datetime.combine(parse_date(start, "--from"), time(), settings.tz))
+            if end:
+                q = q.where(made < datetime.combine(parse_date(end, "--to") + timedelta(days=1), time(), settings.tz))
+            if team:
+                q = q.where(RecordingCompliance.team == team)
+            if officer:
+                q = q.where(RecordingCompliance.officer_badge == officer)
+            if upload_status:
+                q = q.where(RecordingCompliance.upload_status == upload_status)
+            if off_duty:
+                q = q.where(RecordingCompliance.off_duty.is_(True))
+            rows = s.execute(q.order_by(made, Recording.id)).all()
             data = [_recording_dict(rec, serial, comp, settings) for rec, serial, comp in rows]
     emit(data, as_json, "\n".join(
         f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {d['path']}" for d in data))

@@ -88,3 +88,61 @@ def compliance_recompute(ctx: typer.Context,
         result = recompute(app, window).as_dict()
     emit(result, as_json, f"{result['recordings']} recordings {result['upload_status']}; "
                           f"{result['shifts']} shifts {result['shift_status']}")
+
+
+@compliance_app.command("shifts")
+def compliance_shifts(ctx: typer.Context,
+                      status: Optional[str] = typer.Option(None, "--status", help="pending, met, late, overdue, "
+                                                                                   "no_recording or undetermined."),
+                      start: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+                      end: Optional[str] = typer.Option(None, "--to", help="Last day."),
+                      team: Optional[str] = typer.Option(None, "--team"), as_json: bool = JsonOpt) -> None:
+    """Rostered shifts with their deadline and status (the lists behind the report's shift figures)."""
+    from sqlalchemy import select
+
+    from ingestd.db.models import Officer, Shift
+
+    settings = settings_of(ctx)
+    with opened_app(ctx) as app:
+        with app.db.reading() as s:
+            q = select(Shift, Officer.name).join(Officer, Officer.badge == Shift.badge)
+            if status:
+                q = q.where(Shift.status == status)
+            if start:
+                q = q.where(Shift.day >= parse_date(start, "--from"))
+            if end:
+                q = q.where(Shift.day <= parse_date(end, "--to"))
+            if team:
+                q = q.where(Shift.team == team)
+            rows = [{"id": sh.id, "day": sh.day.isoformat(), "badge": sh.badge, "name": name, "team": sh.team,
+                     "camera": sh.camera, "assignment": sh.assignment, "status": sh.status,
+                     "deadline": sh.deadline.astimezone(settings.tz).isoformat() if sh.deadline else None,
+                     "article": sh.article}
+                    for sh, name in s.execute(q.order_by(Shift.day, Shift.team, Shift.badge))]
+    emit(rows, as_json, "\n".join(f"{r['day']}  {r['team'] or '-':8} {r['badge']:8} {r['name']:6} {r['camera'] or '-':10} "
+                                  f"{r['status']:12} {r['deadline'] or '-'}" for r in rows) or "(none)")
+
+
+def report(ctx: typer.Context,
+           start: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD)."),
+           end: str = typer.Option(..., "--to", help="Last day of the period (inclusive)."),
+           team: Optional[str] = typer.Option(None, "--team", help="Only this team."),
+           fmt: str = typer.Option("html", "--format", help="html, pdf, xlsx, csv or json."),
+           out: Path = typer.Option(..., "--out", help="The file to write."),
+           limit: int = typer.Option(500, "--limit", min=1, help="Items shown per list (totals are always complete)."),
+           as_json: bool = JsonOpt) -> None:
+    """The upload-compliance report per team and officer (003 第45条), with the items behind every figure."""
+    from ingestd.compliance.report import ReportRequest, build_report
+    from ingestd.compliance.report_render import write_report
+
+    with opened_app(ctx) as app:
+        req = ReportRequest(parse_date(start, "--from"), parse_date(end, "--to"), team, limit,
+                            app.settings.report.not_docked_days)
+        model = build_report(app, req)
+        write_report(model, fmt, out, app.settings.report.language)
+    u = model.unit
+    data = {"out": str(out.resolve()), "format": fmt, "recordings": u.recordings, "on_time": u.on_time,
+            "late": u.late, "shifts_overdue": u.shifts_overdue, "on_time_rate": u.on_time_rate}
+    rate = f"{u.on_time_rate:.1%}" if u.on_time_rate is not None else "-"
+    emit(data, as_json, f"wrote {out} ({fmt}): {u.recordings} recordings, on time {u.on_time}, late {u.late}, "
+                        f"overdue shifts {u.shifts_overdue}, on-time rate {rate}")

@@ -84,6 +84,17 @@ def case_open(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO
     emit(data, as_json, f"case {data['case_no']} opened")
 
 
+@case_app.command("add")
+def case_add(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
+             recs: list[str] = typer.Argument(..., metavar="REC..."), by: str = By, as_json: bool = JsonOpt) -> None:
+    """Link recordings to a case (opened if new); 证明对象 then awaits entry for each."""
+    from ingestd.evidence.metadata import link_to_case
+
+    with opened_app(ctx) as app:
+        data = link_to_case(app, case_no, recs, by)
+    emit(data, as_json, f"case {data['case_no']}: {len(data['recordings'])} recordings linked")
+
+
 @case_app.command("end")
 def case_end(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
              on: str = typer.Option(..., "--on", help="Date the enforcement act ended (YYYY-MM-DD)."),

@@ -11,6 +11,7 @@ import os
 import socket
 import tomllib
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -82,6 +83,89 @@ class WebSettings(BaseModel):
     port: int = Field(8080, ge=1, le=65535)
 
 
+class ScheduledReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    every: Literal["daily", "weekly", "monthly"] = Field(description="covers the previous day, week (Mon–Sun) "
+                                                                     "or month")
+    at: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time it is written")
+    formats: list[Literal["html", "pdf", "xlsx", "csv", "json"]] = ["html", "xlsx"]
+    folder: Path | None = Field(None, description="default <data_dir>/reports")
+    team: str | None = None
+    email_to: list[str] = Field(default_factory=list, description="sent with the files attached, through [smtp]")
+
+
+class ReportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["zh", "zh-en"] = Field("zh", description="labels in Chinese, or Chinese with English")
+    not_docked_days: int = Field(7, ge=1, le=365, description="a camera not docked this long is a device finding")
+    schedules: list[ScheduledReport] = Field(default_factory=list)
+
+
+class SmtpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(None, description="unset: no e-mail is sent")
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "ingestd@localhost"
+    timeout_s: float = Field(20.0, gt=0)
+
+
+class WebhookChannel(BaseModel):
+    """A JSON POST, signed: X-Ingestd-Signature = hex HMAC-SHA256 over "<timestamp>.<body>"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["webhook"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url: str
+    secret: str | None = None
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class RobotChannel(BaseModel):
+    """A DingTalk (钉钉) or WeCom (企业微信) group robot: its webhook address; for DingTalk the
+    加签 secret if the robot uses one. Recipients with a mobile number are @-mentioned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["dingtalk", "wecom"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url: str
+    secret: str | None = None
+    keyword: str | None = Field(None, description="a robot with a keyword rule only posts messages holding it")
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class EmailChannel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["email"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    to: list[str] = Field(default_factory=list, description="always sent to these, besides the recipients' own "
+                                                            "addresses")
+
+
+Channel = Annotated[WebhookChannel | RobotChannel | EmailChannel, Field(discriminator="kind")]
+
+
+class AlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    sweep_minutes: int = Field(1, ge=1, le=60, description="how often events are looked for and deliveries retried")
+    remind_before_minutes: int = Field(120, ge=1, le=7 * 24 * 60, description="remind this long before a "
+                                                                              "shift's upload deadline")
+    open_gap_hours: float = Field(24.0, gt=0, description="an interruption unexplained this long is alerted")
+    max_attempts: int = Field(8, ge=1, le=100)
+    backoff_s: float = Field(30.0, gt=0, description="first retry after this; doubled each time, at most an hour")
+    channels: list[Channel] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="INGESTD_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -106,6 +190,9 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     media: MediaSettings = MediaSettings()
     web: WebSettings = WebSettings()
+    report: ReportSettings = ReportSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -270,4 +357,50 @@ DEFAULT_CONFIG_TEXT = """\
 [web]
 # host = "127.0.0.1"
 # port = 8080
+
+[report]
+# Labels in Chinese ("zh"), or Chinese with English beside them ("zh-en").
+# language = "zh"
+# A camera not docked for this many days is listed as a device finding.
+# not_docked_days = 7
+# Reports written on a schedule into a folder, and e-mailed if [smtp] is set:
+# [[report.schedules]]
+# every = "monthly"          # daily | weekly | monthly: the previous day, week or month
+# at = "07:30"
+# formats = ["html", "xlsx", "pdf"]
+# folder = "/srv/ingestd/reports"
+# email_to = ["fazhike@example.gov.cn"]
+
+[smtp]
+# The unit's mail server, for alert and report e-mail. No host: no e-mail.
+# host = "mail.example.gov.cn"
+# port = 25
+# security = "none"          # none | starttls | ssl
+# username = ""
+# password = ""
+# sender = "ingestd@example.gov.cn"
+
+[alerts]
+# Reminders before upload deadlines, escalation when they pass, and alerts on damaged
+# files, unexplained interruptions, device faults and store failures. Every alert is
+# logged; each channel below also gets it, once, retried with backoff until delivered.
+# enabled = true
+# remind_before_minutes = 120
+# open_gap_hours = 24
+# max_attempts = 8
+# backoff_s = 30
+# [[alerts.channels]]
+# kind = "webhook"           # JSON POST with X-Ingestd-Signature (HMAC-SHA256)
+# name = "ops"
+# url = "https://ops.example.gov.cn/hooks/ingestd"
+# secret = "change-me"
+# [[alerts.channels]]
+# kind = "dingtalk"          # 钉钉群机器人 (加签 secret optional); or "wecom" for 企业微信
+# name = "duty-group"
+# url = "https://oapi.dingtalk.com/robot/send?access_token=..."
+# secret = "SEC..."
+# [[alerts.channels]]
+# kind = "email"
+# name = "mail"
+# to = ["duty@example.gov.cn"]
 """

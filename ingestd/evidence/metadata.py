@@ -154,45 +154,70 @@ def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_t
     if long_term is not None and long_term not in categories:
         known = "、".join(categories) if categories else "none under this policy"
         raise UserError(f"unknown 长期保存 category {long_term!r} (policy {app.policy.name}: {known})")
-    tz = app.settings.tz
     with app.changes.begin(by) as ch:
-        s = ch.session
-        user = require_user(s, by, doing="enter evidence metadata")
-        rec, serial = find_recording(s, rec_id)
-        if rec.status == "deleted":
-            raise UserError(f"recording {rec.id[:12]} was deleted under retention; nothing to annotate")
-        ev = s.get(Evidence, rec.id)
-        if ev is None:  # ingested moments ago, before its metadata was derived
-            device = s.get(Device, rec.device_id) if rec.device_id else None
-            comp = s.get(RecordingCompliance, rec.id)
-            badge = comp.officer_badge if comp and comp.officer_badge else rec.badge
-            ev = _new_row(rec, derive(rec, device, s.get(Officer, badge) if badge else None, badge))
-            s.add(ev)
+        user = require_user(ch.session, by, doing="enter evidence metadata")
+        rec, serial = find_recording(ch.session, rec_id)
+        ev = _evidence_row(ch.session, rec)
         if case_no is not None:
             _ensure_case(ch, app, case_no, user.team, by)
-        ev.proves, ev.entered_by, ev.entered_at = proves, by, app.clock.now()
-        if case_no is not None:
             ev.case_no = case_no
+        ev.proves, ev.entered_by, ev.entered_at = proves, by, app.clock.now()
         if long_term is not None:
             ev.long_term = long_term
-        doc = document(rec, ev, serial, tz)
-        data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
-        # Written inside the audited transaction: the audit head's lock keeps two people
-        # annotating the same object from adding the same version number.
-        version = app.store.add_version(rec.object_id, [NewFile(EVIDENCE_JSON, hashlib.sha256(data).hexdigest(),
-                                                                data=data)],
-                                        Signature(by, f"urn:ingestd:badge:{by}", "证明对象 entered",
-                                                  app.clock.now()))
-        ev.object_version = version
+        doc = _store_version(app, rec, ev, serial, by, "证明对象 entered")
         ch.record("evidence.set", "recording", rec.id, proves=proves, case_no=ev.case_no, long_term=ev.long_term,
-                  object_version=version)
-        return {**doc, "object_version": version}
+                  object_version=ev.object_version)
+        return {**doc, "object_version": ev.object_version}
+
+
+def link_to_case(app: App, case_no: str, rec_ids: list[str], by: str) -> dict:
+    """`ingestd case add`: the 法制科 links recordings to a case; 证明对象 is an open task
+    for each until someone enters it."""
+    if not rec_ids:
+        raise UserError("name the recordings to add to the case")
+    with app.changes.begin(by) as ch:
+        user = require_user(ch.session, by, doing="link recordings to a case")
+        found = [find_recording(ch.session, r) for r in rec_ids]
+        _ensure_case(ch, app, case_no, user.team, by)
+        for rec, serial in found:
+            ev = _evidence_row(ch.session, rec)
+            if ev.case_no == case_no:
+                continue
+            ev.case_no = case_no
+            _store_version(app, rec, ev, serial, by, f"linked to case {case_no}")
+            ch.record("evidence.case_linked", "recording", rec.id, case_no=case_no, object_version=ev.object_version)
+    return {"case_no": case_no, "recordings": [rec.id for rec, _serial in found]}
+
+
+def _evidence_row(s, rec: Recording) -> Evidence:
+    if rec.status == "deleted":
+        raise UserError(f"recording {rec.id[:12]} was deleted under retention; nothing to annotate")
+    ev = s.get(Evidence, rec.id)
+    if ev is None:  # ingested moments ago, before its metadata was derived
+        device = s.get(Device, rec.device_id) if rec.device_id else None
+        comp = s.get(RecordingCompliance, rec.id)
+        badge = comp.officer_badge if comp and comp.officer_badge else rec.badge
+        ev = _new_row(rec, derive(rec, device, s.get(Officer, badge) if badge else None, badge))
+        s.add(ev)
+    return ev
+
+
+def _store_version(app: App, rec: Recording, ev: Evidence, serial: str | None, by: str, message: str) -> dict:
+    """evidence.json as a new version of the recording's object. Called inside the audited
+    transaction: the audit head's lock keeps two people annotating the same object from
+    adding the same version number."""
+    doc = document(rec, ev, serial, app.settings.tz)
+    data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    ev.object_version = app.store.add_version(
+        rec.object_id, [NewFile(EVIDENCE_JSON, hashlib.sha256(data).hexdigest(), data=data)],
+        Signature(by, f"urn:ingestd:badge:{by}", message, app.clock.now()))
+    return doc
 
 
 def _ensure_case(ch, app: App, case_no: str, team: str | None, by: str) -> None:
     if ch.session.get(Case, case_no) is None:
         ch.session.add(Case(case_no=case_no, team=team, status="open", opened_by=by, opened_at=app.clock.now()))
-        ch.record("case.opened", "case", case_no, team=team, via="evidence set")
+        ch.record("case.opened", "case", case_no, team=team, via="evidence")
 
 
 def show(app: App, rec_id: str) -> dict:

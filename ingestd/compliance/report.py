@@ -1,0 +1,472 @@
+"""The upload-compliance report: one model for a period (and optionally one team), built
+with a handful of aggregate queries, and rendered by separate renderers (HTML/PDF in
+report_html.py, CSV/XLSX in report_sheets.py, JSON from `as_dict`).
+
+Its main table is per team and per officer, because 003 第45条 puts upload into each
+team's and officer's yearly assessment. Every figure has the list of items behind it:
+the lists are in the model (the first `item_limit` of each, with the total and the
+command that lists all of them), and every item carries its finding code and article.
+
+Period: recordings by when they were made (corrected camera time), shifts by their day,
+interruptions by when they began, incidents by when they were opened; all in the unit's
+timezone, both dates inclusive.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+
+from ingestd.app import App
+from ingestd.db.models import (Device, DockSession, Evidence, Gap, Incident, Officer, Recording,
+                               RecordingCompliance, Shift, User)
+from ingestd.errors import UserError
+from ingestd.evidence.cases import case_findings, case_states
+from ingestd.findings import CATALOGUE, Finding
+
+# Lateness buckets for the distribution chart: upper bounds in hours (None: beyond).
+LATE_BUCKETS = [(1, "≤1小时"), (6, "1–6小时"), (24, "6–24小时"), (72, "1–3天"), (168, "3–7天"), (None, ">7天")]
+NO_TEAM = "（未分队）"
+NO_OFFICER = "（未知）"
+
+
+def _sum_if(condition) -> object:
+    return func.sum(case((condition, 1), else_=0))
+
+
+@dataclass
+class Figures:
+    """The numbers of one row: an officer, a team, or the unit."""
+
+    recordings: int = 0
+    hours: float = 0.0
+    on_time: int = 0
+    late: int = 0
+    undetermined: int = 0
+    late_median_h: float | None = None
+    late_worst_h: float | None = None
+    off_duty: int = 0
+    damaged: int = 0
+    shifts: int = 0
+    shifts_met: int = 0
+    shifts_late: int = 0
+    shifts_overdue: int = 0
+    shifts_no_recording: int = 0
+    shifts_pending: int = 0
+    gaps_open: int = 0
+    gaps_voice: int = 0
+    gaps_written: int = 0
+    missing_proves: int = 0
+    incidents_open: int = 0
+    late_buckets: list[int] = field(default_factory=lambda: [0] * len(LATE_BUCKETS))
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """On time among recordings whose deadline could be judged, and overdue shifts
+        count against it: a camera that never docked has no recordings to be late."""
+        judged = self.on_time + self.late + self.shifts_overdue
+        return self.on_time / judged if judged else None
+
+    def add(self, other: "Figures") -> None:
+        for name in ("recordings", "hours", "on_time", "late", "undetermined", "off_duty", "damaged", "shifts",
+                     "shifts_met", "shifts_late", "shifts_overdue", "shifts_no_recording", "shifts_pending",
+                     "gaps_open", "gaps_voice", "gaps_written", "missing_proves", "incidents_open"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.late_buckets = [a + b for a, b in zip(self.late_buckets, other.late_buckets)]
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "on_time_rate": self.on_time_rate}
+
+
+@dataclass
+class OfficerRow:
+    team: str
+    badge: str
+    name: str | None
+    figures: Figures
+
+
+@dataclass
+class TeamRow:
+    team: str
+    heads: list[str]
+    officers: int
+    figures: Figures
+
+
+@dataclass
+class ItemList:
+    """The items behind one kind of figure, each with its finding."""
+
+    code: str
+    total: int
+    items: list[dict]
+    command: str  # the command that lists all of them
+
+    @property
+    def label_zh(self) -> str:
+        return CATALOGUE[self.code].label_zh
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "label_zh": self.label_zh, "total": self.total, "shown": len(self.items),
+                "command": self.command, "items": self.items}
+
+
+@dataclass
+class DayCount:
+    day: date
+    uploads: int
+
+
+@dataclass
+class Report:
+    period: tuple[date, date]
+    team: str | None
+    policy: str
+    agency: str
+    upload_article: str
+    generated_at: datetime
+    timezone: str
+    unit: Figures
+    teams: list[TeamRow]
+    officers: list[OfficerRow]
+    lists: dict[str, ItemList]
+    uploads_per_day: list[DayCount]
+    devices: list[dict]
+    cases: list[dict]
+
+    def as_dict(self) -> dict:
+        return {
+            "format": "ingestd-report/1",
+            "period": [d.isoformat() for d in self.period], "team": self.team, "policy": self.policy,
+            "agency": self.agency, "upload_article": self.upload_article, "timezone": self.timezone,
+            "generated_at": self.generated_at.isoformat(),
+            "late_buckets": [label for _h, label in LATE_BUCKETS],
+            "unit": self.unit.as_dict(),
+            "teams": [{"team": t.team, "heads": t.heads, "officers": t.officers, **t.figures.as_dict()}
+                      for t in self.teams],
+            "officers": [{"team": o.team, "badge": o.badge, "name": o.name, **o.figures.as_dict()}
+                         for o in self.officers],
+            "lists": {code: lst.as_dict() for code, lst in self.lists.items()},
+            "uploads_per_day": [{"day": d.day.isoformat(), "uploads": d.uploads} for d in self.uploads_per_day],
+            "devices": self.devices, "cases": self.cases,
+        }
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    first: date
+    last: date
+    team: str | None = None
+    item_limit: int = 500
+    not_docked_days: int = 7
+
+
+def build_report(app: App, req: ReportRequest) -> Report:
+    if req.last < req.first:
+        raise UserError(f"report period ends ({req.last}) before it starts ({req.first})")
+    tz = app.settings.tz
+    lo = datetime.combine(req.first, time(), tz)
+    hi = datetime.combine(req.last + timedelta(days=1), time(), tz)
+    now = app.clock.now()
+    builder = _Builder(app, req, tz, lo, hi, now)
+    with app.db.reading() as s:
+        builder.run(s)
+    return builder.report()
+
+
+class _Builder:
+    def __init__(self, app: App, req: ReportRequest, tz: ZoneInfo, lo: datetime, hi: datetime, now: datetime):
+        self.app, self.req, self.tz, self.lo, self.hi, self.now = app, req, tz, lo, hi, now
+        self.rows: dict[tuple[str, str], Figures] = defaultdict(Figures)
+        self.names: dict[str, str] = {}
+        self.heads: dict[str, list[str]] = defaultdict(list)
+        self.lists: dict[str, ItemList] = {}
+        self.per_day: dict[date, int] = defaultdict(int)
+        self.late_hours: dict[tuple[str, str], list[float]] = {}
+        self.devices: list[dict] = []
+        self.cases: list[dict] = []
+        self.upload_article = app.policy.upload.article
+
+    # ----- queries ---------------------------------------------------------------------
+
+    def run(self, s) -> None:
+        self.names = dict(s.execute(select(Officer.badge, Officer.name)).all())
+        for team, name in s.execute(select(User.team, User.name).where(User.role == "team_head",
+                                                                        User.disabled.is_(False))):
+            self.heads[team or NO_TEAM].append(name)
+        made = func.coalesce(Recording.start_corrected, Recording.start)
+        in_period = and_(made >= self.lo, made < self.hi)
+        self._recordings(s, made, in_period)
+        self._lateness(s, made, in_period)
+        self._uploads_per_day(s, made, in_period)
+        self._shifts(s)
+        self._gaps(s)
+        self._evidence(s, made, in_period)
+        self._incidents(s, made, in_period)
+        self._devices(s)
+        self._cases(s)
+
+    def _team_filter(self, column):
+        return [column == self.req.team] if self.req.team is not None else []
+
+    def _key(self, team: str | None, badge: str | None) -> tuple[str, str]:
+        return (team or NO_TEAM, badge or NO_OFFICER)
+
+    def _recordings(self, s, made, in_period) -> None:
+        rc = RecordingCompliance
+        q = (select(rc.team, rc.officer_badge, func.count(), func.sum(Recording.duration_s),
+                    _sum_if(rc.upload_status == "on_time"), _sum_if(rc.upload_status == "late"),
+                    _sum_if(rc.upload_status == "undetermined"), _sum_if(rc.off_duty.is_(True)),
+                    _sum_if(Recording.status == "damaged"), func.max(rc.late_by_s),
+                    *[_sum_if(and_(rc.upload_status == "late", rc.late_by_s <= h * 3600)) for h, _l in
+                      LATE_BUCKETS if h is not None])
+             .join(rc, rc.recording_id == Recording.id)
+             .where(in_period, Recording.kind != "sidecar", *self._team_filter(rc.team))
+             .group_by(rc.team, rc.officer_badge))
+        for team, badge, n, secs, on_time, late, undet, off, damaged, worst, *cum in s.execute(q):
+            f = self.rows[self._key(team, badge)]
+            f.recordings, f.hours = n, round((secs or 0) / 3600, 2)
+            f.on_time, f.late, f.undetermined, f.off_duty, f.damaged = on_time, late, undet, off, damaged
+            f.late_worst_h = round(worst / 3600, 2) if late and worst is not None else None
+            cum = [int(c or 0) for c in cum] + [late]
+            f.late_buckets = [cum[0]] + [b - a for a, b in zip(cum, cum[1:])]
+
+    def _lateness(self, s, made, in_period) -> None:
+        """Medians need the values; the item list needs the first few of them."""
+        rc = RecordingCompliance
+        q = (select(rc.team, rc.officer_badge, rc.late_by_s, Recording.id, made, Recording.ingested_at,
+                    rc.deadline, rc.article, Device.serial)
+             .join(rc, rc.recording_id == Recording.id).outerjoin(Device, Device.id == Recording.device_id)
+             .where(in_period, rc.upload_status == "late", Recording.kind != "sidecar", *self._team_filter(rc.team))
+             .order_by(rc.team, rc.officer_badge, made))
+        values: dict[tuple[str, str], list[float]] = defaultdict(list)
+        items = []
+        for team, badge, late_s, rid, start, ingested, deadline, article, serial in s.execute(q):
+            key = self._key(team, badge)
+            values[key].append(late_s)
+            if len(items) < self.req.item_limit:
+                items.append(self._item("late_upload", key, recording_id=rid, device=serial,
+                                        made_at=self._iso(start), uploaded_at=self._iso(ingested),
+                                        deadline=self._iso(deadline), late_by=_duration(late_s),
+                                        late_by_h=round(late_s / 3600, 2), upload_article=article))
+        for key, vals in values.items():
+            self.rows[key].late_median_h = round(statistics.median(vals) / 3600, 2)
+            self.late_hours[key] = [v / 3600 for v in vals]
+        total = sum(len(v) for v in values.values())
+        self.lists["late_upload"] = ItemList("late_upload", total, items,
+                                             self._command("recordings list --upload-status late"))
+
+    def _uploads_per_day(self, s, made, in_period) -> None:
+        q = (select(DockSession.started_at, func.count())
+             .join(Recording, Recording.dock_session_id == DockSession.id)
+             .where(in_period, Recording.kind != "sidecar"))
+        if self.req.team is not None:
+            q = q.join(RecordingCompliance, RecordingCompliance.recording_id == Recording.id) \
+                 .where(RecordingCompliance.team == self.req.team)
+        for started, n in s.execute(q.group_by(DockSession.id, DockSession.started_at)):
+            self.per_day[started.astimezone(self.tz).date()] += n
+
+    def _shifts(self, s) -> None:
+        q = (select(Shift.team, Shift.badge, Shift.status, func.count())
+             .where(Shift.day.between(self.req.first, self.req.last), *self._team_filter(Shift.team))
+             .group_by(Shift.team, Shift.badge, Shift.status))
+        for team, badge, status, n in s.execute(q):
+            f = self.rows[self._key(team, badge)]
+            f.shifts += n
+            attr = {"met": "shifts_met", "late": "shifts_late", "overdue": "shifts_overdue",
+                    "no_recording": "shifts_no_recording", "pending": "shifts_pending"}.get(status)
+            if attr:
+                setattr(f, attr, getattr(f, attr) + n)
+        for code, status in (("shift_overdue", "overdue"), ("shift_no_recording", "no_recording")):
+            base = select(Shift).where(Shift.day.between(self.req.first, self.req.last), Shift.status == status,
+                                       *self._team_filter(Shift.team))
+            total = s.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+            items = [self._item(code, self._key(sh.team, sh.badge), shift_id=sh.id, day=sh.day.isoformat(),
+                                camera=sh.camera, deadline=self._iso(sh.deadline),
+                                upload_article=sh.article or self.upload_article)
+                     for sh in s.execute(base.order_by(Shift.team, Shift.badge, Shift.day)
+                                         .limit(self.req.item_limit)).scalars()]
+            self.lists[code] = ItemList(code, total, items, self._command(f"compliance shifts --status {status}"))
+
+    def _gaps(self, s) -> None:
+        rc = RecordingCompliance
+        base = (select(Gap, rc.team, rc.officer_badge, Device.serial)
+                .outerjoin(rc, rc.recording_id == Gap.before_recording_id)
+                .outerjoin(Device, Device.id == Gap.device_id)
+                .where(Gap.start >= self.lo, Gap.start < self.hi, Gap.status != "superseded",
+                       *self._team_filter(rc.team)))
+        items, total = [], 0
+        for gap, team, badge, serial in s.execute(base.order_by(rc.team, rc.officer_badge, Gap.start)):
+            key = self._key(team, badge)
+            f = self.rows[key]
+            if gap.status == "open":
+                f.gaps_open += 1
+                total += 1
+                if len(items) < self.req.item_limit:
+                    items.append(self._item("open_interruption", key, gap=gap.id, device=serial,
+                                            start=self._iso(gap.start), seconds=gap.seconds, kind=gap.kind,
+                                            suggested_reason=gap.suggested_reason))
+            elif gap.explanation == "voice":
+                f.gaps_voice += 1
+            else:
+                f.gaps_written += 1
+        self.lists["open_interruption"] = ItemList("open_interruption", total, items,
+                                                   self._command("gaps list --open", scoped=False))
+
+    def _evidence(self, s, made, in_period) -> None:
+        rc = RecordingCompliance
+        base = (select(Evidence.recording_id, Evidence.case_no, rc.team, rc.officer_badge, made)
+                .join(Recording, Recording.id == Evidence.recording_id)
+                .outerjoin(rc, rc.recording_id == Evidence.recording_id)
+                .where(in_period, Evidence.case_no.is_not(None), Evidence.proves.is_(None),
+                       Recording.status != "deleted", *self._team_filter(rc.team)))
+        items, total = [], 0
+        for rid, case_no, team, badge, start in s.execute(base.order_by(rc.team, rc.officer_badge, made)):
+            key = self._key(team, badge)
+            self.rows[key].missing_proves += 1
+            total += 1
+            if len(items) < self.req.item_limit:
+                items.append(self._item("evidence_missing_proves", key, recording_id=rid, case_no=case_no,
+                                        made_at=self._iso(start)))
+        self.lists["evidence_missing_proves"] = ItemList("evidence_missing_proves", total, items,
+                                                         self._command("case list", scoped=False))
+
+    def _incidents(self, s, made, in_period) -> None:
+        """Damaged files (002 第16条) and the incidents opened for them, open or closed."""
+        rc = RecordingCompliance
+        base = (select(Incident, rc.team, rc.officer_badge, Recording.original_name, Device.serial)
+                .join(Recording, Recording.id == Incident.recording_id)
+                .outerjoin(rc, rc.recording_id == Incident.recording_id)
+                .outerjoin(Device, Device.id == Recording.device_id)
+                .where(in_period, *self._team_filter(rc.team)))
+        items, total = [], 0
+        for inc, team, badge, name, serial in s.execute(base.order_by(rc.team, rc.officer_badge, Incident.id)):
+            key = self._key(team, badge)
+            if inc.status == "open":
+                self.rows[key].incidents_open += 1
+            total += 1
+            if len(items) < self.req.item_limit:
+                items.append(self._item("incident_open" if inc.status == "open" else inc.code, key,
+                                        incident_id=inc.id, incident_code=inc.code, recording_id=inc.recording_id,
+                                        device=serial, file=name, status=inc.status, detail=inc.detail,
+                                        opened_at=self._iso(inc.opened_at), explanation=inc.explanation))
+        self.lists["damaged_file"] = ItemList("damaged_file", total, items, self._command("recordings list "
+                                                                                           "--status damaged"))
+        off = (select(rc.team, rc.officer_badge, Recording.id, made, Device.serial)
+               .join(Recording, Recording.id == rc.recording_id).outerjoin(Device, Device.id == Recording.device_id)
+               .where(in_period, rc.off_duty.is_(True), *self._team_filter(rc.team)))
+        total = s.execute(select(func.count()).select_from(off.subquery())).scalar_one()
+        items = [self._item("off_duty_recording", self._key(team, badge), recording_id=rid, device=serial,
+                            made_at=self._iso(start))
+                 for team, badge, rid, start, serial in
+                 s.execute(off.order_by(rc.team, rc.officer_badge, made).limit(self.req.item_limit))]
+        self.lists["off_duty_recording"] = ItemList("off_duty_recording", total, items,
+                                                    self._command("recordings list --off-duty"))
+
+    def _devices(self, s) -> None:
+        """Per camera (001 第27条, 003 第42条): faults the dock saw, and cameras not docked."""
+        owners = dict(s.execute(select(Device.id, Device.owner_badge)).all())
+        teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
+        per_device: dict[int, dict] = {}
+        q = (select(Device.id, Device.serial, Incident.code, func.count())
+             .join(DockSession, DockSession.device_id == Device.id)
+             .join(Incident, Incident.dock_session_id == DockSession.id)
+             .where(Incident.opened_at >= self.lo, Incident.opened_at < self.hi,
+                    Incident.code.in_(("clock_drift", "storage_nearly_full", "device_mismatch", "damaged_file")))
+             .group_by(Device.id, Device.serial, Incident.code))
+        for dev_id, serial, code, n in s.execute(q):
+            per_device.setdefault(dev_id, {"device": serial, "findings": {}})["findings"][code] = n
+        until = min(self.hi, self.now)
+        limit = until - timedelta(days=self.req.not_docked_days)
+        for dev_id, serial, last_seen in s.execute(select(Device.id, Device.serial, Device.last_seen)
+                                                   .where(Device.last_seen < limit)):
+            days = (until - last_seen).days
+            entry = per_device.setdefault(dev_id, {"device": serial, "findings": {}})
+            entry["findings"]["camera_not_docked"] = days
+            entry["last_seen"] = self._iso(last_seen)
+        for dev_id, entry in per_device.items():
+            badge = owners.get(dev_id)
+            entry.update(owner=badge, team=teams.get(badge) if badge else None)
+            if self.req.team is None or entry["team"] == self.req.team:
+                entry["items"] = [self._device_finding(code, entry, n) for code, n in sorted(entry["findings"].items())]
+                self.devices.append(entry)
+        self.devices.sort(key=lambda e: e["device"])
+
+    def _device_finding(self, code: str, entry: dict, n: int) -> dict:
+        detail = {"device": entry["device"], "count": n}
+        if code == "camera_not_docked":
+            detail.update(days=n, last_seen=entry.get("last_seen"))
+        finding = Finding(code, detail)
+        return {"code": code, "label_zh": finding.kind.label_zh, "article": finding.article, "count": n,
+                "message": finding.message if code == "camera_not_docked" else f"{finding.kind.label_zh} ×{n}"}
+
+    def _cases(self, s) -> None:
+        policy = self.app.policy
+        states = case_states(s, policy, self.req.team)
+        overdue = {f.detail["case_no"]: f for f in case_findings(states, policy, self.now.astimezone(self.tz).date())}
+        self.cases = [{**c.as_dict(), "finding": overdue[c.case_no].as_dict() if c.case_no in overdue else None}
+                      for c in states if c.status == "open" or c.missing_proves or c.not_exported
+                      or c.case_no in overdue]
+        self.lists["case_archive_overdue"] = ItemList(
+            "case_archive_overdue", len(overdue), [f.as_dict() for f in overdue.values()][:self.req.item_limit],
+            self._command("case list", scoped=False))
+
+    # ----- helpers -----------------------------------------------------------------------
+
+    def _iso(self, value: datetime | None) -> str | None:
+        return value.astimezone(self.tz).isoformat() if value else None
+
+    def _item(self, code: str, key: tuple[str, str], **detail) -> dict:
+        team, badge = key
+        detail = {"team": team, "officer": badge, "officer_name": self.names.get(badge), **detail}
+        detail.setdefault("upload_article", self.upload_article)
+        return Finding(code, detail).as_dict()
+
+    def _command(self, base: str, scoped: bool = True) -> str:
+        """The command that lists every item behind a figure (`scoped`: it takes the period and team)."""
+        if not scoped:
+            return f"ingestd {base}"
+        team = f" --team {self.req.team}" if self.req.team else ""
+        return f"ingestd {base} --from {self.req.first} --to {self.req.last}{team}"
+
+    def report(self) -> Report:
+        officers = [OfficerRow(team, badge, self.names.get(badge), f) for (team, badge), f in sorted(self.rows.items())]
+        teams: dict[str, TeamRow] = {}
+        unit = Figures()
+        for o in officers:
+            row = teams.setdefault(o.team, TeamRow(o.team, sorted(self.heads.get(o.team, [])), 0, Figures()))
+            row.officers += 1 if o.badge != NO_OFFICER else 0
+            row.figures.add(o.figures)
+            unit.add(o.figures)
+        # Medians do not add up: team and unit medians come from the values themselves.
+        for team_row in teams.values():
+            self._median_of(team_row.figures, [o for o in officers if o.team == team_row.team])
+        self._median_of(unit, officers)
+        days = []
+        day = self.req.first
+        while day <= self.req.last:
+            days.append(DayCount(day, self.per_day.get(day, 0)))
+            day += timedelta(days=1)
+        return Report((self.req.first, self.req.last), self.req.team, self.app.policy.name, self.app.policy.agency,
+                      self.upload_article, self.now, self.app.settings.timezone, unit, list(teams.values()),
+                      officers, self.lists, days, self.devices, self.cases)
+
+    def _median_of(self, target: Figures, rows: list[OfficerRow]) -> None:
+        worst = [o.figures.late_worst_h for o in rows if o.figures.late_worst_h is not None]
+        target.late_worst_h = max(worst) if worst else None
+        values = [v for o in rows for v in self.late_hours.get((o.team, o.badge), [])]
+        target.late_median_h = round(statistics.median(values), 2) if values else None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return (f"{days}天" if days else "") + f"{hours}小时{minutes}分"
