@@ -7,6 +7,7 @@ Codes are never renamed or reused; retire one by leaving it here unused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -110,6 +111,43 @@ _KINDS = [
 
 CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
 
+# The same messages in Chinese, for the report, the alerts and the web console; the
+# English ones above are for logs and the command line.
+MESSAGES_ZH: dict[str, str] = {
+    "damaged_file": "{path}：已按原样保存，但文件损坏无法解析（{reason}）",
+    "duplicate_content": "{path}：与记录 {recording_id} 内容相同，不重复保存",
+    "already_ingested": "{path}：已从该记录仪入库（记录 {recording_id}）",
+    "name_conflict": "{path}：该记录仪另有同名但内容不同的记录，两者均已保存",
+    "skipped_symlink": "{path}：记录仪上的符号链接，未跟随",
+    "skipped_special": "{path}：不是普通文件（{kind}），未读取",
+    "skipped_not_media": "{path}：不是本设备配置所收的音像文件（{reason}）",
+    "read_failed": "{path}：无法从记录仪读取（{reason}），未保存，下次接入时重试",
+    "verify_mismatch": "{path}：写入后重读校验不一致，未保存",
+    "store_write_failed": "{path}：无法写入存储（{reason}），未保存",
+    "fixity_changed": "{object_id}：{path} 的摘要与入库时不一致",
+    "fixity_missing": "{object_id}：{path} 在存储中缺失",
+    "object_invalid": "{object_id}：{reason}",
+    "object_unindexed": "{object_id}：在存储中但不在数据库中",
+    "index_orphan": "记录 {recording_id}：在数据库中但存储中没有其对象",
+    "device_mismatch": "{device}：识别为 {profile}，但 {problems}；已导出并标记待核查",
+    "storage_nearly_full": "{device}：接入时存储已用 {fill:.0%}",
+    "open_interruption": "中断 {gap}：{device} 有 {seconds:.0f} 秒未记录，需说明原因",
+    "clock_reset": "{device}：文件时间接近 1970/2000/2080 年，已按序号排序",
+    "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",
+    "audit_tampered": "审计记录 {seq}：{reason}",
+    "late_upload": "{officer_name}（{officer}）的记录 {recording_id:.12}：期限 {deadline}，逾期 {late_by} 上传",
+    "shift_overdue": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 未上传，期限 {deadline} 已过",
+    "deadline_near": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 尚未上传，期限 {deadline}",
+    "shift_no_recording": "{officer_name}（{officer}，{team}）{day} 班次 {shift_id}：记录仪 {camera} 无当班记录",
+    "off_duty_recording": "{officer_name}（{officer}）的记录 {recording_id:.12} 制作于排班时间以外，请核查用途",
+    "incident_open": "记录 {recording_id:.12}（{file}）：{incident_code} 事件 {incident_id} 尚待书面说明",
+    "camera_not_docked": "{device}：已 {days} 天未接入上传（最后 {last_seen}）",
+    "evidence_missing_proves": "案件 {case_no} 的记录 {recording_id:.12}：证明对象未填写",
+    "maker_unknown": "记录 {recording_id:.12}：无法确定制作人",
+    "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"
+                            "{not_exported} 个未刻盘导出",
+}
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -136,7 +174,11 @@ class Finding:
 
     @property
     def message(self) -> str:
-        return self.kind.message.format_map(_Lenient(self.detail))
+        return _format(self.kind.message, self.detail)
+
+    @property
+    def message_zh(self) -> str:
+        return _format(MESSAGES_ZH.get(self.code, self.kind.message), self.detail)
 
     def as_dict(self) -> dict:
         kind = self.kind
@@ -145,9 +187,17 @@ class Finding:
             "severity": kind.severity.value,
             "label_zh": kind.label_zh,
             "message": self.message,
+            "message_zh": self.message_zh,
             "article": self.article,
-            **{k: v for k, v in self.detail.items() if k not in ("code", "message")},
+            **{k: v for k, v in self.detail.items() if k not in ("code", "message", "message_zh")},
         }
+
+
+def _format(template: str, detail: dict) -> str:
+    try:
+        return template.format_map(_Lenient(detail))
+    except (ValueError, TypeError):  # a detail of an unexpected type: show it plainly rather than fail
+        return re.sub(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}", r"{\1}", template).format_map(_Lenient(detail))
 
 
 class _Lenient(dict):

@@ -8,8 +8,8 @@ the lists are in the model (the first `item_limit` of each, with the total and t
 command that lists all of them), and every item carries its finding code and article.
 
 Period: recordings by when they were made (corrected camera time), shifts by their day,
-interruptions by when they began, incidents by when they were opened; all in the unit's
-timezone, both dates inclusive.
+interruptions by when they began, uploads per day by when the camera docked; all in the
+unit's timezone, both dates inclusive.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class _Builder:
         in_period = and_(made >= self.lo, made < self.hi)
         self._recordings(s, made, in_period)
         self._lateness(s, made, in_period)
-        self._uploads_per_day(s, made, in_period)
+        self._uploads_per_day(s)
         self._shifts(s)
         self._gaps(s)
         self._evidence(s, made, in_period)
@@ -262,10 +262,11 @@ class _Builder:
         self.lists["late_upload"] = ItemList("late_upload", total, items,
                                              self._command("recordings list --upload-status late"))
 
-    def _uploads_per_day(self, s, made, in_period) -> None:
+    def _uploads_per_day(self, s) -> None:
+        """Files uploaded on each day of the period (whenever they were made), by dock."""
         q = (select(DockSession.started_at, func.count())
              .join(Recording, Recording.dock_session_id == DockSession.id)
-             .where(in_period, Recording.kind != "sidecar"))
+             .where(DockSession.started_at >= self.lo, DockSession.started_at < self.hi, Recording.kind != "sidecar"))
         if self.req.team is not None:
             q = q.join(RecordingCompliance, RecordingCompliance.recording_id == Recording.id) \
                  .where(RecordingCompliance.team == self.req.team)
@@ -404,7 +405,7 @@ class _Builder:
             detail.update(days=n, last_seen=entry.get("last_seen"))
         finding = Finding(code, detail)
         return {"code": code, "label_zh": finding.kind.label_zh, "article": finding.article, "count": n,
-                "message": finding.message if code == "camera_not_docked" else f"{finding.kind.label_zh} ×{n}"}
+                "message": finding.message_zh if code == "camera_not_docked" else f"{finding.kind.label_zh} ×{n}"}
 
     def _cases(self, s) -> None:
         policy = self.app.policy

@@ -79,7 +79,7 @@ def html(report: Report, language: str) -> str:
     kpis = [(c.key, cell) for c, cell in zip(COLUMNS, unit_cells) if c.key in KPI_KEYS]
     return render("report.html.j2", r=report, L=lambda k: label(k, language), columns=COLUMNS,
                   unit_cells=unit_cells, kpis=kpis, teams=teams, officers=officers, lists=lists,
-                  charts=_charts(report, language))
+                  charts=_charts(report, language), bilingual=language == "zh-en")
 
 
 def write_html(report: Report, path: Path, language: str) -> None:

@@ -57,6 +57,7 @@ COLUMNS = [
     Column("late_worst_h", "hours", "late_upload"),
     Column("shifts_overdue", "int", "shift_overdue"),
     Column("on_time_rate", "rate"),
+    Column("undetermined", "int", command="recordings list --upload-status undetermined"),
     Column("shifts_no_recording", "int", "shift_no_recording"),
     Column("gaps_open", "int", "open_interruption"),
     Column("gaps_voice", "int", command="gaps list"),
@@ -127,7 +128,8 @@ def tables(report: Report, language: str) -> list[Table]:
             continue
         out.append(Table(lst.label_zh, [L("code"), L("team"), L("officer"), L("name"), L("detail"), L("article")],
                          [[i["code"], i.get("team") or "", i.get("officer") or "", i.get("officer_name") or "",
-                           i["message"], i.get("article") or ""] for i in lst.items]
+                           i["message_zh"] + (f" / {i['message']}" if language == "zh-en" else ""),
+                           i.get("article") or ""] for i in lst.items]
                          + ([[L("list_all"), "", "", "", L("more").format(n=lst.total - len(lst.items))
                               + " " + lst.command, ""]] if lst.total > len(lst.items) else []),
                          ["text"] * 6))
