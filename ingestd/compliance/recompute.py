@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from ingestd.app import App
+from ingestd.compliance import rollup
 from ingestd.compliance.status import Judge, RecordingFact, RecordingVerdict, ShiftFact, ShiftIndex
 from ingestd.db.models import (Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport, Shift)
 from ingestd.db.types import UTCDateTime
@@ -70,32 +71,44 @@ def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result
     # Corrected camera times where the timeline measured the clock, else the raw ones.
     start = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
     end = func.coalesce(Recording.end_corrected, Recording.end, type_=UTCDateTime)
-    query = (select(Recording.id, Device.serial, Recording.badge, start, end, Recording.ingested_at)
+    query = (select(Recording.id, Device.serial, Recording.badge, start, end, Recording.ingested_at,
+                    Recording.duration_s, Recording.status)
              .outerjoin(Device, Recording.device_id == Device.id)
              .where(Recording.kind != "sidecar")  # camera logs are not 音像记录: no deadline
              .order_by(Recording.id))
     if window is not None:
         lo, hi = _bounds(app, window)
         query = query.where(or_(end.between(lo, hi), start.between(lo, hi)))
-    batch: list[RecordingVerdict] = []
+    batch: list[tuple[RecordingVerdict, dict]] = []
+    tz = app.settings.tz
+    first = last = None
     with app.db.reading() as s:
-        for row in s.execute(query.execution_options(yield_per=BATCH)):
-            batch.append(judge.recording(RecordingFact(*row)))
+        for *fact, duration_s, status in s.execute(query.execution_options(yield_per=BATCH)):
+            made, uploaded = fact[3], fact[5]
+            batch.append((judge.recording(RecordingFact(*fact)),
+                          {"made_at": made, "duration_s": duration_s, "damaged": status == "damaged",
+                           "uploaded_at": uploaded}))
+            if made is not None:
+                day = made.astimezone(tz).date()
+                first, last = min(first or day, day), max(last or day, day)
             if len(batch) >= BATCH:
                 _write_recordings(app, batch, result)
                 batch = []
     if batch:
         _write_recordings(app, batch, result)
+    if first is not None:
+        rollup.rebuild(app, first, last)
 
 
-def _write_recordings(app: App, verdicts: list[RecordingVerdict], result: RecomputeResult) -> None:
+def _write_recordings(app: App, batch: list[tuple[RecordingVerdict, dict]], result: RecomputeResult) -> None:
     now = app.clock.now()
     rows = [{"recording_id": v.recording_id, "officer_badge": v.officer_badge, "officer_source": v.officer_source,
              "team": v.team, "shift_id": v.shift_id, "deadline": v.deadline.at if v.deadline else None,
              "deadline_rule": v.deadline.rule if v.deadline else None,
              "article": v.deadline.article if v.deadline else None, "upload_status": v.upload_status,
-             "late_by_s": v.late_by_s, "off_duty": v.off_duty, "note": v.note, "computed_at": now}
-            for v in verdicts]
+             "late_by_s": v.late_by_s, "off_duty": v.off_duty, "note": v.note, "computed_at": now, **facts}
+            for v, facts in batch]
+    verdicts = [v for v, _facts in batch]
     counts = Counter(v.upload_status for v in verdicts)
     with app.changes.begin("ingestd") as ch:
         ch.session.execute(delete(RecordingCompliance)

@@ -20,23 +20,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from ingestd.app import App
-from ingestd.db.models import (Device, DockSession, Evidence, Gap, Incident, Officer, Recording,
+from ingestd.db.models import (ComplianceDaily, Device, DockSession, Evidence, Gap, Incident, Officer, Recording,
                                RecordingCompliance, Shift, User)
 from ingestd.errors import UserError
+from ingestd.compliance.rollup import LATE_BUCKETS
 from ingestd.evidence.cases import case_findings, case_states
 from ingestd.findings import CATALOGUE, Finding
 
-# Lateness buckets for the distribution chart: upper bounds in hours (None: beyond).
-LATE_BUCKETS = [(1, "≤1小时"), (6, "1–6小时"), (24, "6–24小时"), (72, "1–3天"), (168, "3–7天"), (None, ">7天")]
 NO_TEAM = "（未分队）"
 NO_OFFICER = "（未知）"
-
-
-def _sum_if(condition) -> object:
-    return func.sum(case((condition, 1), else_=0))
 
 
 @dataclass
@@ -200,15 +195,15 @@ class _Builder:
         for team, name in s.execute(select(User.team, User.name).where(User.role == "team_head",
                                                                         User.disabled.is_(False))):
             self.heads[team or NO_TEAM].append(name)
-        made = func.coalesce(Recording.start_corrected, Recording.start)
-        in_period = and_(made >= self.lo, made < self.hi)
-        self._recordings(s, made, in_period)
-        self._lateness(s, made, in_period)
+        self._require_rollup(s)
+        self._recordings(s)
+        self._lateness(s)
         self._uploads_per_day(s)
         self._shifts(s)
         self._gaps(s)
-        self._evidence(s, made, in_period)
-        self._incidents(s, made, in_period)
+        self._evidence(s)
+        self._incidents(s)
+        self._off_duty(s)
         self._devices(s)
         self._cases(s)
 
@@ -218,60 +213,76 @@ class _Builder:
     def _key(self, team: str | None, badge: str | None) -> tuple[str, str]:
         return (team or NO_TEAM, badge or NO_OFFICER)
 
-    def _recordings(self, s, made, in_period) -> None:
+    def _in_period(self):
         rc = RecordingCompliance
-        q = (select(rc.team, rc.officer_badge, func.count(), func.sum(Recording.duration_s),
-                    _sum_if(rc.upload_status == "on_time"), _sum_if(rc.upload_status == "late"),
-                    _sum_if(rc.upload_status == "undetermined"), _sum_if(rc.off_duty.is_(True)),
-                    _sum_if(Recording.status == "damaged"), func.max(rc.late_by_s),
-                    *[_sum_if(and_(rc.upload_status == "late", rc.late_by_s <= h * 3600)) for h, _l in
-                      LATE_BUCKETS if h is not None])
-             .join(rc, rc.recording_id == Recording.id)
-             .where(in_period, Recording.kind != "sidecar", *self._team_filter(rc.team))
-             .group_by(rc.team, rc.officer_badge))
-        for team, badge, n, secs, on_time, late, undet, off, damaged, worst, *cum in s.execute(q):
-            f = self.rows[self._key(team, badge)]
-            f.recordings, f.hours = n, round((secs or 0) / 3600, 2)
-            f.on_time, f.late, f.undetermined, f.off_duty, f.damaged = on_time, late, undet, off, damaged
-            f.late_worst_h = round(worst / 3600, 2) if late and worst is not None else None
-            cum = [int(c or 0) for c in cum] + [late]
-            f.late_buckets = [cum[0]] + [b - a for a, b in zip(cum, cum[1:])]
+        return [rc.made_at >= self.lo, rc.made_at < self.hi, *self._team_filter(rc.team)]
 
-    def _lateness(self, s, made, in_period) -> None:
-        """Medians need the values; the item list needs the first few of them."""
+    def _require_rollup(self, s) -> None:
+        if s.execute(select(ComplianceDaily.made_day).limit(1)).first() is None and \
+                s.execute(select(RecordingCompliance.recording_id).limit(1)).first() is not None:
+            raise UserError("the report's daily figures are not built yet: run `ingestd compliance recompute` "
+                            "once (after upgrading from a version without them)")
+
+    def _recordings(self, s) -> None:
+        d = ComplianceDaily
+        team_filter = [d.team == self.req.team] if self.req.team is not None else []
+        q = (select(d.team, d.officer_badge, func.sum(d.recordings), func.sum(d.seconds), func.sum(d.on_time),
+                    func.sum(d.late), func.sum(d.undetermined), func.sum(d.off_duty), func.sum(d.damaged),
+                    func.max(d.late_max_s))
+             .where(d.made_day.between(self.req.first, self.req.last), *team_filter)
+             .group_by(d.team, d.officer_badge))
+        for team, badge, n, secs, on_time, late, undet, off, damaged, worst in s.execute(q):
+            f = self.rows[self._key(team or None, badge or None)]
+            f.recordings, f.hours = int(n), round((secs or 0) / 3600, 2)
+            f.on_time, f.late, f.undetermined, f.off_duty, f.damaged = (int(v) for v in (on_time, late, undet, off,
+                                                                                         damaged))
+            f.late_worst_h = round(worst / 3600, 2) if late and worst is not None else None
+        buckets = select(d.team, d.officer_badge, d.late_buckets).where(
+            d.made_day.between(self.req.first, self.req.last), d.late > 0, *team_filter)
+        for team, badge, counts in s.execute(buckets):
+            f = self.rows[self._key(team or None, badge or None)]
+            f.late_buckets = [a + b for a, b in zip(f.late_buckets, counts)]
+
+    def _lateness(self, s) -> None:
+        """Medians need every value: one range over a covering index. The list shows each
+        officer's worst cases (a share of `item_limit` each), fetched by id afterwards."""
         rc = RecordingCompliance
-        q = (select(rc.team, rc.officer_badge, rc.late_by_s, Recording.id, made, Recording.ingested_at,
-                    rc.deadline, rc.article, Device.serial)
-             .join(rc, rc.recording_id == Recording.id).outerjoin(Device, Device.id == Recording.device_id)
-             .where(in_period, rc.upload_status == "late", Recording.kind != "sidecar", *self._team_filter(rc.team))
-             .order_by(rc.team, rc.officer_badge, made))
-        values: dict[tuple[str, str], list[float]] = defaultdict(list)
-        items = []
-        for team, badge, late_s, rid, start, ingested, deadline, article, serial in s.execute(q):
-            key = self._key(team, badge)
-            values[key].append(late_s)
-            if len(items) < self.req.item_limit:
-                items.append(self._item("late_upload", key, recording_id=rid, device=serial,
-                                        made_at=self._iso(start), uploaded_at=self._iso(ingested),
-                                        deadline=self._iso(deadline), late_by=_duration(late_s),
-                                        late_by_h=round(late_s / 3600, 2), upload_article=article))
+        values: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+        for team, badge, late_s, rid in s.execute(select(rc.team, rc.officer_badge, rc.late_by_s, rc.recording_id)
+                                                  .where(rc.upload_status == "late", *self._in_period())):
+            values[self._key(team, badge)].append((late_s, rid))
         for key, vals in values.items():
-            self.rows[key].late_median_h = round(statistics.median(vals) / 3600, 2)
-            self.late_hours[key] = [v / 3600 for v in vals]
+            hours = [v / 3600 for v, _rid in vals]
+            self.rows[key].late_median_h = round(statistics.median(hours), 2)
+            self.late_hours[key] = hours
+        per_officer = max(1, self.req.item_limit // max(1, len(values)))
+        chosen = {rid: key for key, vals in sorted(values.items())
+                  for _late, rid in sorted(vals, reverse=True)[:per_officer]}
+        rows = {}
+        ids = list(chosen)[:self.req.item_limit]
+        for i in range(0, len(ids), 500):
+            for rid, late_s, made, uploaded, deadline, article, serial in s.execute(
+                    select(rc.recording_id, rc.late_by_s, rc.made_at, rc.uploaded_at, rc.deadline, rc.article,
+                           Device.serial)
+                    .join(Recording, Recording.id == rc.recording_id)
+                    .outerjoin(Device, Device.id == Recording.device_id)
+                    .where(rc.recording_id.in_(ids[i:i + 500]))):
+                rows[rid] = self._item("late_upload", chosen[rid], recording_id=rid, device=serial,
+                                       made_at=self._iso(made), uploaded_at=self._iso(uploaded),
+                                       deadline=self._iso(deadline), late_by=_duration(late_s),
+                                       late_by_h=round(late_s / 3600, 2), upload_article=article)
         total = sum(len(v) for v in values.values())
-        self.lists["late_upload"] = ItemList("late_upload", total, items,
+        self.lists["late_upload"] = ItemList("late_upload", total, [rows[r] for r in ids if r in rows],
                                              self._command("recordings list --upload-status late"))
 
     def _uploads_per_day(self, s) -> None:
-        """Files uploaded on each day of the period (whenever they were made), by dock."""
-        q = (select(DockSession.started_at, func.count())
-             .join(Recording, Recording.dock_session_id == DockSession.id)
-             .where(DockSession.started_at >= self.lo, DockSession.started_at < self.hi, Recording.kind != "sidecar"))
-        if self.req.team is not None:
-            q = q.join(RecordingCompliance, RecordingCompliance.recording_id == Recording.id) \
-                 .where(RecordingCompliance.team == self.req.team)
-        for started, n in s.execute(q.group_by(DockSession.id, DockSession.started_at)):
-            self.per_day[started.astimezone(self.tz).date()] += n
+        """Files uploaded on each day of the period, whenever they were made."""
+        d = ComplianceDaily
+        team_filter = [d.team == self.req.team] if self.req.team is not None else []
+        for day, n in s.execute(select(d.upload_day, func.sum(d.recordings))
+                                .where(d.upload_day.between(self.req.first, self.req.last), *team_filter)
+                                .group_by(d.upload_day)):
+            self.per_day[day] += int(n)
 
     def _shifts(self, s) -> None:
         q = (select(Shift.team, Shift.badge, Shift.status, func.count())
@@ -320,34 +331,47 @@ class _Builder:
         self.lists["open_interruption"] = ItemList("open_interruption", total, items,
                                                    self._command("gaps list --open", scoped=False))
 
-    def _evidence(self, s, made, in_period) -> None:
+    def _in_period_ids(self, s, ids: list[str]) -> dict[str, tuple]:
+        """(team, officer, made_at) of those of `ids` made in the period: asked by id, so
+        that a few incidents never make the database walk a year of recordings."""
         rc = RecordingCompliance
-        base = (select(Evidence.recording_id, Evidence.case_no, rc.team, rc.officer_badge, made)
-                .join(Recording, Recording.id == Evidence.recording_id)
-                .outerjoin(rc, rc.recording_id == Evidence.recording_id)
-                .where(in_period, Evidence.case_no.is_not(None), Evidence.proves.is_(None),
-                       Recording.status != "deleted", *self._team_filter(rc.team)))
+        found = {}
+        for i in range(0, len(ids), 500):
+            for rid, team, badge, made in s.execute(select(rc.recording_id, rc.team, rc.officer_badge, rc.made_at)
+                                                    .where(rc.recording_id.in_(ids[i:i + 500]),
+                                                           *self._in_period())):
+                found[rid] = (team, badge, made)
+        return found
+
+    def _evidence(self, s) -> None:
+        pending = s.execute(select(Evidence.recording_id, Evidence.case_no)
+                            .join(Recording, Recording.id == Evidence.recording_id)
+                            .where(Evidence.case_no.is_not(None), Evidence.proves.is_(None),
+                                   Recording.status != "deleted")).all()
+        where = self._in_period_ids(s, [rid for rid, _case in pending])
+        rows = sorted(((*where[rid], rid, case_no) for rid, case_no in pending if rid in where),
+                      key=lambda r: (r[0] or "", r[1] or "", r[2]))
         items, total = [], 0
-        for rid, case_no, team, badge, start in s.execute(base.order_by(rc.team, rc.officer_badge, made)):
+        for team, badge, made, rid, case_no in rows:
             key = self._key(team, badge)
             self.rows[key].missing_proves += 1
             total += 1
             if len(items) < self.req.item_limit:
                 items.append(self._item("evidence_missing_proves", key, recording_id=rid, case_no=case_no,
-                                        made_at=self._iso(start)))
+                                        made_at=self._iso(made)))
         self.lists["evidence_missing_proves"] = ItemList("evidence_missing_proves", total, items,
                                                          self._command("case list", scoped=False))
 
-    def _incidents(self, s, made, in_period) -> None:
+    def _incidents(self, s) -> None:
         """Damaged files (002 第16条) and the incidents opened for them, open or closed."""
-        rc = RecordingCompliance
-        base = (select(Incident, rc.team, rc.officer_badge, Recording.original_name, Device.serial)
-                .join(Recording, Recording.id == Incident.recording_id)
-                .outerjoin(rc, rc.recording_id == Incident.recording_id)
-                .outerjoin(Device, Device.id == Recording.device_id)
-                .where(in_period, *self._team_filter(rc.team)))
+        found = s.execute(select(Incident, Recording.original_name, Device.serial)
+                          .join(Recording, Recording.id == Incident.recording_id)
+                          .outerjoin(Device, Device.id == Recording.device_id)).all()
+        where = self._in_period_ids(s, list({inc.recording_id for inc, _n, _s in found}))
+        rows = sorted(((*where[inc.recording_id][:2], inc, name, serial) for inc, name, serial in found
+                       if inc.recording_id in where), key=lambda r: (r[0] or "", r[1] or "", r[2].id))
         items, total = [], 0
-        for inc, team, badge, name, serial in s.execute(base.order_by(rc.team, rc.officer_badge, Incident.id)):
+        for team, badge, inc, name, serial in rows:
             key = self._key(team, badge)
             if inc.status == "open":
                 self.rows[key].incidents_open += 1
@@ -357,16 +381,23 @@ class _Builder:
                                         incident_id=inc.id, incident_code=inc.code, recording_id=inc.recording_id,
                                         device=serial, file=name, status=inc.status, detail=inc.detail,
                                         opened_at=self._iso(inc.opened_at), explanation=inc.explanation))
-        self.lists["damaged_file"] = ItemList("damaged_file", total, items, self._command("recordings list "
-                                                                                           "--status damaged"))
-        off = (select(rc.team, rc.officer_badge, Recording.id, made, Device.serial)
-               .join(Recording, Recording.id == rc.recording_id).outerjoin(Device, Device.id == Recording.device_id)
-               .where(in_period, rc.off_duty.is_(True), *self._team_filter(rc.team)))
-        total = s.execute(select(func.count()).select_from(off.subquery())).scalar_one()
+        self.lists["damaged_file"] = ItemList("damaged_file", total, items,
+                                              self._command("recordings list --status damaged"))
+
+    def _off_duty(self, s) -> None:
+        rc = RecordingCompliance
+        total = sum(f.off_duty for f in self.rows.values())
+        if not total:  # the rollup knows: no need to look
+            self.lists["off_duty_recording"] = ItemList("off_duty_recording", 0, [],
+                                                        self._command("recordings list --off-duty"))
+            return
+        q = (select(rc.team, rc.officer_badge, rc.recording_id, rc.made_at, Device.serial)
+             .join(Recording, Recording.id == rc.recording_id).outerjoin(Device, Device.id == Recording.device_id)
+             .where(rc.off_duty.is_(True), *self._in_period())
+             .order_by(rc.made_at).limit(self.req.item_limit))  # the earliest, straight off the index
         items = [self._item("off_duty_recording", self._key(team, badge), recording_id=rid, device=serial,
-                            made_at=self._iso(start))
-                 for team, badge, rid, start, serial in
-                 s.execute(off.order_by(rc.team, rc.officer_badge, made).limit(self.req.item_limit))]
+                            made_at=self._iso(made))
+                 for team, badge, rid, made, serial in sorted(s.execute(q), key=lambda r: (r[0] or "", r[1] or "", r[3]))]
         self.lists["off_duty_recording"] = ItemList("off_duty_recording", total, items,
                                                     self._command("recordings list --off-duty"))
 

@@ -270,6 +270,40 @@ class RecordingCompliance(Base):
     off_duty: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Copied from the recording so that the report reads one table: when it was made
+    # (corrected camera time), how long, whether damaged, when it was uploaded.
+    made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    damaged: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Late values for medians come straight off the first index; off-duty items off the second.
+    __table_args__ = (Index("ix_recording_compliance_status_made", "upload_status", "made_at", "team",
+                            "officer_badge", "late_by_s", "recording_id"),
+                      Index("ix_recording_compliance_off_duty_made", "off_duty", "made_at"),
+                      Index("ix_recording_compliance_made", "made_at"))
+
+
+class ComplianceDaily(Base):
+    """Derived rollup of recording_compliance per day made, day uploaded, team and officer
+    (empty string: none known), rebuilt by recompute for the days it touches. The report
+    sums these rows instead of scanning every recording of the year."""
+
+    __tablename__ = "compliance_daily"
+
+    made_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    upload_day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    team: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_badge: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recordings: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    on_time: Mapped[int] = mapped_column(Integer)
+    late: Mapped[int] = mapped_column(Integer)
+    undetermined: Mapped[int] = mapped_column(Integer)
+    off_duty: Mapped[int] = mapped_column(Integer)
+    damaged: Mapped[int] = mapped_column(Integer)
+    late_buckets: Mapped[list] = mapped_column(JSON)  # counts per report.LATE_BUCKETS
+    late_max_s: Mapped[float | None] = mapped_column(Float)
 
 
 class Gap(Base):
