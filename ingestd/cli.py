@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 from sqlalchemy import func, select
 
-from ingestd import cli_compliance, cli_devices, cli_evidence, cli_media, cli_timeline, logs
+from ingestd import cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_media, cli_timeline, logs
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
@@ -42,6 +42,7 @@ app.command("report")(cli_compliance.report)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
 app.add_typer(cli_media.media_app, name="media")
+app.add_typer(cli_alerts.alerts_app, name="alerts")
 app.add_typer(cli_evidence.users_app, name="users")
 app.add_typer(cli_evidence.evidence_app, name="evidence")
 app.add_typer(cli_evidence.case_app, name="case")

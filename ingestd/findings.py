@@ -97,6 +97,8 @@ _KINDS = [
                 "explanation", "002 第16条"),
     FindingKind("camera_not_docked", Severity.WARNING, "记录仪长期未上传",
                 "{device}: not docked for {days} days (last {last_seen})", "001 第27条, 003 第42条"),
+    FindingKind("alert_test", Severity.INFO, "测试消息",
+                "test message from {dock}: this channel reaches its readers"),
     # Evidence and case file
     FindingKind("evidence_missing_proves", Severity.WARNING, "证明对象未填写",
                 "recording {recording_id} in case {case_no}: 证明对象 is not filled in",
@@ -143,6 +145,7 @@ MESSAGES_ZH: dict[str, str] = {
     "incident_open": "记录 {recording_id:.12}（{file}）：{incident_code} 事件 {incident_id} 尚待书面说明",
     "camera_not_docked": "{device}：已 {days} 天未接入上传（最后 {last_seen}）",
     "evidence_missing_proves": "案件 {case_no} 的记录 {recording_id:.12}：证明对象未填写",
+    "alert_test": "来自 {dock} 的测试消息：此通道可以送达",
     "maker_unknown": "记录 {recording_id:.12}：无法确定制作人",
     "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"
                             "{not_exported} 个未刻盘导出",

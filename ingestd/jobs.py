@@ -1,18 +1,23 @@
 """Scheduled jobs that `ingestd run` hosts (APScheduler 3): the compliance sweep that turns
-`pending` shifts `overdue` as their deadlines pass. Each job does one step over the App
-it is given, so tests run it with an injected clock instead of waiting."""
+`pending` shifts `overdue` as their deadlines pass, the alerts sweep (reminders,
+escalations, deliveries and their retries), and scheduled reports. Each job does one
+step over the App it is given, so tests run it with an injected clock instead of waiting."""
 
 from __future__ import annotations
 
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from ingestd.alerts.dispatch import sweep as alerts_sweep_step
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute_recent
+from ingestd.compliance.report_schedule import write_scheduled
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.jobs")
+ALERTS_JOB = "alerts"
 
 
 def compliance_sweep(app: App) -> dict:
@@ -22,10 +27,28 @@ def compliance_sweep(app: App) -> dict:
     return result
 
 
+def alerts_sweep(app: App) -> dict:
+    result = alerts_sweep_step(app)
+    if any(result.values()):
+        event(log, logging.INFO, "alerts.sweep", **result)
+    return result
+
+
 def build_scheduler(app: App) -> BackgroundScheduler:
     """Jobs never overlap themselves and a missed run is done once, not many times over."""
     scheduler = BackgroundScheduler(timezone=app.settings.tz,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     scheduler.add_job(compliance_sweep, "interval", args=[app], id="compliance-sweep",
                       minutes=app.settings.compliance.sweep_minutes)
+    if app.settings.alerts.enabled:
+        scheduler.add_job(alerts_sweep, "interval", args=[app], id=ALERTS_JOB,
+                          minutes=app.settings.alerts.sweep_minutes)
+    for i, schedule in enumerate(app.settings.report.schedules):
+        hour, minute = (int(p) for p in schedule.at.split(":"))
+        trigger = {"daily": CronTrigger(hour=hour, minute=minute, timezone=app.settings.tz),
+                   "weekly": CronTrigger(day_of_week="mon", hour=hour, minute=minute, timezone=app.settings.tz),
+                   "monthly": CronTrigger(day=1, hour=hour, minute=minute, timezone=app.settings.tz)}[schedule.every]
+        # A report written late is still wanted: a whole day of grace after a stop.
+        scheduler.add_job(write_scheduled, trigger, args=[app, schedule], id=f"report-{i}",
+                          misfire_grace_time=24 * 3600)
     return scheduler

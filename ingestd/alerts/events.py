@@ -1,0 +1,103 @@
+"""What deserves an alert, read from the database: deadlines about to pass (remind the
+officer and the team head), deadlines passed (escalate), damaged files and device faults
+(at once: 002 第16条, 001 第27条, 003 第42条), interruptions left unexplained too long,
+and store failures. Each event has a key that names it for good, so raising it again is
+a no-op; only events of the last `LOOKBACK` are looked at, so a first start on an old
+database does not page people about last year."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ingestd.app import App
+from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, RecordingCompliance, Shift,
+                               SourceFile, User)
+from ingestd.findings import CATALOGUE, Finding, Severity
+
+LOOKBACK = timedelta(days=3)
+STORE_FAILURES = ("store_write_failed", "verify_mismatch")
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    key: str
+    finding: Finding
+    subject: str
+    recipients: tuple[str, ...] = field(default=())  # badges
+
+
+def find_events(app: App, now: datetime) -> list[AlertEvent]:
+    cfg = app.settings.alerts
+    tz = app.settings.tz
+    since = now - LOOKBACK
+    events: list[AlertEvent] = []
+    with app.db.reading() as s:
+        names = dict(s.execute(select(Officer.badge, Officer.name)).all())
+        heads: dict[str | None, list[str]] = {}
+        admins = []
+        for badge, role, team in s.execute(select(User.badge, User.role, User.team).where(User.disabled.is_(False))):
+            if role == "team_head":
+                heads.setdefault(team, []).append(badge)
+            elif role == "admin":
+                admins.append(badge)
+
+        def local(value: datetime | None) -> str | None:
+            return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else None
+
+        def shift_detail(sh: Shift) -> dict:
+            return {"shift_id": sh.id, "officer": sh.badge, "officer_name": names.get(sh.badge, sh.badge),
+                    "team": sh.team, "camera": sh.camera, "day": sh.day.isoformat(), "deadline": local(sh.deadline),
+                    "upload_article": sh.article}
+
+        remind_until = now + timedelta(minutes=cfg.remind_before_minutes)
+        for sh in s.execute(select(Shift).where(Shift.status == "pending", Shift.deadline > now,
+                                                Shift.deadline <= remind_until)).scalars():
+            events.append(AlertEvent(f"remind:shift:{sh.id}", Finding("deadline_near", shift_detail(sh)),
+                                     f"shift {sh.id}", (sh.badge, *heads.get(sh.team, []))))
+        for sh in s.execute(select(Shift).where(Shift.status == "overdue", Shift.deadline > since,
+                                                Shift.deadline <= now)).scalars():
+            events.append(AlertEvent(f"overdue:shift:{sh.id}", Finding("shift_overdue", shift_detail(sh)),
+                                     f"shift {sh.id}", (sh.badge, *heads.get(sh.team, []), *admins)))
+
+        owners = dict(s.execute(select(Device.id, Device.owner_badge)).all())
+        teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
+        for inc, serial, device_id, officer in s.execute(
+                select(Incident, Device.serial, Device.id, RecordingCompliance.officer_badge)
+                .outerjoin(DockSession, DockSession.id == Incident.dock_session_id)
+                .outerjoin(Device, Device.id == DockSession.device_id)
+                .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Incident.recording_id)
+                .where(Incident.opened_at > since, Incident.status == "open")):
+            badge = officer or owners.get(device_id)
+            finding = Finding(inc.code, {"device": serial, "incident_id": inc.id, "recording_id": inc.recording_id,
+                                         "detail": inc.detail, "path": inc.detail, "reason": inc.detail})
+            events.append(AlertEvent(f"incident:{inc.id}", finding, f"incident {inc.id}",
+                                     tuple(b for b in (badge, *heads.get(teams.get(badge), []), *admins) if b)))
+
+        stale = now - timedelta(hours=cfg.open_gap_hours)
+        for gap, serial, officer, team in s.execute(
+                select(Gap, Device.serial, RecordingCompliance.officer_badge, RecordingCompliance.team)
+                .outerjoin(Device, Device.id == Gap.device_id)
+                .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Gap.before_recording_id)
+                .where(Gap.status == "open", Gap.detected_at <= stale, Gap.detected_at > stale - LOOKBACK)):
+            finding = Finding("open_interruption", {"gap": gap.id, "seconds": gap.seconds, "device": serial,
+                                                    "officer": officer, "start": local(gap.start)})
+            events.append(AlertEvent(f"gap:{gap.id}", finding, f"gap {gap.id}",
+                                     tuple(b for b in (officer, *heads.get(team, [])) if b)))
+
+        for src in s.execute(select(SourceFile).where(SourceFile.code.in_(STORE_FAILURES),
+                                                      SourceFile.seen_at > since)).scalars():
+            finding = Finding(src.code, {"path": src.rel_path, "reason": src.reason})
+            events.append(AlertEvent(f"source:{src.id}", finding, src.rel_path, tuple(admins)))
+        for seq, detail in s.execute(select(AuditEvent.seq, AuditEvent.detail)
+                                     .where(AuditEvent.action == "fixity.checked", AuditEvent.at > since)):
+            for i, f in enumerate(json.loads(detail).get("findings", [])):
+                code = f.pop("code")
+                if CATALOGUE[code].severity is not Severity.ERROR:
+                    continue  # an unindexed object is for the next rebuild-index, not for paging people
+                events.append(AlertEvent(f"fixity:{seq}:{i}", Finding(code, f), f.get("object_id", "store"),
+                                         tuple(admins)))
+    return events
