@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,3 +94,28 @@ def ocfl_validate(store: Path):
     root = ocfl.StorageRoot(root=str(store))
     ok = root.validate(log_warnings=False, log_errors=True)
     return ok, root
+
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def pg_database():
+    """A fresh database on the machine's PostgreSQL, dropped afterwards (skips without it)."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - the reason is shown in the skip
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
+    name = f"ingestd_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

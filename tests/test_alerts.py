@@ -241,3 +241,28 @@ def test_bad_channel_settings_are_refused_by_name(tmp_path):
     path.write_text('[[alerts.channels]]\nkind = "pager"\nname = "x"\nurl = "http://x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="alerts.channels"):
         load_settings(path)
+
+
+def test_the_daemon_hosts_the_jobs_and_a_channel_can_be_tested(world):
+    from dataclasses import replace
+
+    from ingestd.config import ReportSettings
+    from ingestd.jobs import build_scheduler
+
+    app, settings, clock, receiver, mailbox, dock = world
+    scheduled = App.open(settings.model_copy(update={"report": ReportSettings(
+        schedules=[ScheduledReport(every="weekly", at="07:30")])}), clock)
+    scheduler = build_scheduler(scheduled)
+    assert scheduler.get_job("alerts").trigger.interval == timedelta(minutes=1)
+    weekly = str(scheduler.get_job("report-0").trigger)
+    assert "day_of_week='mon'" in weekly and "hour='7'" in weekly and "minute='30'" in weekly
+    scheduled.close()
+    # `ingestd alerts test` from the command line, configured from the environment.
+    channels = json.dumps([{"kind": "webhook", "name": "ops", "url": receiver.url + "/hook", "secret": SECRET}])
+    cli = replace(dock, env={**dock.env, "INGESTD_ALERTS__CHANNELS": channels})
+    assert cli.cli_json("alerts", "test", "ops", "--to", "H1") == {"channel": "ops", "sent": True}
+    sent = json.loads(receiver.on("/hook")[-1]["body"])
+    assert sent["event"] == "alert_test" and sent["recipients"] == ["H1"]
+    assert "no alert channel 'pager'" in cli.cli("alerts", "test", "pager", check=2).stderr
+    receiver.status["/hook"] = 503
+    assert "HTTP 503" in cli.cli("alerts", "test", "ops", check=2).stderr

@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from ingestd.db.models import Base, Recording
-from tests.conftest import copy_clip, make_dock, ocfl_validate
+from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def pg_url():
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - the reason is shown in the skip
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
-    name = f"ingestd_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_database() as url:
+        yield url
 
 
 def _schema_diff(url: str) -> list:

@@ -324,3 +324,17 @@ def test_retention_never_removes_held_long_term_or_open_case_items(tmp_path, cli
         export(app, [free], tmp_path / "o", "L1")
     # The recording keeps its row and its history, marked deleted.
     assert {i.recording_id: i.state for i in retention.plan(app)}[free] == "deleted"
+    # The store alone brings it all back: the database rebuilt from the objects knows the
+    # deletion, the 证明对象, the case and the 长期保存 category.
+    app.close()
+    (dock.settings.data_dir / "ingestd.db").unlink()
+    for suffix in ("-wal", "-shm"):
+        (dock.settings.data_dir / f"ingestd.db{suffix}").unlink(missing_ok=True)
+    dock.cli("db", "upgrade")
+    assert dock.cli_json("store", "rebuild-index")["indexed"] == 4
+    rebuilt = {r["id"]: r for r in dock.cli_json("recordings", "list")}
+    assert rebuilt[free]["status"] == "deleted" and rebuilt[held]["status"] == "ok"
+    assert dock.cli_json("evidence", "show", long_term)["long_term"] == "阻碍执法"
+    assert dock.cli_json("evidence", "show", in_case)["证明对象"] == "现场检查"
+    assert dock.cli_json("case", "show", "案-1")["recordings"] == 1
+    assert dock.cli_json("verify")["ok"]

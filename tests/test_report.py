@@ -27,7 +27,7 @@ from ingestd.db.models import Device
 from ingestd.evidence.metadata import link_to_case
 from ingestd.ingest.pipeline import ingest
 from ingestd.users import add_user
-from tests.conftest import copy_clip, make_dock
+from tests.conftest import copy_clip, make_dock, pg_database
 from tests.test_roster_compliance import ROWS, ZH, write_csv
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -48,6 +48,10 @@ def _dock(app, tmp: Path, clips, serial: str, files: dict[str, object]) -> dict[
 
 @pytest.fixture(scope="module")
 def unit(tmp_path_factory, clips):
+    return _build_unit(tmp_path_factory.mktemp("report"), clips)
+
+
+def _build_unit(tmp: Path, clips, **env: str):
     """One day (20 Nov 2026) of a unit on guanxian-liulin (24 h, 002 第16条):
     张三 (一中队, CAM-A): 10:00 on time, 10:10 on time (an open gap between), 17:00 late by 2:59:58,
         shift late, the late clip linked to a case with no 证明对象;
@@ -56,8 +60,7 @@ def unit(tmp_path_factory, clips):
         whose end (so deadline) is unknown: undetermined, not counted in the rate, and an
         interruption at the damaged file;
     赵六 (二中队, CAM-D, night shift): nothing from the shift (no_recording), a noon clip off duty."""
-    tmp = tmp_path_factory.mktemp("report")
-    dock = make_dock(tmp, INGESTD_INGEST__WORKERS="1")
+    dock = make_dock(tmp, INGESTD_INGEST__WORKERS="1", **env)
     clock = FixedClock(datetime(2026, 11, 20, 12, tzinfo=TZ))
     app = dock.app(clock)
     import_roster(app, read_roster(write_csv(tmp / "r.csv", ZH, ROWS, "utf-8-sig"), TZ), "admin")
@@ -92,7 +95,41 @@ def _officer(report, badge):
 
 def test_figures_match_the_hand_computed_unit(unit):
     dock, app, clock, tmp = unit
-    r = build_report(app, ReportRequest(DAY, DAY))
+    _assert_figures(build_report(app, ReportRequest(DAY, DAY)))
+    # One team only: the other team's people and items are not in it.
+    one = build_report(app, ReportRequest(DAY, DAY, team="一中队"))
+    assert {o.badge for o in one.officers} == {"012345", "011111"} and one.unit.recordings == 3
+    assert one.lists["damaged_file"].total == 0
+    # A camera not docked for a week is a device finding (001 第27条, 003 第42条).
+    clock.at = datetime(2026, 12, 1, 10, tzinfo=TZ)
+    later = build_report(app, ReportRequest(DAY, date(2026, 11, 30)))
+    idle = {d["device"]: d["findings"]["camera_not_docked"] for d in later.devices
+            if "camera_not_docked" in d["findings"]}
+    assert idle == {"CAM-A": 9, "CAM-D": 9}
+    clock.at = datetime(2026, 11, 25, 10, tzinfo=TZ)
+    week = build_report(app, ReportRequest(DAY, date(2026, 11, 25)))
+    assert {d.day.day: d.uploads for d in week.uploads_per_day if d.uploads} == {21: 4, 24: 2}
+    # Bad input is one clear line.
+    assert "ends (2026-11-19) before it starts" in dock.cli("report", "--from", "2026-11-20", "--to", "2026-11-19",
+                                                            "--format", "json", "--out", str(tmp / "x.json"),
+                                                            check=2).stderr
+    assert "unknown report format" in dock.cli("report", "--from", "2026-11-20", "--to", "2026-11-20", "--format",
+                                               "doc", "--out", str(tmp / "x.doc"), check=2).stderr
+
+
+@pytest.mark.postgres
+def test_the_same_figures_on_postgres(tmp_path, clips):
+    with pg_database() as url:
+        dock, app, clock, tmp = _build_unit(tmp_path, clips, INGESTD_DATABASE_URL=url)
+        try:
+            _assert_figures(build_report(app, ReportRequest(DAY, DAY)))
+            write_report(build_report(app, ReportRequest(DAY, DAY)), "xlsx", tmp / "pg.xlsx")
+            assert dock.cli_json("audit", "verify")["ok"]
+        finally:
+            app.close()
+
+
+def _assert_figures(r) -> None:
     z = _officer(r, "012345")
     assert (z.recordings, z.on_time, z.late, z.shifts, z.shifts_late, z.gaps_open, z.missing_proves) == (3, 2, 1, 1, 1, 1, 1)
     assert z.late_median_h == z.late_worst_h == round((3 * 3600 - 2) / 3600, 2)
@@ -122,25 +159,6 @@ def test_figures_match_the_hand_computed_unit(unit):
     assert r.lists["damaged_file"].items[0]["code"] == "incident_open"
     assert r.lists["shift_overdue"].items[0]["officer"] == "011111"
     assert [d.day for d in r.uploads_per_day] == [DAY] and r.uploads_per_day[0].uploads == 0  # docked later
-    week = build_report(app, ReportRequest(DAY, date(2026, 11, 25)))
-    assert {d.day.day: d.uploads for d in week.uploads_per_day if d.uploads} == {21: 4, 24: 2}
-    # One team only: the other team's people and items are not in it.
-    one = build_report(app, ReportRequest(DAY, DAY, team="一中队"))
-    assert {o.badge for o in one.officers} == {"012345", "011111"} and one.unit.recordings == 3
-    assert one.lists["damaged_file"].total == 0
-    # A camera not docked for a week is a device finding (001 第27条, 003 第42条).
-    clock.at = datetime(2026, 12, 1, 10, tzinfo=TZ)
-    later = build_report(app, ReportRequest(DAY, date(2026, 11, 30)))
-    idle = {d["device"]: d["findings"]["camera_not_docked"] for d in later.devices
-            if "camera_not_docked" in d["findings"]}
-    assert idle == {"CAM-A": 9, "CAM-D": 9}
-    clock.at = datetime(2026, 11, 25, 10, tzinfo=TZ)
-    # Bad input is one clear line.
-    assert "ends (2026-11-19) before it starts" in dock.cli("report", "--from", "2026-11-20", "--to", "2026-11-19",
-                                                            "--format", "json", "--out", str(tmp / "x.json"),
-                                                            check=2).stderr
-    assert "unknown report format" in dock.cli("report", "--from", "2026-11-20", "--to", "2026-11-20", "--format",
-                                               "doc", "--out", str(tmp / "x.doc"), check=2).stderr
 
 
 def test_json_and_sheets_carry_the_same_numbers(unit):

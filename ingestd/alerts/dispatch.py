@@ -19,6 +19,8 @@ from ingestd.alerts.channels import DeliveryError, Message, send_alert_email, se
 from ingestd.alerts.events import AlertEvent, find_events
 from ingestd.app import App
 from ingestd.db.models import Alert, AlertDelivery, Officer, User
+from ingestd.errors import UserError
+from ingestd.findings import Finding
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.alerts")
@@ -149,9 +151,6 @@ def _record(app: App, delivery_id: int, error: str | None) -> None:
 
 def send_test(app: App, channel_name: str, to: str | None) -> None:
     """A test message on one channel, sent now; a failure is the user's to fix (exit 2)."""
-    from ingestd.errors import UserError
-    from ingestd.findings import Finding
-
     channel = next(c for c in app.settings.alerts.channels if c.name == channel_name)
     f = Finding("alert_test", {"dock": app.settings.dock_name})
     recipients = []

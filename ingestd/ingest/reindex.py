@@ -2,7 +2,9 @@
 
 Every object carries its ingest.json, so recordings, devices and dock sessions can be
 recreated after the database is lost, or an object committed just before a crash can be
-indexed. Existing rows are left as they are; the run is audited per recording.
+indexed; a later evidence.json brings back 证明对象 and the case, a deletion.json the fact
+of a retention deletion. Existing rows are left as they are; the run is audited per
+recording.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from sqlalchemy import select
 
 from ingestd.app import App
 from ingestd.changes import Change
-from ingestd.db.models import Device, DockSession, Recording
+from ingestd.db.models import Case, Device, DockSession, Evidence, Recording
+from ingestd.evidence.metadata import EVIDENCE_JSON
 from ingestd.ingest.commit import INGEST_JSON, recording_from_document
+from ingestd.ingest.store import DELETION_JSON
 
 BATCH = 200
 
@@ -23,12 +27,16 @@ def rebuild_index(app: App) -> dict:
     with app.db.reading() as s:
         known = set(s.execute(select(Recording.object_id)).scalars())
     added = seen = 0
-    pending: list[dict] = []
+    pending: list[tuple[dict, dict | None, bool, str]] = []
     for object_id, _path in app.store.iter_objects():
         seen += 1
         if object_id in known:
             continue
-        pending.append(app.store.read_json(object_id, INGEST_JSON))
+        inventory = app.store.inventory(object_id)
+        head = inventory["head"]
+        paths = {p for ps in inventory["versions"][head]["state"].values() for p in ps}
+        evidence = app.store.read_json(object_id, EVIDENCE_JSON) if EVIDENCE_JSON in paths else None
+        pending.append((app.store.read_json(object_id, INGEST_JSON), evidence, DELETION_JSON in paths, head))
         if len(pending) >= BATCH:
             added += _index_batch(app, pending)
             pending = []
@@ -37,15 +45,37 @@ def rebuild_index(app: App) -> dict:
     return {"objects": seen, "indexed": added, "already_indexed": seen - added}
 
 
-def _index_batch(app: App, docs: list[dict]) -> int:
+def _index_batch(app: App, docs: list[tuple[dict, dict | None, bool, str]]) -> int:
     with app.changes.begin("ingestd") as ch:
-        for doc in docs:
+        for doc, evidence, deleted, head in docs:
             device_id = _device(ch, doc)
             _dock_session(ch, doc, device_id)
-            ch.session.add(recording_from_document(doc, device_id))
+            rec = recording_from_document(doc, device_id)
+            if deleted:
+                rec.status = "deleted"
+            ch.session.add(rec)
+            if evidence is not None:
+                ch.session.flush()
+                _evidence(ch, evidence, head, datetime.fromisoformat(doc["ingested_at"]))
             ch.record("recording.indexed", "recording", doc["sha256"], object_id=doc["object_id"],
-                      reason="rebuilt from store")
+                      reason="rebuilt from store", evidence=evidence is not None, deleted=deleted)
     return len(docs)
+
+
+def _evidence(ch: Change, doc: dict, version: str, ingested_at: datetime) -> None:
+    def when(value):
+        return datetime.fromisoformat(value) if value else None
+
+    made_from, made_to = (when(v) for v in doc.get("制作时间_iso") or (None, None))
+    case_no = doc.get("case_no")
+    if case_no and ch.session.get(Case, case_no) is None:
+        ch.session.add(Case(case_no=case_no, status="open", opened_by=doc.get("entered_by") or "ingestd",
+                            opened_at=when(doc.get("entered_at")) or ingested_at))
+        ch.session.flush()
+    ch.session.add(Evidence(recording_id=doc["recording_id"], method=doc["制作方法"], made_from=made_from,
+                            made_to=made_to, maker=doc.get("制作人"), proves=doc.get("证明对象"), case_no=case_no,
+                            long_term=doc.get("long_term"), entered_by=doc.get("entered_by"),
+                            entered_at=when(doc.get("entered_at")), object_version=version))
 
 
 def _device(ch: Change, doc: dict) -> int | None:
