@@ -72,8 +72,9 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                 .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Incident.recording_id)
                 .where(Incident.opened_at > since, Incident.status == "open")):
             badge = officer or owners.get(device_id)
-            finding = Finding(inc.code, {"device": serial, "incident_id": inc.id, "recording_id": inc.recording_id,
-                                         "detail": inc.detail, "path": inc.detail, "reason": inc.detail})
+            facts = inc.facts or {"path": inc.detail, "reason": "—"}  # incidents from before facts were kept
+            finding = Finding(inc.code, {"device": serial, **facts, "incident_id": inc.id,
+                                         "recording_id": inc.recording_id})
             events.append(AlertEvent(f"incident:{inc.id}", finding, f"incident {inc.id}",
                                      tuple(b for b in (badge, *heads.get(teams.get(badge), []), *admins) if b)))
 

@@ -163,6 +163,7 @@ class Incident(Base):
     recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"), index=True)
     dock_session_id: Mapped[str | None] = mapped_column(ForeignKey("dock_sessions.id"))
     detail: Mapped[str] = mapped_column(Text)
+    facts: Mapped[dict | None] = mapped_column(JSON)  # the finding's detail, to word it again in any language
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # open | closed
     explanation: Mapped[str | None] = mapped_column(Text)

@@ -84,10 +84,17 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
     statement = _statement(app, label, case_no, maker, now, len(volumes), items, volume_of)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for n, vol in enumerate(volumes, 1):
-        name = f"{label}-vol{n:02d}" if len(volumes) > 1 else label
-        written.append(_write_volume(app, out / name, [by_id[r] for r in vol], statement, n, len(volumes),
-                                     case_no, maker, iso))
+    names = [f"{label}-vol{n:02d}" if len(volumes) > 1 else label for n in range(1, len(volumes) + 1)]
+    try:
+        for n, (name, vol) in enumerate(zip(names, volumes), 1):
+            written.append(_write_volume(app, out / name, [by_id[r] for r in vol], statement, n, len(volumes),
+                                         case_no, maker, iso))
+    except BaseException:
+        # Half an export is worse than none: a reviewer could burn it. Take it all back.
+        for name in names:
+            shutil.rmtree(out / name, ignore_errors=True)
+            (out / f"{name}.iso").unlink(missing_ok=True)
+        raise
     with app.changes.begin(by) as ch:
         row = Export(case_no=case_no, recording_ids=ids, out_dir=str(out.resolve()), volumes=written, by=by, at=now)
         ch.session.add(row)

@@ -89,8 +89,8 @@ def start_session(app: App, session_id: str, source_root: str, profile: DevicePr
 
 def _device_incident(ch: Change, session_id: str, now: datetime, finding: Finding) -> None:
     ch.session.flush()
-    incident = Incident(code=finding.code, dock_session_id=session_id, detail=finding.message, opened_at=now,
-                        status="open")
+    incident = Incident(code=finding.code, dock_session_id=session_id, detail=finding.message,
+                        facts=finding.detail, opened_at=now, status="open")
     ch.session.add(incident)
     ch.session.flush()
     ch.record("incident.opened", "incident", str(incident.id), code=finding.code, **finding.detail)
@@ -235,7 +235,7 @@ def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: S
     # 002 第16条: damaged or unstorable information is reported at once and needs a written explanation.
     finding = Finding("damaged_file", {"path": entry.rel_path, "reason": rec.damage_reason})
     incident = Incident(code=finding.code, recording_id=rec.id, dock_session_id=ctx.session_id,
-                        detail=finding.message, opened_at=now, status="open")
+                        detail=finding.message, facts=finding.detail, opened_at=now, status="open")
     ch.session.add(incident)
     ch.session.flush()
     ch.record("incident.opened", "incident", str(incident.id), code=finding.code, recording=rec.id,

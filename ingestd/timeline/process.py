@@ -197,7 +197,7 @@ def _check_drift(app: App, device_id: int) -> None:
     finding = Finding("clock_drift", {"device": serial, "drift": round(drift, 1)})
     with app.changes.begin(ACTOR) as ch:
         incident = Incident(code="clock_drift", dock_session_id=rows[-1][0], detail=finding.message,
-                            opened_at=app.clock.now(), status="open")
+                            facts=finding.detail, opened_at=app.clock.now(), status="open")
         ch.session.add(incident)
         ch.session.flush()
         ch.record("incident.opened", "incident", str(incident.id), code="clock_drift", device=serial,

@@ -1,4 +1,5 @@
-"""Report: recording facts copied into recording_compliance, and the daily rollup.
+"""Report: recording facts copied into recording_compliance, the daily rollup, and the
+structured facts of incidents (for alerts worded in Chinese).
 
 Revision ID: 0008
 Revises: 0007
@@ -16,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("facts", sa.JSON()))
     with op.batch_alter_table("recording_compliance") as batch:
         batch.add_column(sa.Column("made_at", UTCDateTime()))
         batch.add_column(sa.Column("duration_s", sa.Float()))
@@ -62,6 +65,8 @@ def downgrade() -> None:
     op.drop_index("ix_recording_compliance_made", "recording_compliance")
     op.drop_index("ix_recording_compliance_off_duty_made", "recording_compliance")
     op.drop_index("ix_recording_compliance_status_made", "recording_compliance")
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("facts")
     with op.batch_alter_table("recording_compliance") as batch:
         for column in ("uploaded_at", "damaged", "duration_s", "made_at"):
             batch.drop_column(column)
