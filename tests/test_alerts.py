@@ -266,3 +266,30 @@ def test_the_daemon_hosts_the_jobs_and_a_channel_can_be_tested(world):
     assert "no alert channel 'pager'" in cli.cli("alerts", "test", "pager", check=2).stderr
     receiver.status["/hook"] = 503
     assert "HTTP 503" in cli.cli("alerts", "test", "ops", check=2).stderr
+
+
+def test_a_fixity_failure_reaches_the_admins_once(world, tmp_path, clips):
+    import os
+
+    from ingestd.db.models import Recording
+    from ingestd.fixity import verify_store
+
+    app, settings, clock, receiver, mailbox, dock = world
+    clock.at = datetime(2026, 11, 21, 9, tzinfo=TZ)
+    cam = tmp_path / "cam"
+    copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+    ingest(app, [cam], None, "CAM-A")
+    sweep(app)
+    with app.db.reading() as s:
+        rec = s.execute(select(Recording)).scalar_one()
+    path = app.store.resolve(rec.object_id, rec.content_name)
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[100] ^= 1
+    path.write_bytes(bytes(data))
+    assert verify_store(app).failed
+    assert sweep(app)["raised"] == 1
+    alert = json.loads(receiver.on("/hook")[-1]["body"])
+    assert alert["event"] == "fixity_changed" and alert["recipients"] == ["A1"] and alert["article"] == "002 第17条"
+    clock.advance(timedelta(minutes=5))
+    assert sweep(app)["raised"] == 0

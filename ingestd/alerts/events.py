@@ -89,8 +89,9 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             events.append(AlertEvent(f"gap:{gap.id}", finding, f"gap {gap.id}",
                                      tuple(b for b in (officer, *heads.get(team, [])) if b)))
 
-        for src in s.execute(select(SourceFile).where(SourceFile.code.in_(STORE_FAILURES),
-                                                      SourceFile.seen_at > since)).scalars():
+        recent_docks = select(DockSession.id).where(DockSession.started_at > since)  # via the indexed link
+        for src in s.execute(select(SourceFile).where(SourceFile.dock_session_id.in_(recent_docks),
+                                                      SourceFile.code.in_(STORE_FAILURES))).scalars():
             finding = Finding(src.code, {"path": src.rel_path, "reason": src.reason})
             events.append(AlertEvent(f"source:{src.id}", finding, src.rel_path, tuple(admins)))
         for seq, detail in s.execute(select(AuditEvent.seq, AuditEvent.detail)

@@ -1,5 +1,5 @@
 """Cases (案件): a case number links recordings; the end of the enforcement act starts the
-archive deadline of the policy in force (000 第32条 20 日, 001 第25条 30 日, 003 第41条 30 日,
+archive deadline of the policy in force (000 第32条 20 日, 001 第25条 30 日, 003 第39条 30 日,
 004 第29条 20 日; 002 第18条 leaves it to the unit)."""
 
 from __future__ import annotations
