@@ -170,7 +170,7 @@ def build_report(app: App, req: ReportRequest) -> Report:
     hi = datetime.combine(req.last + timedelta(days=1), time(), tz)
     now = app.clock.now()
     builder = _Builder(app, req, tz, lo, hi, now)
-    with app.db.reading() as s:
+    with app.db.reading(snapshot=True) as s:
         builder.run(s)
     return builder.report()
 

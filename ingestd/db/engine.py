@@ -52,9 +52,13 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session that only reads: never takes the SQLite write lock."""
+    def reading(self, snapshot: bool = False) -> Iterator[Session]:
+        """A session that only reads: never takes the SQLite write lock. With `snapshot`,
+        every query in it sees the same committed state (a report's figures must add up
+        while docks keep committing); SQLite's read transaction already does."""
         bind = self.engine.execution_options(sqlite_begin="DEFERRED")
+        if snapshot and not self.is_sqlite:
+            bind = bind.execution_options(isolation_level="REPEATABLE READ")
         # Closing (not rolling back) keeps loaded rows usable after the block.
         with sessionmaker(bind=bind, expire_on_commit=False)() as session:
             yield session
