@@ -56,7 +56,7 @@ def raise_events(app: App, events: list[AlertEvent]) -> int:
             if e.key in taken:  # another dock raised it between our look and our lock
                 continue
             f = e.finding
-            alert = Alert(key=e.key, code=f.code, severity=f.kind.severity.value, subject=e.subject,
+            alert = Alert(key=e.key, code=f.code, severity=f.kind.severity.value, subject=e.subject[:128],
                           message=f.message, detail=f.as_dict(), recipients=list(dict.fromkeys(e.recipients)),
                           raised_at=now)
             ch.session.add(alert)

@@ -53,15 +53,18 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                     "team": sh.team, "camera": sh.camera, "day": sh.day.isoformat(), "deadline": local(sh.deadline),
                     "upload_article": sh.article}
 
+        def shift_subject(sh: Shift) -> str:  # what a reader recognises: who, and which camera
+            return f"{names.get(sh.badge, sh.badge)} {sh.camera or ''}".strip()
+
         remind_until = now + timedelta(minutes=cfg.remind_before_minutes)
         for sh in s.execute(select(Shift).where(Shift.status == "pending", Shift.deadline > now,
                                                 Shift.deadline <= remind_until)).scalars():
             events.append(AlertEvent(f"remind:shift:{sh.id}", Finding("deadline_near", shift_detail(sh)),
-                                     f"shift {sh.id}", (sh.badge, *heads.get(sh.team, []))))
+                                     shift_subject(sh), (sh.badge, *heads.get(sh.team, []))))
         for sh in s.execute(select(Shift).where(Shift.status == "overdue", Shift.deadline > since,
                                                 Shift.deadline <= now)).scalars():
             events.append(AlertEvent(f"overdue:shift:{sh.id}", Finding("shift_overdue", shift_detail(sh)),
-                                     f"shift {sh.id}", (sh.badge, *heads.get(sh.team, []), *admins)))
+                                     shift_subject(sh), (sh.badge, *heads.get(sh.team, []), *admins)))
 
         owners = dict(s.execute(select(Device.id, Device.owner_badge)).all())
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
@@ -75,7 +78,7 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             facts = inc.facts or {"path": inc.detail, "reason": "—"}  # incidents from before facts were kept
             finding = Finding(inc.code, {"device": serial, **facts, "incident_id": inc.id,
                                          "recording_id": inc.recording_id})
-            events.append(AlertEvent(f"incident:{inc.id}", finding, f"incident {inc.id}",
+            events.append(AlertEvent(f"incident:{inc.id}", finding, serial or f"incident {inc.id}",
                                      tuple(b for b in (badge, *heads.get(teams.get(badge), []), *admins) if b)))
 
         stale = now - timedelta(hours=cfg.open_gap_hours)
@@ -86,7 +89,7 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                 .where(Gap.status == "open", Gap.detected_at <= stale, Gap.detected_at > stale - LOOKBACK)):
             finding = Finding("open_interruption", {"gap": gap.id, "seconds": gap.seconds, "device": serial,
                                                     "officer": officer, "start": local(gap.start)})
-            events.append(AlertEvent(f"gap:{gap.id}", finding, f"gap {gap.id}",
+            events.append(AlertEvent(f"gap:{gap.id}", finding, f"{serial or ''} {local(gap.start)}".strip(),
                                      tuple(b for b in (officer, *heads.get(team, [])) if b)))
 
         recent_docks = select(DockSession.id).where(DockSession.started_at > since)  # via the indexed link
