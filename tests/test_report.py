@@ -211,6 +211,11 @@ def test_html_is_self_contained_linked_and_renders_chinese_in_chromium(unit):
     # Every figure that has items links to them: the officer's late count to 张三's late item.
     assert 'href="#late_upload--一中队--012345"' in html and 'id="late_upload--一中队--012345"' in html
     assert 'href="#shift_overdue--一中队--011111"' in html and 'id="shift_overdue--一中队--011111"' in html
+    # A unit that configures English gets it beside the Chinese, labels and messages alike.
+    bilingual = tmp / "r-en.html"
+    write_report(build_report(app, ReportRequest(DAY, DAY)), "html", bilingual, "zh-en")
+    text = bilingual.read_text(encoding="utf-8")
+    assert "按时率 On-time rate" in text and "has not docked; deadline" in text and "未上传" in text
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian chromium is not installed (make system-deps installs it)")
