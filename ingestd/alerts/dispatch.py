@@ -107,14 +107,17 @@ def _message(app: App, alert_id: int) -> Message:
         alert = s.get(Alert, alert_id)
         users = {u.badge: u for u in s.execute(select(User).where(User.badge.in_(alert.recipients))).scalars()}
         names = dict(s.execute(select(Officer.badge, Officer.name).where(Officer.badge.in_(alert.recipients))).all())
-    recipients = [{"badge": b, "name": (users[b].name if b in users else names.get(b)),
-                   "email": users[b].email if b in users else None,
-                   "mobile": users[b].mobile if b in users else None} for b in alert.recipients]
+    recipients = [_recipient(users[b]) if b in users else {"badge": b, "name": names.get(b), "email": None,
+                                                           "mobile": None} for b in alert.recipients]
     detail = alert.detail
     return Message(alert.key, alert.code, alert.severity, detail["label_zh"], detail.get("article"), alert.message,
                    detail.get("message_zh", alert.message), alert.subject,
                    alert.raised_at.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
                    app.settings.dock_name, detail, recipients)
+
+
+def _recipient(user: User) -> dict:
+    return {"badge": user.badge, "name": user.name, "email": user.email, "mobile": user.mobile}
 
 
 def _send(app: App, channel, msg: Message) -> None:
@@ -159,7 +162,7 @@ def send_test(app: App, channel_name: str, to: str | None) -> None:
             user = s.get(User, to)
         if user is None:
             raise UserError(f"unknown user {to!r}")
-        recipients = [{"badge": user.badge, "name": user.name, "email": user.email, "mobile": user.mobile}]
+        recipients = [_recipient(user)]
     msg = Message(f"test:{app.clock.now().isoformat()}", f.code, "info", f.kind.label_zh, None, f.message,
                   f.message_zh, channel_name, app.clock.now().astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
                   app.settings.dock_name, f.as_dict(), recipients)

@@ -225,7 +225,7 @@ class _Builder:
 
     def _recordings(self, s) -> None:
         d = ComplianceDaily
-        team_filter = [d.team == self.req.team] if self.req.team is not None else []
+        team_filter = self._team_filter(d.team)
         q = (select(d.team, d.officer_badge, func.sum(d.recordings), func.sum(d.seconds), func.sum(d.on_time),
                     func.sum(d.late), func.sum(d.undetermined), func.sum(d.off_duty), func.sum(d.damaged),
                     func.max(d.late_max_s))
@@ -278,7 +278,7 @@ class _Builder:
     def _uploads_per_day(self, s) -> None:
         """Files uploaded on each day of the period, whenever they were made."""
         d = ComplianceDaily
-        team_filter = [d.team == self.req.team] if self.req.team is not None else []
+        team_filter = self._team_filter(d.team)
         for day, n in s.execute(select(d.upload_day, func.sum(d.recordings))
                                 .where(d.upload_day.between(self.req.first, self.req.last), *team_filter)
                                 .group_by(d.upload_day)):
@@ -298,7 +298,7 @@ class _Builder:
         for code, status in (("shift_overdue", "overdue"), ("shift_no_recording", "no_recording")):
             base = select(Shift).where(Shift.day.between(self.req.first, self.req.last), Shift.status == status,
                                        *self._team_filter(Shift.team))
-            total = s.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+            total = sum(getattr(f, f"shifts_{status}") for f in self.rows.values())  # counted just above
             items = [self._item(code, self._key(sh.team, sh.badge), shift_id=sh.id, day=sh.day.isoformat(),
                                 camera=sh.camera, deadline=self._iso(sh.deadline),
                                 upload_article=sh.article or self.upload_article)

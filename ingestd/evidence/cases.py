@@ -79,18 +79,22 @@ class CaseState:
                 "not_exported": self.not_exported}
 
 
-def case_states(session: Session, policy: Policy, team: str | None = None) -> list[CaseState]:
+def case_states(session: Session, policy: Policy, team: str | None = None,
+                case_no: str | None = None) -> list[CaseState]:
+    only = [Evidence.case_no == case_no] if case_no is not None else []
     counts = session.execute(
         select(Evidence.case_no, func.count(),
                func.sum(case((Evidence.proves.is_(None), 1), else_=0)),
                func.sum(case((Evidence.exported_at.is_(None), 1), else_=0)))
         .join(Recording, Recording.id == Evidence.recording_id)
-        .where(Evidence.case_no.is_not(None), Recording.status != "deleted")
+        .where(Evidence.case_no.is_not(None), Recording.status != "deleted", *only)
         .group_by(Evidence.case_no)).all()
     by_case = {c: (n, int(m or 0), int(x or 0)) for c, n, m, x in counts}
     q = select(Case).order_by(Case.case_no)
     if team is not None:
         q = q.where(Case.team == team)
+    if case_no is not None:
+        q = q.where(Case.case_no == case_no)
     return [CaseState(c.case_no, c.title, c.team, c.status, c.ended_on, archive_deadline(policy, c.ended_on),
                       *by_case.get(c.case_no, (0, 0, 0)))
             for c in session.execute(q).scalars()]
@@ -107,10 +111,8 @@ def case_findings(states: list[CaseState], policy: Policy, today: date) -> list[
 
 def case_summary(app: App, case_no: str) -> dict:
     with app.db.reading() as s:
-        _case(s, case_no)
-        state = next(c for c in case_states(s, app.policy) if c.case_no == case_no)
-        recs = list(s.execute(select(Evidence.recording_id).where(Evidence.case_no == case_no)
-                              .order_by(Evidence.made_from)).scalars())
+        recs = case_recordings(s, case_no)  # says so if there is no such case
+        state = case_states(s, app.policy, case_no=case_no)[0]
     return {**state.as_dict(), "recording_ids": recs, "policy": app.policy.name,
             "archive_article": app.policy.archive.article}
 
@@ -122,4 +124,5 @@ def list_cases(app: App) -> list[dict]:
 
 def case_recordings(session: Session, case_no: str) -> list[str]:
     _case(session, case_no)
-    return list(session.execute(select(Evidence.recording_id).where(Evidence.case_no == case_no)).scalars())
+    return list(session.execute(select(Evidence.recording_id).where(Evidence.case_no == case_no)
+                                .order_by(Evidence.made_from, Evidence.recording_id)).scalars())
