@@ -57,7 +57,7 @@ test: system-deps venv
 	$(BIN)/pytest -q
 
 bench: system-deps venv
-	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_dock.py
 	$(BIN)/python bench/bench_compliance.py
 	$(BIN)/python bench/bench_media.py
 

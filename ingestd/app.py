@@ -17,6 +17,7 @@ from ingestd.device_profiles import DeviceProfile, load_profiles
 from ingestd.errors import UserError
 from ingestd.db.models import DockSession
 from ingestd.ingest.staging import StagingArea
+from ingestd.jobs.queue import release_group
 from ingestd.ingest.store import OcflStore
 from ingestd.signing import Signer, Verifier, create_keypair
 
@@ -61,14 +62,17 @@ class App:
         return self._staging
 
     def _mark_interrupted(self, session_ids: list[str]) -> None:
+        """A dead process's dock sessions: what they committed stays, and the jobs that
+        follow a dock (timeline, compliance, 制作人), held until release, may run now."""
         if not session_ids:
             return
         with self.changes.begin("ingestd") as ch:
             for sid in session_ids:
                 row = ch.session.get(DockSession, sid)
                 if row is not None and row.status == "running":
-                    row.status = "interrupted"
-                    ch.record("dock.interrupted", "dock_session", sid)
+                    row.status, row.finished_at = "interrupted", self.clock.now()
+                    ch.record("dock.interrupted", "dock_session", sid, reason="its process died")
+                release_group(ch, sid, self.clock.now())
 
     @property
     def changes(self) -> Changes:

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 from sqlalchemy import func, select
 
-from ingestd import cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_media, cli_timeline, logs
+from ingestd import cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_jobs, cli_media, cli_timeline, logs
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
@@ -42,6 +42,7 @@ app.command("report")(cli_compliance.report)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
 app.add_typer(cli_media.media_app, name="media")
+app.add_typer(cli_jobs.jobs_app, name="jobs")
 app.add_typer(cli_alerts.alerts_app, name="alerts")
 app.add_typer(cli_evidence.users_app, name="users")
 app.add_typer(cli_evidence.evidence_app, name="evidence")
@@ -82,9 +83,13 @@ def ingest(ctx: typer.Context,
            device: Optional[str] = typer.Option(None, "--device", help="Camera serial number."),
            camera_clock: Optional[str] = typer.Option(None, "--camera-clock", help="The camera's clock as read at "
                                                       "dock (ISO 8601), to correct its recordings' times."),
+           no_wait: bool = typer.Option(False, "--no-wait", help="Return once the camera is released; the "
+                                        "after-dock jobs are left to the daemon or `ingestd jobs work`."),
            as_json: bool = JsonOpt) -> None:
-    """Offload recordings now (the same code path the daemon uses when a camera docks)."""
-    from ingestd.ingest.pipeline import ingest as run_ingest
+    """Offload recordings now (the same code path the daemon uses when a camera docks), then see
+    the after-dock jobs of these sessions through (SM3, timeline, compliance, 制作人), so that
+    `gaps list` and the report are right when it returns. Derivatives are left to the daemon."""
+    from ingestd.afterdock import ingest as run_ingest
 
     for path in paths:
         if not path.exists() and not path.is_symlink():
@@ -92,12 +97,16 @@ def ingest(ctx: typer.Context,
     with opened_app(ctx) as application:
         application.profile(profile)  # reject an unknown profile before anything starts
         clock_reading = parse_time(camera_clock, "--camera-clock", application.settings.tz) if camera_clock else None
-        runs = run_ingest(application, paths, profile, device, clock_reading)
+        runs = run_ingest(application, paths, profile, device, clock_reading, wait=not no_wait)
     data = {"sessions": [r.as_dict() for r in runs],
             "files": [o.as_dict() for r in runs for o in r.outcomes]}
     lines = [f"{o.status:9} {o.rel_path}" + (f"  ({o.reason})" if o.reason else "")
              for r in runs for o in r.outcomes]
-    lines += [f"session {r.session_id}: " + ", ".join(f"{k} {v}" for k, v in r.counts().items()) for r in runs]
+    for r in runs:
+        device_text = f"device {r.device or '(none)'} ({r.device_source or 'unknown'})"
+        state = f"released after {r.released_after_s:.2f} s" if r.released else "interrupted"
+        lines.append(f"session {r.session_id}: {device_text}, {state}; "
+                     + ", ".join(f"{k} {v}" for k, v in r.counts().items()))
     emit(data, as_json, "\n".join(lines))
 
 
@@ -213,11 +222,14 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 @store_app.command("rebuild-index")
 def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
-    """Recreate missing database rows from the store's own ingest records."""
-    from ingestd.ingest.reindex import rebuild_index
+    """Recreate missing database rows from the store's own ingest records (then SM3 and the
+    probe of what it brought back, computed from the stored bytes)."""
+    from ingestd.afterdock import follow_through
+    from ingestd.rebuild import rebuild_index
 
     with opened_app(ctx) as application:
         result = rebuild_index(application)
+        result["jobs_done"] = follow_through(application)
     emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
                            f"{result['already_indexed']} already in the index")
 

@@ -44,8 +44,8 @@ def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
                   by: str = typer.Option("admin", "--by", help="Who imports it (badge or user name)."),
                   as_json: bool = JsonOpt) -> None:
     """Import a roster; re-importing a period replaces it. Nothing is imported from a bad file."""
+    from ingestd.afterdock import import_roster
     from ingestd.compliance.roster import read_roster
-    from ingestd.compliance.roster_import import import_roster
 
     with opened_app(ctx) as app:
         roster = read_roster(file, app.settings.tz)

@@ -6,7 +6,7 @@ import typer
 from sqlalchemy import func, select
 
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
-from ingestd.db.models import Device, DockSession, Incident, Officer
+from ingestd.db.models import Device, DockSession, Incident
 
 devices_app = typer.Typer(no_args_is_help=True, help="Cameras (执法记录仪) known to this unit.")
 
@@ -16,7 +16,8 @@ def _state(ds: DockSession | None) -> str:
         return "never docked"
     if ds.status == "running":
         return f"copying {ds.files_seen}/{ds.files_total if ds.files_total is not None else '?'} files"
-    return {"finished": "released", "interrupted": "interrupted", "rebuilt": "released"}.get(ds.status, ds.status)
+    return {"finished": "released", "released": "released", "interrupted": "interrupted",
+            "rebuilt": "released"}.get(ds.status, ds.status)
 
 
 @devices_app.command("list")
@@ -58,16 +59,10 @@ def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 @devices_app.command("owner")
 def devices_owner(ctx: typer.Context, serial: str = typer.Argument(...), badge: str = typer.Argument(...),
                   by: str = typer.Option("admin", "--by"), as_json: bool = JsonOpt) -> None:
-    """Register the officer a camera is issued to (used when the roster does not say)."""
-    from ingestd.errors import UserError
+    """Register the officer a camera is issued to (used when the roster does not say); the
+    recordings it decides are computed again (officer, deadlines, 制作人)."""
+    from ingestd.afterdock import set_owner
 
     with opened_app(ctx) as app:
-        with app.changes.begin(by) as ch:
-            device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
-            if device is None:
-                raise UserError(f"no camera with serial {serial} (it registers itself on its first dock)")
-            if ch.session.get(Officer, badge) is None:
-                raise UserError(f"no officer with badge {badge} (import the roster first)")
-            previous, device.owner_badge = device.owner_badge, badge
-            ch.record("device.owner_set", "device", serial, owner=badge, previous=previous)
-    emit({"serial": serial, "owner": badge}, as_json, f"{serial} is issued to {badge}")
+        data = set_owner(app, serial, badge, by)
+    emit(data, as_json, f"{serial} is issued to {badge}")

@@ -31,10 +31,16 @@ CONFIG_NAME = "ingestd.toml"
 class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    workers: int = Field(0, ge=0, le=64, description="offload processes; 0 = one per core")
+    workers: int = Field(0, ge=0, le=64, description="offload threads shared by all docks; 0 = two per core")
     chunk_kib: int = Field(1024, ge=64, le=65536, description="read/write unit of the streaming copy")
     default_profile: str = "generic"
-    probe_timeout_s: float = Field(60.0, gt=0)
+
+
+class JobsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workers: int = Field(0, ge=0, le=64, description="after-dock job threads (SM3, probes, timeline, "
+                                                    "compliance, 制作人); 0 = one per core")
 
 
 class ComplianceSettings(BaseModel):
@@ -72,7 +78,6 @@ class MediaSettings(BaseModel):
 
     proxy_policy: str = Field("all", pattern="^(all|important_and_evidence|on_demand)$")
     workers: int = Field(0, ge=0, le=16, description="media workers; 0 = one per core but one, at least one")
-    lease_s: float = Field(3600.0, gt=0, description="a job not finished in this time is taken again")
     timeout_factor: float = Field(1.0, gt=0, description="an ffmpeg run may take this many times the clip length")
 
 
@@ -184,6 +189,7 @@ class Settings(BaseSettings):
     policies_dir: Path | None = Field(None, description="extra policy profiles beside the shipped ones")
     calendar_file: Path | None = Field(None, description="working-day overrides; default <data_dir>/calendar.toml")
     ingest: IngestSettings = IngestSettings()
+    jobs: JobsSettings = JobsSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     daemon: DaemonSettings = DaemonSettings()
     usb: UsbSettings = UsbSettings()
@@ -221,7 +227,12 @@ class Settings(BaseSettings):
 
     @property
     def offload_workers(self) -> int:
-        return self.ingest.workers or (os.cpu_count() or 1)
+        # Threads that mostly wait on the camera and the disk: two per core keep both busy.
+        return self.ingest.workers or 2 * (os.cpu_count() or 1)
+
+    @property
+    def jobs_workers(self) -> int:
+        return self.jobs.workers or (os.cpu_count() or 1)
 
 
 def config_path(explicit: Path | None) -> Path | None:
@@ -310,15 +321,18 @@ DEFAULT_CONFIG_TEXT = """\
 # calendar_file = "/etc/ingestd/calendar.toml"
 
 [ingest]
-# Offload processes. SM3 in software is CPU-bound, so one per core keeps every core busy.
-# 0 means one per core.
+# Offload threads shared by every camera docked at once (copy, SHA-256, fsync, re-read,
+# structural check). 0 means two per core.
 # workers = 0
 # Size of one read/write of the streaming copy, in KiB.
 # chunk_kib = 1024
 # The device profile used when none is named and none is recognised.
 # default_profile = "generic"
-# Longest a probe of one file (ffprobe, mediainfo) may take, in seconds.
-# probe_timeout_s = 60.0
+
+[jobs]
+# Threads working the after-dock jobs (SM3, full probe, timeline, compliance, 制作人) at idle
+# CPU and I/O priority, so that a dock in flight always wins. 0 means one per core.
+# workers = 0
 
 [compliance]
 # How often the daemon re-judges shifts, so that "pending" turns "overdue" when a deadline passes.
@@ -351,7 +365,6 @@ DEFAULT_CONFIG_TEXT = """\
 # "on_demand" (made when someone asks for one).
 # proxy_policy = "all"
 # workers = 0          # 0: one per core but one (at least one)
-# lease_s = 3600
 # timeout_factor = 1.0 # an ffmpeg run may take this many times the clip's length
 
 [web]

@@ -1,10 +1,14 @@
-"""`ingestd run`: inbox watchers, the ingest workers and the scheduler in one process.
+"""`ingestd run`: inbox watchers, USB docking, the job workers and the scheduler in one process.
 
-Each settled batch (one camera folder) is its own dock session on a bounded worker pool,
-so one slow or broken camera never holds up another. SIGTERM stops taking new work,
-lets each dock session in flight commit the file it is on (never a half object), leaves
-the rest on the camera for the next dock, and exits; SIGHUP reloads device
-profiles and policies. Readiness and watchdog pings go to systemd.
+Each settled batch (one camera folder) or docked camera is its own dock session on a
+bounded pool, so one slow or broken camera never holds up another; the camera is
+released as soon as its files are committed. The job workers drain what follows the
+docks (SM3, probes, timeline, compliance, 制作人, derivatives) at idle priority, between
+and beside docks. SIGTERM stops taking new work, lets each dock session in flight commit
+what it has (never a half object), leaves the rest on the camera for the next dock, lets
+each job worker finish its job, and exits; unfinished jobs stay queued for the next start.
+SIGHUP reloads device profiles, policies and the calendar. Readiness and watchdog pings
+go to systemd.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from ingestd import afterdock
 from ingestd.app import App
 from ingestd.errors import UserError
+from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
-from ingestd.jobs import ALERTS_JOB, build_scheduler
+from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES
+from ingestd.schedule import ALERTS_JOB, build_scheduler
 from ingestd.logs import event
 from ingestd.sd_notify import notify, watchdog_interval_s
 from ingestd.sources.folder import FolderSource
@@ -32,8 +39,8 @@ class Daemon:
         self.app = app
         self.stop_event = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=app.settings.daemon.max_docks, thread_name_prefix="dock")
-        # One set of offload processes for every camera: eight cameras share the cores.
-        self.offloader = Offloader(app.settings.offload_workers).__enter__()
+        # One set of offload threads for every camera: eight cameras share the cores.
+        self.offloader = Offloader(app.settings.offload_workers)
         self.inflight: set[Future] = set()
         self.lock = threading.Lock()
         inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
@@ -53,9 +60,7 @@ class Daemon:
         self._track(self.pool.submit(self._dock_usb, dev, recognition))
 
     def _dock_usb(self, dev, recognition) -> None:
-        """Mount read-only, read what the camera says about itself, offload, release."""
-        from ingestd.ingest.commit import DockInfo
-        from ingestd.ingest.pipeline import ingest
+        """Mount read-only, read what the camera says about itself, offload, release (unmount)."""
         from ingestd.sources.camera import missing_markers, read_camera_clock, storage
 
         profile = recognition.profile
@@ -66,9 +71,11 @@ class Daemon:
             problems = list(recognition.problems) + [f"expected {m!r} is missing" for m in missing_markers(root, profile)]
             total, free = storage(root)
             roots = [root / r for r in profile.media_roots] or [root]
-            runs = ingest(self.app, roots, profile.name, dev.serial, read_camera_clock(root, profile, self.app.settings.tz),
-                          info=DockInfo(dev.port, total, free, tuple(problems)), stop=self.stop_event,
-                          offloader=self.offloader)
+            runs = afterdock.dock(self.app, afterdock.DockRequest(
+                roots, profile.name, dev.serial, "usb" if dev.serial else None,
+                read_camera_clock(root, profile, self.app.settings.tz), info=DockInfo(dev.port, total, free,
+                                                                                      tuple(problems))),
+                self.stop_event, self.offloader)
         finally:
             self.mounter.unmount(dev.node, root)
         for run in runs:
@@ -94,10 +101,8 @@ class Daemon:
             event(log, logging.ERROR, "dock.failed", exc=exc, error=repr(exc))
 
     def _dock(self, root: Path, serial: str | None, files: list[str]) -> None:
-        from ingestd.ingest.pipeline import ingest
-
-        runs = ingest(self.app, [root], None, serial, only=set(files), stop=self.stop_event,
-                      offloader=self.offloader)
+        runs = afterdock.dock(self.app, afterdock.DockRequest([root], None, serial, "folder_name" if serial else None,
+                                                              only=set(files)), self.stop_event, self.offloader)
         for run in runs:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
 
@@ -114,6 +119,7 @@ class Daemon:
         except UserError as exc:  # a bad edit must not take the dock down: report it, keep running
             event(log, logging.ERROR, "daemon.reload_failed", error=str(exc))
             return
+        afterdock.note_rules(self.app)
         event(log, logging.INFO, "daemon.reloaded")
 
     def run(self) -> None:
@@ -127,9 +133,10 @@ class Daemon:
             from ingestd.metrics import serve
 
             serve(self.app, lambda: len(self.inflight))
-        from ingestd.media.worker import run_workers
-
-        media_threads = run_workers(self.app, self.stop_event, self.app.settings.media_workers)
+        afterdock.note_rules(self.app)  # a changed policy or calendar asks for every deadline again
+        workers = afterdock.runner(self.app, AFTER_DOCK, name="jobs").start(self.stop_event)
+        workers += afterdock.runner(self.app, DERIVATIVES, self.app.settings.media_workers,
+                                    name="media").start(self.stop_event)
         notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
               dock=self.app.settings.dock_name)
@@ -144,10 +151,10 @@ class Daemon:
         if self.usb is not None:
             self.usb.stop()
         self.scheduler.shutdown(wait=True)
-        for thread in media_threads:
-            thread.join(timeout=30)  # an ffmpeg run in flight ends at its own time limit
+        for thread in workers:
+            thread.join(timeout=30)  # an ffmpeg run in flight ends at its own time limit; its lease hands it on
         self.pool.shutdown(wait=True)
-        self.offloader.__exit__(None, None, None)
+        self.offloader.close()
         self.app.close()
         event(log, logging.INFO, "daemon.stopped")
 

@@ -48,6 +48,8 @@ _KINDS = [
                 "{path}: could not be read off the camera ({reason}); nothing was kept, the next dock retries"),
     FindingKind("verify_mismatch", Severity.ERROR, "校验不一致",
                 "{path}: the stored copy re-read from disk differs from what was read; nothing was kept"),
+    FindingKind("changed_during_copy", Severity.WARNING, "复制中文件变化",
+                "{path}: changed while it was copied ({reason}); nothing was kept, the next dock takes it whole"),
     FindingKind("store_write_failed", Severity.ERROR, "存储写入失败",
                 "{path}: could not be written to the store ({reason}); nothing was kept", "002 第16条"),
     # Store fixity and audit
@@ -126,6 +128,7 @@ MESSAGES_ZH: dict[str, str] = {
     "read_failed": "{path}：无法从记录仪读取（{reason}），未保存，下次接入时重试",
     "verify_mismatch": "{path}：写入后重读校验不一致，未保存",
     "store_write_failed": "{path}：无法写入存储（{reason}），未保存",
+    "changed_during_copy": "{path}：复制过程中文件发生变化（{reason}），未保存，下次接入时完整导入",
     "fixity_changed": "{object_id}：{path} 的摘要与入库时不一致",
     "fixity_missing": "{object_id}：{path} 在存储中缺失",
     "object_invalid": "{object_id}：{reason}",

@@ -1,7 +1,9 @@
 """Running an external program the one safe way: stdin closed, stdout and stderr
 captured, a time limit, and on expiry terminate → wait → kill of its whole process group.
-Failures raise ToolError carrying the tail of stderr. Each tool has its own thin module
-building its arguments (media/ffmpeg.py, sources/mount.py); all of them run through here."""
+The program dies with ingestd (parent-death signal, set by util-linux's setpriv before it
+execs the program), so a killed dock never leaves a decoder running. Failures raise
+ToolError carrying the tail of stderr. Each tool has its own thin module building its
+arguments (media/ffmpeg.py, sources/mount.py); all of them run through here."""
 
 from __future__ import annotations
 
@@ -38,17 +40,24 @@ def run(args: list[str], timeout_s: float, *, nice: bool = False) -> ToolOutput:
         return _run(args, timeout_s, nice)
 
 
+def wrapped(args: list[str], nice: bool) -> list[str]:
+    """The command line actually run: each wrapper sets one thing on its own process and execs
+    the next, so the tool keeps all of them (no preexec_fn: unsafe in a threaded process)."""
+    prefix: list[str] = []
+    if shutil.which("setpriv"):
+        prefix += ["setpriv", "--pdeathsig", "KILL", "--"]
+    if nice:
+        # Idle CPU and I/O class: the dock's copies always go first.
+        prefix += ["nice", "-n", "19"] + (["ionice", "-c", "3"] if shutil.which("ionice") else [])
+    return prefix + args
+
+
 def _run(args: list[str], timeout_s: float, nice: bool) -> ToolOutput:
     tool = os.path.basename(args[0])
-    if nice and shutil.which("ionice"):
-        args = ["ionice", "-c", "3", *args]  # idle I/O class: the dock's copies always go first
-    try:
-        proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=(lambda: os.nice(19)) if nice else None,
-        )
-    except FileNotFoundError:
-        raise ToolError(tool, "not installed (run `make system-deps`)") from None
+    if shutil.which(args[0]) is None:
+        raise ToolError(tool, "not installed (run `make system-deps`)")
+    proc = subprocess.Popen(wrapped(args, nice), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:

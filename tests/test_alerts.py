@@ -28,11 +28,11 @@ from ingestd.app import App
 from ingestd.clock import FixedClock
 from ingestd.compliance.report_schedule import period_for, write_scheduled
 from ingestd.compliance.roster import read_roster
-from ingestd.compliance.roster_import import import_roster
+from ingestd.afterdock import import_roster
 from ingestd.config import AlertSettings, ScheduledReport, SmtpSettings
 from ingestd.db.models import Alert, AlertDelivery
-from ingestd.ingest.pipeline import ingest
-from ingestd.jobs import compliance_sweep
+from ingestd.afterdock import ingest
+from ingestd.schedule import compliance_sweep
 from ingestd.users import add_user
 from tests.conftest import copy_clip, make_dock
 from tests.test_roster_compliance import ROWS, ZH, write_csv
@@ -247,7 +247,7 @@ def test_the_daemon_hosts_the_jobs_and_a_channel_can_be_tested(world):
     from dataclasses import replace
 
     from ingestd.config import ReportSettings
-    from ingestd.jobs import build_scheduler
+    from ingestd.schedule import build_scheduler
 
     app, settings, clock, receiver, mailbox, dock = world
     scheduled = App.open(settings.model_copy(update={"report": ReportSettings(

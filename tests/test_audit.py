@@ -29,9 +29,12 @@ def _raw(dock, *statements):
 def test_ingest_is_fully_audited(audited):
     with audited.app().db.reading() as s:
         actions = [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
-    assert actions[0] == "dock.started"
-    # the dock finishes, then compliance is recomputed for what arrived
-    assert actions.index("dock.finished") < actions.index("compliance.recomputed")
+    # the first command notes the rules in force (policy, calendar), then the dock starts
+    # (registering the camera, named after its folder, in the same transaction)
+    assert actions[:3] == ["rules.changed", "device.registered", "dock.started"]
+    # the camera is released, then the jobs that follow run: compliance for what arrived
+    assert actions.index("dock.released") < actions.index("compliance.recomputed")
+    assert actions.index("recording.sm3") > actions.index("dock.released")  # SM3 is after-dock work
     assert actions.count("recording.ingested") == 2
     assert actions.count("source.skipped") == 1
 

@@ -76,4 +76,6 @@ def test_kill_at_random_points_then_rerun(tmp_path, camera, workers):
     assert dock.cli_json("audit", "verify")["ok"]
     # No partial file anywhere: staging holds nothing but what a live process owns (none now).
     assert list((dock.settings.data_dir / "staging").iterdir()) == []
-    assert "running" not in sessions and sessions.count("interrupted") >= 1
+    # A dock releases the camera in a fraction of a second now, so most kills land in the
+    # after-dock jobs (tests/test_after_dock.py checks those finish); no session is left running.
+    assert "running" not in sessions and set(sessions) <= {"released", "interrupted"}

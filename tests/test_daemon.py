@@ -206,19 +206,31 @@ def test_eight_cameras_at_once_and_one_broken_camera_does_not_matter(tmp_path, c
 
 
 def test_stop_commits_the_file_in_flight_and_leaves_the_rest(tmp_path, clips):
-    """SIGTERM mid-dock: what was committed is whole, the session is `interrupted`, and the
-    next dock takes the rest without copying anything twice."""
-    from ingestd.ingest.pipeline import ingest
+    """SIGTERM mid-dock: the copy in flight is finished and committed whole, nothing else is
+    begun, the session is `interrupted`, and the next dock takes the rest without copying
+    anything twice."""
+    from ingestd.afterdock import DockRequest, dock as dock_now
 
     dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
     cam = tmp_path / "cam"
-    for i, name in enumerate(["h264", "h264_b", "h264_c", "hevc"]):
-        copy_clip(clips[name], cam / f"{i}.mp4")
+    (cam / "0_big.mp4").parent.mkdir(parents=True)
+    (cam / "0_big.mp4").write_bytes(os.urandom(300 << 20))  # taken first (largest first), long enough to catch
+    for i, name in enumerate(["h264", "h264_b", "h264_c"]):
+        copy_clip(clips[name], cam / f"{i + 1}.mp4")
     stop = threading.Event()
-    stop.set()  # the signal arrived before the first file finished
+    staging = dock.settings.data_dir / "staging"
+
+    def stop_once_copying() -> None:
+        while not any(p.stat().st_size for p in staging.glob("*/*.part.mp4")):
+            time.sleep(0.001)
+        stop.set()  # the signal arrives while the big file is being copied
+
+    signaller = threading.Thread(target=stop_once_copying)
+    signaller.start()
     app = dock.app()
-    [run] = ingest(app, [cam], None, "CAM-S", stop=stop)
-    assert [o.status for o in run.outcomes] == ["ingested"]
+    [run] = dock_now(app, DockRequest([cam], None, "CAM-S"), stop)
+    signaller.join()
+    assert [(o.rel_path, o.status) for o in run.outcomes] == [("0_big.mp4", "damaged")]
     with app.db.reading() as s:
         from sqlalchemy import select
 

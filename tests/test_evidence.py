@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ingestd.clock import FixedClock
 from ingestd.compliance.roster import read_roster
-from ingestd.compliance.roster_import import import_roster
+from ingestd.afterdock import import_roster
 from ingestd.db.models import Evidence, Export, Recording
 from ingestd.errors import UserError
 from ingestd.evidence import access, retention
@@ -29,7 +29,7 @@ from ingestd.evidence.disc import disc_capacity, plan_volumes
 from ingestd.evidence.holds import place_hold
 from ingestd.evidence.metadata import set_evidence
 from ingestd.evidence.export import export
-from ingestd.ingest.pipeline import ingest
+from ingestd.afterdock import ingest
 from ingestd.users import add_user
 from tests.conftest import copy_clip, make_dock, ocfl_validate
 from tests.test_roster_compliance import ROWS, ZH, write_csv

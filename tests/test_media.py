@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from ingestd.afterdock import work_jobs
 from ingestd.clock import FixedClock
-from ingestd.media import commands, manifest, queue
+from ingestd.jobs import queue
+from ingestd.jobs.kinds import DERIVATIVES, JobKind
+from ingestd.media import commands, manifest
 from ingestd.media.derivatives import derivative_dir
 from ingestd.media.synthetic import ClipSpec, make_clip
-from ingestd.media.worker import work_one, work_until_empty
 from tests.conftest import copy_clip, make_dock
 
 
@@ -91,37 +93,45 @@ def test_damaged_originals_partial_proxy_or_recorded_failure(tmp_path):
     moov_last = whole.read_bytes()
     (cam / "no_moov.mp4").write_bytes(moov_last[: len(moov_last) // 2])  # nothing decodes
     dock.cli_json("ingest", str(cam))
-    app = dock.app()
-    assert work_until_empty(app) == 4  # 2 jobs; the undecodable one tried 3 times
+    clock = FixedClock(datetime.now(timezone.utc))
+    app = dock.app(clock)
+    assert work_jobs(app, DERIVATIVES) == 1  # the undecodable one failed its first attempt
+    for backoff_s in (30, 60):  # tried again after each backoff, and no sooner
+        assert work_jobs(app, DERIVATIVES) == 0 and dock.cli_json("media", "status")["failed"] == []
+        clock.advance(timedelta(seconds=backoff_s + 1))
+        assert work_jobs(app, DERIVATIVES) == 0
     status = dock.cli_json("media", "status")
     [failed] = status["failed"]
     assert failed["kind"] == "proxy" and failed["attempts"] == 3 and "ffmpeg" in failed["error"]
     with app.db.reading() as s:
         from sqlalchemy import select
 
-        from ingestd.db.models import MediaJob
-        done = s.execute(select(MediaJob).where(MediaJob.status == "done")).scalar_one()
+        from ingestd.db.models import Job
+        done = s.execute(select(Job).where(Job.status == "done", Job.kind == "proxy")).scalar_one()
     assert done.partial is True
-    assert ffprobe(derivative_dir(app, done.recording_id) / "proxy" / "proxy.mp4")["streams"]
+    assert ffprobe(derivative_dir(app, done.subject) / "proxy" / "proxy.mp4")["streams"]
     # the originals are untouched
     assert dock.cli_json("verify")["ok"]
     retried = dock.cli_json("media", "retry", str(failed["id"]))
     assert retried["status"] == "queued"
-    assert dock.cli("media", "retry", "99999", check=2).stderr.startswith("ingestd: no media job")
+    assert dock.cli("media", "retry", "99999", check=2).stderr.startswith("ingestd: no job with id 99999")
 
 
 def test_a_dead_workers_job_is_taken_again_when_its_lease_runs_out(unit):
     dock, ids = unit
     clock = FixedClock(datetime(2026, 11, 23, 2, tzinfo=timezone.utc))
     app = dock.app(clock)
-    job = queue.claim(app, "worker-that-dies", lease_s=60)
-    assert job is not None and job.kind == "proxy"
-    assert queue.claim(app, "second", lease_s=60).id != job.id  # the leased job is not handed out twice
-    clock.advance(timedelta(seconds=61))
-    taken = [queue.claim(app, "third", lease_s=60) for _ in range(11)]
-    assert job.id in [j.id for j in taken if j]
-    again = next(j for j in taken if j and j.id == job.id)
-    assert again.attempts == 2 and again.worker == "third"
+    [job] = queue.claim(app, "worker-that-dies", DERIVATIVES)
+    assert job.kind == JobKind.PROXY
+    [other] = queue.claim(app, "second", DERIVATIVES)
+    assert other.id != job.id  # the leased job is not handed out twice
+    clock.advance(timedelta(seconds=3601))  # a derivative's lease is an hour, renewed while it runs
+    taken = queue.claim(app, "third", DERIVATIVES, limit=20)
+    again = next(j for j in taken if j.id == job.id)
+    assert again.attempt == 2
+    # The first worker, back from the dead, cannot finish what is no longer its job.
+    assert queue.finish(app, "worker-that-dies", [queue.Done(job.id)]) == [job.id]
+    assert queue.finish(app, "third", [queue.Done(job.id)]) == []
 
 
 def test_on_demand_policy_queues_nothing_until_asked(tmp_path, clips):
@@ -131,5 +141,5 @@ def test_on_demand_policy_queues_nothing_until_asked(tmp_path, clips):
     assert dock.cli_json("media", "status")["queued"] == 0
     assert dock.cli_json("media", "request", rid[:10])["queued"] == ["proxy", "hls", "thumbnails"]
     app = dock.app()
-    assert work_one(app, "w") is True
+    assert work_jobs(app, DERIVATIVES) == 3
     assert (derivative_dir(app, rid) / "proxy" / "proxy.mp4").is_file()

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,10 +22,10 @@ from ingestd.clock import FixedClock
 from ingestd.compliance.report import ReportRequest, build_report
 from ingestd.compliance.report_render import write_report
 from ingestd.compliance.roster import read_roster
-from ingestd.compliance.roster_import import import_roster
+from ingestd.afterdock import import_roster
 from ingestd.db.models import Device
 from ingestd.evidence.metadata import link_to_case
-from ingestd.ingest.pipeline import ingest
+from ingestd.afterdock import ingest
 from ingestd.users import add_user
 from tests.conftest import copy_clip, make_dock, pg_database
 from tests.test_roster_compliance import ROWS, ZH, write_csv

@@ -4,7 +4,7 @@ and the statuses it drives, moved through time with an injected clock."""
 from __future__ import annotations
 
 import csv
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 
 from ingestd.compliance.recompute import recompute_recent
 from ingestd.compliance.roster import read_roster
-from ingestd.compliance.roster_import import import_roster
+from ingestd.afterdock import import_roster
 from ingestd.clock import FixedClock
 from ingestd.db.models import Device, Officer, RecordingCompliance, Shift
-from ingestd.ingest.pipeline import ingest
+from ingestd.afterdock import ingest
 from tests.conftest import copy_clip, make_dock
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -216,7 +216,7 @@ def test_recording_outside_any_roster_is_not_off_duty(unit):
 
 
 def test_scheduled_sweep_is_registered_and_turns_pending_overdue(unit):
-    from ingestd.jobs import build_scheduler, compliance_sweep
+    from ingestd.schedule import build_scheduler, compliance_sweep
 
     dock, app, clock, clips, tmp = unit
     scheduler = build_scheduler(app)

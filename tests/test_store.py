@@ -91,7 +91,7 @@ def test_recover_finishes_a_version_cut_off_before_the_root_inventory(tmp_path):
     assert store.inventory(oid)["head"] == "v1" and (obj / "v2").is_dir()
     dead = StagingArea(tmp_path / "staging")
     dead.base.joinpath("p1-dead").mkdir()
-    dead.base.joinpath("p1-dead", f"version-x").write_text(oid)
+    dead.base.joinpath("p1-dead", "version-x").write_text(oid)
     sweeper = StagingArea(tmp_path / "staging").open()
     markers = [m for d in sweeper.claim_stale() for m in sweeper.markers_in(d)]
     assert [(m.kind, m.value) for m in markers] == [("version", oid)]

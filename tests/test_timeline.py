@@ -4,7 +4,7 @@ voice hints; explanations survive re-docks. Clips are generated with known times
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ingestd.clock import FixedClock
 from ingestd.db.models import DockSession, Incident, Recording
-from ingestd.ingest.pipeline import ingest
+from ingestd.afterdock import ingest
 from ingestd.media.synthetic import ClipSpec, make_clip
 from ingestd.timeline.sessions import Clip, find_gaps, order
 from tests.conftest import make_dock, ocfl_validate

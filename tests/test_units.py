@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ingestd.config import load_settings
+from ingestd.digests import _CryptographySm3, file_digests
 from ingestd.errors import ConfigError, StoreError, ToolError, ToolTimeoutError
 from ingestd.ingest.mp4box import structure_problem
 from ingestd.ingest.offload import OffloadRequest, offload
@@ -129,11 +130,16 @@ def test_argument_lists_are_pure():
 def test_offload_digests_match_independent_vectors(tmp_path):
     src = tmp_path / "abc.bin"
     src.write_bytes(b"abc")
-    res = offload(OffloadRequest(str(src), str(tmp_path / "staged.part"), 64 * 1024, 10))
-    # GB/T 32905-2016 appendix A example 1, and FIPS 180-2 "abc"
-    assert res.sm3 == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    res = offload(OffloadRequest(str(src), str(tmp_path / "staged.part"), 64 * 1024, media=False))
+    # FIPS 180-2 "abc"; SM3 is computed after the dock from the stored copy: GB/T 32905-2016
+    # appendix A example 1, through both implementations.
     assert res.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert (tmp_path / "staged.part").read_bytes() == b"abc"
+    sm3_abc = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    assert file_digests(tmp_path / "staged.part", sm3=True)["sm3"] == sm3_abc
+    fallback = _CryptographySm3()
+    fallback.update(memoryview(b"abc"))
+    assert fallback.hexdigest() == sm3_abc
 
 
 def test_offload_never_writes_over_an_existing_staging_file(tmp_path):
@@ -142,7 +148,7 @@ def test_offload_never_writes_over_an_existing_staging_file(tmp_path):
     staged = tmp_path / "staged.part"
     staged.write_bytes(b"other")
     with pytest.raises(StoreError):
-        offload(OffloadRequest(str(src), str(staged), 65536, 10))
+        offload(OffloadRequest(str(src), str(staged), 65536))
     assert staged.read_bytes() == b"other"
 
 

@@ -142,6 +142,12 @@ def test_usb_dock_reads_clock_storage_and_markers(tmp_path, clips):
         subprocess.run(["umount", str(volume)], check=True)
     assert daemon.mounter.unmounted == ["/dev/sdb1"]  # released after the offload
     with app.db.reading() as s:
+        released = s.execute(select(DockSession)).scalar_one()
+    assert released.status == "released" and released.released_at is not None
+    from ingestd.afterdock import follow_through
+
+    follow_through(app)  # what the daemon's job workers do after the release
+    with app.db.reading() as s:
         ds = s.execute(select(DockSession)).scalar_one()
         codes = sorted(s.execute(select(Incident.code)).scalars())
     assert ds.port == "usb-0:2" and ds.storage_fill > 0.98

@@ -52,6 +52,22 @@ def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | 
     return result
 
 
+def recompute_sessions(app: App, session_ids: list[str]) -> RecomputeResult:
+    """After a dock: deadlines and statuses for what it brought, and the shifts a dock can
+    settle (one met by this dock, or still waiting for one)."""
+    when = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
+    with app.db.reading() as s:
+        first, last = s.execute(select(func.min(when, type_=UTCDateTime), func.max(when, type_=UTCDateTime))
+                                .where(Recording.dock_session_id.in_(session_ids))).one()
+    judge = build_judge(app)  # the roster and owners, read once for both steps
+    result = RecomputeResult()
+    if first is not None:
+        lo, hi = (v.astimezone(app.settings.tz).date() for v in (first, last))
+        result = recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)), judge)
+    recompute_recent(app, judge)
+    return result
+
+
 def recompute_recent(app: App, judge: Judge | None = None) -> RecomputeResult:
     """The scheduled sweep: shifts of the last weeks, whose status can still move with time."""
     today = app.clock.now().astimezone(app.settings.tz).date()

@@ -1,17 +1,16 @@
-"""Write a checked roster: officers upserted, the file's period replaced for its teams,
-in one audited transaction; then compliance is recomputed for the period."""
+"""Write a checked roster: officers upserted, the file's period replaced for its teams, and
+a recompute of compliance and 制作人 over the period asked for, in one audited transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
 from ingestd.app import App
-from ingestd.compliance.recompute import recompute
 from ingestd.compliance.roster import Roster
-from ingestd.evidence.metadata import fill_window
 from ingestd.db.models import Officer, RecordingCompliance, RosterImport, Shift
+from ingestd.jobs.queue import enqueue, recompute_spec
 
 
 def import_roster(app: App, roster: Roster, actor: str) -> dict:
@@ -48,12 +47,10 @@ def import_roster(app: App, roster: Roster, actor: str) -> dict:
                   period=[start.isoformat(), end.isoformat()], teams=teams, shifts=len(roster.rows),
                   replaced=len(replaced_ids))
         import_id = record.id
-    # Deadlines reach past the period's end (working days, returns), and recordings made
-    # the day before the period may now fall in an overnight shift.
-    recomputed = recompute(app, (start - timedelta(days=1), end + timedelta(days=1)))
-    tz = app.settings.tz
-    makers = fill_window(app, datetime.combine(start - timedelta(days=1), time(), tz),
-                         datetime.combine(end + timedelta(days=2), time(), tz))
+        # Deadlines reach past the period's end (working days, returns), and recordings made
+        # the day before the period may now fall in an overnight shift.
+        spec = recompute_spec({"from": (start - timedelta(days=1)).isoformat(),
+                               "to": (end + timedelta(days=1)).isoformat()})
+        enqueue(ch, [spec], now)
     return {"import": import_id, "file": roster.file_name, "period": [start.isoformat(), end.isoformat()],
-            "teams": teams, "shifts": len(roster.rows), "replaced": len(replaced_ids),
-            "recomputed": recomputed.as_dict(), "evidence_rederived": makers}
+            "teams": teams, "shifts": len(roster.rows), "replaced": len(replaced_ids), "recompute_group": spec.group}

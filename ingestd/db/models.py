@@ -70,7 +70,9 @@ class DockSession(Base):
     profile: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # running | finished
+    status: Mapped[str] = mapped_column(String(16))  # running | released | interrupted (finished, rebuilt: older)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every file committed: the camera may go
+    device_source: Mapped[str | None] = mapped_column(String(16))  # given | file_names | folder_name
     files_seen: Mapped[int] = mapped_column(Integer, default=0)
     files_ingested: Mapped[int] = mapped_column(Integer, default=0)
     files_duplicate: Mapped[int] = mapped_column(Integer, default=0)
@@ -103,7 +105,7 @@ class Recording(Base):
     __table_args__ = (Index("ix_recordings_device_start", "device_id", "start"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
-    sm3: Mapped[str] = mapped_column(String(64))
+    sm3: Mapped[str | None] = mapped_column(String(64))  # computed after the dock (an SM3 job)
     size: Mapped[int] = mapped_column(BigInteger)
     object_id: Mapped[str] = mapped_column(String(96), unique=True)
     content_name: Mapped[str] = mapped_column(Text)  # file name inside the OCFL object
@@ -335,28 +337,50 @@ class Gap(Base):
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class MediaJob(Base):
-    """A derivative to make (proxy, HLS segments, thumbnails). Claimed with a lease, so a
-    crashed worker's job is taken again once the lease runs out."""
+class Job(Base):
+    """Durable after-dock work and derivatives (ingestd.jobs): enqueued in the transaction
+    that makes it necessary, claimed with a lease, retried with backoff, idempotent. `key`
+    (kind:subject) makes a job unique: asking again for one that is still to do changes
+    nothing; asking while it runs marks it to run once more (`rerun`)."""
 
-    __tablename__ = "media_jobs"
-    __table_args__ = (UniqueConstraint("recording_id", "kind"),
-                      Index("ix_media_jobs_status_priority", "status", "priority", "created_at"))
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_priority", "status", "priority", "created_at"),
+                      Index("ix_jobs_group_stage", "group_key", "stage"),
+                      Index("ix_jobs_kind_subject", "kind", "subject"))
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # proxy | hls | thumbnails
-    priority: Mapped[int] = mapped_column(Integer)  # lower first: important recordings are 0
-    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))  # ingestd.jobs.kinds.JobKind
+    subject: Mapped[str] = mapped_column(String(128))  # a recording id, a dock session id, a scope
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    group_key: Mapped[str | None] = mapped_column(String(64))  # the dock session whose order it keeps
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[int] = mapped_column(Integer)  # lower first
+    status: Mapped[str] = mapped_column(String(16))  # ingestd.jobs.kinds.JobStatus
     attempts: Mapped[int] = mapped_column(Integer)
     max_attempts: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff after a failure
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    worker: Mapped[str | None] = mapped_column(String(128))
+    worker: Mapped[str | None] = mapped_column(String(128))  # host:pid:start of the holder
+    rerun: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
     output: Mapped[dict | None] = mapped_column(JSON)
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RulesInForce(Base):
+    """The fingerprint of the policy profile and working-day calendar the figures were last
+    computed under: when either changes, every deadline is computed again."""
+
+    __tablename__ = "rules_in_force"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "deadlines"
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON)
+    noted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class User(Base):

@@ -1,10 +1,12 @@
 """The commit stage: the only stage that writes to the store and the database.
 
-For new content: assemble the OCFL object and rename it into the store (the store's
-commit point), then record recording, source file, incident and dock counters in one
-audited transaction. A crash between the two leaves an object the database does not
-know; the next ingest of the same bytes, or `store rebuild-index`, adopts it from its
-own ingest.json, so nothing is stored twice and nothing is lost.
+For new content, `prepare` (run beside the copy, in the offload thread) lays the OCFL
+object out in staging. The dock's own thread then takes every file that finished
+meanwhile: `store_batch` renames their objects into the store with one flush before and
+one after (the store's commit point), and `write_batch` records recordings, source
+files, incidents, the dock counters and the jobs that follow in one audited transaction. A crash between the two leaves an object the database does not
+know; the next ingest of the same bytes, or `store rebuild-index`, adopts it from its own
+ingest.json, so nothing is stored twice and nothing is lost.
 """
 
 from __future__ import annotations
@@ -13,30 +15,34 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile, storage_fill
 from ingestd.device_profiles import DeviceProfile
-from ingestd.errors import ObjectExistsError
 from ingestd.findings import Finding
+from ingestd.ingest.followups import FollowUps
 from ingestd.ingest.names import extension, safe_name
 from ingestd.ingest.offload import OffloadResult
 from ingestd.ingest.outcome import FileOutcome
 from ingestd.ingest.recording_time import recording_time
-from ingestd.ingest.store import NewFile, Signature, object_id_for
+from ingestd.ingest.store import Assembled, NewFile, Signature, object_id_for
 from ingestd.ingest.walk import SourceEntry
+from ingestd.jobs.queue import release_group
 from ingestd.logs import event
-from ingestd.media import queue
+
+if TYPE_CHECKING:
+    from ingestd.app import App
 
 log = logging.getLogger("ingestd.ingest")
 INGEST_JSON = "ingest.json"
+INGEST_FORMAT = "ingestd-ingest/2"  # /2: SM3 and mediainfo are after-dock facts, not in ingest.json
 ACTOR = "ingestd"
 STORAGE_NEARLY_FULL = 0.98
 _COUNTER = {"ingested": "files_ingested", "duplicate": "files_duplicate", "damaged": "files_damaged",
@@ -63,8 +69,9 @@ class DockContext:
     source_root: str
 
 
-def start_session(app: App, session_id: str, source_root: str, profile: DeviceProfile,
-                  device_serial: str | None, info: DockInfo = DockInfo()) -> DockContext:
+def start_session(app: "App", session_id: str, source_root: str, profile: DeviceProfile,
+                  device_serial: str | None, follow: FollowUps, info: DockInfo = DockInfo(),
+                  camera_clock: datetime | None = None, device_source: str | None = None) -> DockContext:
     now = app.clock.now()
     with app.changes.begin(ACTOR) as ch:
         device_id = _register_device(ch, device_serial, profile.name, now) if device_serial else None
@@ -72,9 +79,11 @@ def start_session(app: App, session_id: str, source_root: str, profile: DevicePr
             id=session_id, dock=app.settings.dock_name, device_id=device_id, source_path=source_root,
             profile=profile.name, started_at=now, status="running", files_seen=0, files_ingested=0,
             files_duplicate=0, files_damaged=0, files_skipped=0, files_failed=0, bytes_ingested=0,
-            port=info.port, storage_total_bytes=info.storage_total_bytes, storage_free_bytes=info.storage_free_bytes))
+            port=info.port, storage_total_bytes=info.storage_total_bytes, storage_free_bytes=info.storage_free_bytes,
+            camera_clock_at=camera_clock, host_clock_at=now if camera_clock else None,
+            device_source=device_source))
         ch.record("dock.started", "dock_session", session_id, source=source_root, profile=profile.name,
-                  device=device_serial, dock=app.settings.dock_name, port=info.port)
+                  device=device_serial, device_source=device_source, dock=app.settings.dock_name, port=info.port)
         fill = storage_fill(info.storage_total_bytes, info.storage_free_bytes)
         if fill is not None and fill >= STORAGE_NEARLY_FULL:
             # 001 第27条, 003 第42条: storage is checked and faults reported, per device.
@@ -83,6 +92,8 @@ def start_session(app: App, session_id: str, source_root: str, profile: DevicePr
         if info.problems:
             _device_incident(ch, session_id, now, Finding("device_mismatch", {
                 "device": device_serial, "profile": profile.name, "problems": "; ".join(info.problems)}))
+        ch.session.flush()
+        follow.session_started(ch, session_id, now)
     key = f"serial:{device_serial}" if device_serial else f"path:{source_root}"
     return DockContext(session_id, device_id, device_serial, key, profile, source_root)
 
@@ -109,18 +120,25 @@ def _register_device(ch: Change, serial: str, profile: str, now: datetime) -> in
     return device.id
 
 
-def finish_session(app: App, ctx: DockContext, counts: dict[str, int], bytes_ingested: int,
-                   interrupted: bool = False) -> datetime:
+def release_session(app: "App", ctx: DockContext, counts: dict[str, int], bytes_ingested: int,
+                    interrupted: bool = False) -> datetime:
+    """Every file the dock will take is committed: the camera may go. The session's own jobs
+    (timeline, compliance, 制作人) are let loose in the same transaction. A session cut
+    short keeps what it committed and is `interrupted`; its jobs run all the same."""
     now = app.clock.now()
-    status = "interrupted" if interrupted else "finished"
+    status = "interrupted" if interrupted else "released"
     with app.changes.begin(ACTOR) as ch:
         row = ch.session.get(DockSession, ctx.session_id)
         row.finished_at, row.status = now, status
-        ch.record(f"dock.{status}", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested)
+        if not interrupted:
+            row.released_at = now
+        ch.record(f"dock.{status}", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested,
+                  after_s=round((now - row.started_at).total_seconds(), 3))
+        release_group(ch, ctx.session_id, now)
     return now
 
 
-def known_sources(app: App, ctx: DockContext) -> dict[tuple[str, int | None, int | None], str]:
+def known_sources(app: "App", ctx: DockContext) -> dict[tuple[str, int | None, int | None], str]:
     """Files this device already delivered, keyed by path, size and mtime -> recording id."""
     with app.db.reading() as s:
         rows = s.execute(select(SourceFile.rel_path, SourceFile.size, SourceFile.mtime_ns, SourceFile.recording_id)
@@ -128,112 +146,172 @@ def known_sources(app: App, ctx: DockContext) -> dict[tuple[str, int | None, int
         return {(r.rel_path, r.size, r.mtime_ns): r.recording_id for r in rows}
 
 
-def record_without_content(app: App, ctx: DockContext, entry: SourceEntry, status: str, code: str,
-                           reason: str, recording_id: str | None = None, size: int | None = None,
-                           sha256: str | None = None) -> FileOutcome:
-    """A file that brought no new content: skipped, failed, or a duplicate."""
-    outcome = FileOutcome(entry.display_path, entry.rel_path, status, recording_id, sha256,
-                          size if size is not None else entry.size, code, reason)
+def record_scan(app: "App", ctx: DockContext, total: int) -> None:
+    """How many files the camera holds, for progress."""
     with app.changes.begin(ACTOR) as ch:
-        _source_row(ch, ctx, entry, outcome, app.clock.now())
-        ch.record(f"source.{status}", "dock_session", ctx.session_id, path=entry.rel_path, code=code,
-                  reason=reason, recording=recording_id)
-    level = logging.ERROR if status == "failed" else logging.INFO
-    event(log, level, f"file.{status}", session=ctx.session_id, path=entry.rel_path, code=code, reason=reason)
-    return outcome
+        ch.session.get(DockSession, ctx.session_id).files_total = total
+        ch.record("dock.scanned", "dock_session", ctx.session_id, files=total)
 
 
-def record_scan(app: App, ctx: DockContext, total: int, resumed: int) -> None:
-    """How many files the camera holds (for progress), and how many it already delivered:
-    those are counted, not read or recorded again."""
-    with app.changes.begin(ACTOR) as ch:
-        row = ch.session.get(DockSession, ctx.session_id)
-        row.files_total = total
-        row.files_seen += resumed
-        row.files_duplicate += resumed
-        ch.record("dock.scanned", "dock_session", ctx.session_id, files=total, already_ingested=resumed)
+# ----- a file's way into the store (offload thread) ---------------------------------------------
 
 
-def commit_offload(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadResult) -> FileOutcome:
+@dataclass(frozen=True)
+class Pending:
+    """A file ready to be recorded: either its outcome is already decided (skipped, failed,
+    already delivered), or its content is on its way into the store (`doc` is its object's
+    ingest.json; `assembled`, the object laid out in staging until the batch commits it)."""
+
+    entry: SourceEntry
+    outcome: FileOutcome | None = None
+    result: OffloadResult | None = None
+    doc: dict | None = None
+    assembled: Assembled | None = None
+
+
+def no_content(entry: SourceEntry, status: str, code: str, reason: str, recording_id: str | None = None,
+               size: int | None = None, sha256: str | None = None) -> Pending:
+    return Pending(entry, FileOutcome(entry.display_path, entry.rel_path, status, recording_id, sha256,
+                                      size if size is not None else entry.size, code, reason))
+
+
+def prepare(app: "App", ctx: DockContext, entry: SourceEntry, result: OffloadResult) -> Pending:
+    """Lay a proven copy out as a new object in staging (in the offload thread)."""
     if not result.ok:
-        status = "skipped" if result.error_code == "skipped_special" else "failed"
-        return record_without_content(app, ctx, entry, status, result.error_code, result.error)
-    sha = result.sha256
-    with app.db.reading() as s:
-        existing = s.get(Recording, sha)
-    if existing is not None:
-        _discard(result.staged)
-        return _duplicate(app, ctx, entry, result)
-    object_id = object_id_for(sha)
-    ingest_doc = _ingest_document(app, ctx, entry, result, object_id)
-    try:
-        app.store.create_object(object_id, [
-            NewFile(ingest_doc["content_name"], sha, source=result.staged),
-            NewFile(INGEST_JSON, *_json_file(ingest_doc)),
-        ], Signature(f"ingestd@{app.settings.dock_name}", dock_uri(app.settings.dock_name),
-                     f"ingest {entry.rel_path} from {ctx.device_serial or ctx.source_root}", app.clock.now()))
-    except ObjectExistsError:
-        # Stored before but not indexed (a crash after the store commit), or another dock
-        # is committing the same bytes right now: index from the object's own record.
-        _discard(result.staged)
-        ingest_doc = app.store.read_json(object_id, INGEST_JSON)
-    try:
-        return _index_new(app, ctx, entry, result, ingest_doc)
-    except IntegrityError:
-        return _duplicate(app, ctx, entry, result)  # the other dock indexed it first
+        status = "skipped" if result.error_code in ("skipped_special", "changed_during_copy") else "failed"
+        return no_content(entry, status, result.error_code, result.error)
+    object_id = object_id_for(result.sha256)
+    doc = _ingest_document(app, ctx, entry, result, object_id)
+    assembled = app.store.assemble(object_id, [
+        NewFile(doc["content_name"], result.sha256, source=result.staged),
+        NewFile(INGEST_JSON, *_json_file(doc)),
+    ], Signature(f"ingestd@{app.settings.dock_name}", dock_uri(app.settings.dock_name),
+                 f"ingest {entry.rel_path} from {ctx.device_serial or ctx.source_root}", app.clock.now()))
+    if assembled.work is None:
+        _discard(result.staged)  # these bytes are in the store already
+    return Pending(entry, result=result, doc=doc, assembled=assembled)
+
+
+def store_batch(app: "App", items: list[Pending]) -> list[Pending]:
+    """Commit the batch's new objects to the store in one group commit: the store's commit
+    point. Where the bytes were stored before (indexed or not: a crash after the store
+    commit), or another dock committed them first, what the object itself says counts."""
+    assembled = [item.assembled for item in items if item.assembled is not None]
+    stored = dict(zip((a.object_id for a in assembled), app.store.commit_assembled(assembled)))
+    out = []
+    for item in items:
+        if item.assembled is not None and stored.get(item.assembled.object_id) is None:
+            item = replace(item, doc=app.store.read_json(item.assembled.object_id, INGEST_JSON), assembled=None)
+        out.append(item)
+    return out
 
 
 def dock_uri(dock: str) -> str:
     return f"urn:ingestd:dock:{quote(dock, safe='')}"
 
 
-def _duplicate(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadResult) -> FileOutcome:
-    return record_without_content(app, ctx, entry, "duplicate", "duplicate_content",
-                                  Finding("duplicate_content", {"path": entry.rel_path, "recording_id": result.sha256}).message,
-                                  recording_id=result.sha256, size=result.size, sha256=result.sha256)
+# ----- recording what finished (the dock's thread) ---------------------------------------------
 
 
-def _index_new(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadResult, doc: dict) -> FileOutcome:
+def write_batch(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps) -> list[FileOutcome]:
+    """Record every item in one audited transaction. Should another dock index the same
+    bytes at the same moment, the batch is written again one item at a time."""
+    try:
+        return _write(app, ctx, items, follow)
+    except IntegrityError:
+        if len(items) == 1:
+            raise
+        return [o for item in items for o in _write(app, ctx, [item], follow)]
+
+
+def _write(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps) -> list[FileOutcome]:
     now = app.clock.now()
-    damaged = doc["status"] == "damaged"
-    status = "damaged" if damaged else "ingested"
-    outcome = FileOutcome(entry.display_path, entry.rel_path, status, doc["sha256"], doc["sha256"], doc["size"],
-                          "damaged_file" if damaged else None, doc["damage_reason"])
+    outcomes: list[FileOutcome] = []
+    logs: list[tuple[int, str, dict]] = []
     with app.changes.begin(ACTOR) as ch:
-        rec = recording_from_document(doc, ctx.device_id)
-        rec.name_conflict = _name_conflict(ch, ctx, entry, doc["sha256"])
-        ch.session.add(rec)
-        ch.session.flush()
-        _source_row(ch, ctx, entry, outcome, now, bytes_added=doc["size"])
-        ch.record("recording.ingested", "recording", rec.id, object_id=rec.object_id, sm3=rec.sm3,
-                  size=rec.size, source=entry.rel_path, status=rec.status, dock_session=ctx.session_id)
-        if rec.name_conflict:
-            ch.record("recording.flagged", "recording", rec.id, code="name_conflict", source=entry.rel_path)
-        if damaged:
-            _open_damage_incident(ch, ctx, rec, entry, now)
-        queue.enqueue(ch, rec.id, _derivatives_for(app, rec), rec.important, now)
-    if damaged:
-        event(log, logging.ERROR, "file.damaged", session=ctx.session_id, path=entry.rel_path,
-              recording=rec.id, reason=rec.damage_reason, article="002 第16条")
-    else:
-        event(log, logging.INFO, "file.ingested", session=ctx.session_id, path=entry.rel_path,
-              recording=rec.id, size=rec.size, seconds=round(result.seconds, 3))
+        session_row = ch.session.get(DockSession, ctx.session_id)
+        content = [item for item in items if item.outcome is None]
+        # What the whole batch needs to know, asked once: which bytes are indexed already,
+        # and which paths this camera delivered before with other bytes.
+        indexed = set(ch.session.execute(select(Recording.id).where(
+            Recording.id.in_([item.doc["sha256"] for item in content]))).scalars()) if content else set()
+        earlier: dict[str, set[str]] = {}
+        if content:
+            for path, rid in ch.session.execute(select(SourceFile.rel_path, SourceFile.recording_id).where(
+                    SourceFile.device_key == ctx.device_key, SourceFile.recording_id.is_not(None),
+                    SourceFile.rel_path.in_([item.entry.rel_path for item in content]))):
+                earlier.setdefault(path, set()).add(rid)
+        new: list[Recording] = []
+        for item in items:
+            if item.outcome is not None:
+                outcome = item.outcome
+                _source_row(ch, ctx, item.entry, outcome, now, session_row)
+                ch.record(f"source.{outcome.status}", "dock_session", ctx.session_id, path=item.entry.rel_path,
+                          code=outcome.code, reason=outcome.reason, recording=outcome.recording_id)
+                level = logging.ERROR if outcome.status == "failed" else logging.INFO
+                logs.append((level, f"file.{outcome.status}", {"path": item.entry.rel_path, "code": outcome.code,
+                                                                "reason": outcome.reason}))
+            elif item.doc["sha256"] in indexed:
+                outcome = _duplicate(ch, ctx, item, now, session_row, logs)
+            else:
+                outcome, rec = _index(ch, ctx, item, now, session_row, earlier.get(item.entry.rel_path, set()), logs)
+                indexed.add(rec.id)
+                new.append(rec)
+            outcomes.append(outcome)
+        if new:
+            follow.recordings_committed(ch, new, ctx.session_id, now)
+    for level, name, fields in logs:
+        event(log, level, name, session=ctx.session_id, **fields)
+    return outcomes
+
+
+def _duplicate(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_row: DockSession,
+               logs: list) -> FileOutcome:
+    sha, entry = item.doc["sha256"], item.entry
+    outcome = FileOutcome(entry.display_path, entry.rel_path, "duplicate", sha, sha, item.doc["size"],
+                          "duplicate_content",
+                          Finding("duplicate_content", {"path": entry.rel_path, "recording_id": sha}).message)
+    _source_row(ch, ctx, entry, outcome, now, session_row)
+    ch.record("source.duplicate", "dock_session", ctx.session_id, path=entry.rel_path, code=outcome.code,
+              recording=sha)
+    logs.append((logging.INFO, "file.duplicate", {"path": entry.rel_path, "recording": sha}))
     return outcome
 
 
-def _derivatives_for(app: App, rec: Recording) -> list[str]:
-    if rec.kind != "video":
-        return []
-    policy = app.settings.media.proxy_policy
-    if policy == "on_demand" or (policy == "important_and_evidence" and not rec.important):
-        return []
-    # A damaged original gets a proxy of whatever decodes, marked partial; nothing else.
-    return ["proxy"] if rec.status == "damaged" else ["proxy", "hls", "thumbnails"]
+def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_row: DockSession,
+           earlier: set[str], logs: list) -> tuple[FileOutcome, Recording]:
+    doc, entry = item.doc, item.entry
+    sha = doc["sha256"]
+    damaged = doc["status"] == "damaged"
+    outcome = FileOutcome(entry.display_path, entry.rel_path, "damaged" if damaged else "ingested", sha, sha,
+                          doc["size"], "damaged_file" if damaged else None, doc["damage_reason"])
+    rec = recording_from_document(doc, ctx.device_id)
+    # Bytes a crashed dock stored but never indexed belong to the session that brings them now:
+    # its timeline, compliance and 制作人 jobs are the ones still to run.
+    rec.dock_session_id = ctx.session_id
+    # Same path on the same camera, different bytes: both are kept; this one is flagged.
+    rec.name_conflict = bool(earlier - {sha})
+    ch.session.add(rec)
+    _source_row(ch, ctx, entry, outcome, now, session_row, bytes_added=doc["size"])
+    ch.record("recording.ingested", "recording", rec.id, object_id=rec.object_id, size=rec.size,
+              source=entry.rel_path, status=rec.status, dock_session=ctx.session_id)
+    if rec.name_conflict:
+        ch.record("recording.flagged", "recording", rec.id, code="name_conflict", source=entry.rel_path)
+    if damaged:
+        _open_damage_incident(ch, ctx, rec, entry, now)
+        logs.append((logging.ERROR, "file.damaged", {"path": entry.rel_path, "recording": rec.id,
+                                                      "reason": rec.damage_reason, "article": "002 第16条"}))
+    else:
+        seconds = round(item.result.seconds, 3) if item.result else None
+        logs.append((logging.INFO, "file.ingested", {"path": entry.rel_path, "recording": rec.id,
+                                                      "size": rec.size, "seconds": seconds}))
+    return outcome, rec
 
 
 def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: SourceEntry, now: datetime) -> None:
     # 002 第16条: damaged or unstorable information is reported at once and needs a written explanation.
     finding = Finding("damaged_file", {"path": entry.rel_path, "reason": rec.damage_reason})
+    ch.session.flush()  # the recording's row first: the incident refers to it
     incident = Incident(code=finding.code, recording_id=rec.id, dock_session_id=ctx.session_id,
                         detail=finding.message, facts=finding.detail, opened_at=now, status="open")
     ch.session.add(incident)
@@ -242,31 +320,20 @@ def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: S
               article=finding.kind.article)
 
 
-def _name_conflict(ch: Change, ctx: DockContext, entry: SourceEntry, sha: str) -> bool:
-    """Same path on the same camera, different bytes: both are kept; this one is flagged."""
-    other = ch.session.execute(
-        select(SourceFile.recording_id).where(SourceFile.device_key == ctx.device_key,
-                                              SourceFile.rel_path == entry.rel_path,
-                                              SourceFile.recording_id.is_not(None),
-                                              SourceFile.recording_id != sha).limit(1)).first()
-    return other is not None
-
-
 def _source_row(ch: Change, ctx: DockContext, entry: SourceEntry, outcome: FileOutcome, now: datetime,
-                bytes_added: int = 0) -> None:
+                row: DockSession, bytes_added: int = 0) -> None:
     ch.session.add(SourceFile(dock_session_id=ctx.session_id, device_key=ctx.device_key, rel_path=entry.rel_path,
                               size=entry.size, mtime_ns=entry.mtime_ns, outcome=outcome.status,
                               recording_id=outcome.recording_id, code=outcome.code, reason=outcome.reason,
                               seen_at=now))
-    row = ch.session.get(DockSession, ctx.session_id)
     row.files_seen += 1
     setattr(row, _COUNTER[outcome.status], getattr(row, _COUNTER[outcome.status]) + 1)
     row.bytes_ingested += bytes_added
 
 
-def _ingest_document(app: App, ctx: DockContext, entry: SourceEntry, result: OffloadResult, object_id: str) -> dict:
-    """ingest.json: everything known at ingest, stored inside the object so that the store
-    alone can rebuild the index."""
+def _ingest_document(app: "App", ctx: DockContext, entry: SourceEntry, result: OffloadResult, object_id: str) -> dict:
+    """ingest.json: everything known at the dock, stored inside the object so that the
+    store alone can rebuild the index."""
     tz = app.settings.tz
     facts = ctx.profile.parse_name(entry.rel_path, tz)
     probe = result.probe
@@ -276,7 +343,7 @@ def _ingest_document(app: App, ctx: DockContext, entry: SourceEntry, result: Off
         return value.isoformat() if value else None
 
     return {
-        "format": "ingestd-ingest/1",
+        "format": INGEST_FORMAT,
         "kind": ctx.profile.files.kind_of(extension(entry.path)) or "video",
         "recording_id": result.sha256,
         "object_id": object_id,
@@ -287,7 +354,6 @@ def _ingest_document(app: App, ctx: DockContext, entry: SourceEntry, result: Off
         "source_mtime_ns": result.mtime_ns,
         "size": result.size,
         "sha256": result.sha256,
-        "sm3": result.sm3,
         "device": {"serial": ctx.device_serial or (facts.device if facts else None), "profile": ctx.profile.name},
         "dock": app.settings.dock_name,
         "dock_session": ctx.session_id,
@@ -308,7 +374,7 @@ def recording_from_document(doc: dict, device_id: int | None = None) -> Recordin
         return datetime.fromisoformat(value) if value else None
 
     return Recording(
-        id=doc["sha256"], sm3=doc["sm3"], size=doc["size"], object_id=doc["object_id"],
+        id=doc["sha256"], sm3=doc.get("sm3"), size=doc["size"], object_id=doc["object_id"],
         content_name=doc["content_name"], original_name=doc["original_name"], source_path=doc["source_path"],
         device_id=device_id, dock_session_id=doc["dock_session"], badge=rec["badge"],
         kind=doc.get("kind", "video"), important=bool(rec["important"]), start=when(rec["start"]),

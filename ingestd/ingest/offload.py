@@ -1,30 +1,35 @@
-"""Offload one file: read it once, hash it twice, write it once, prove the copy.
+"""Offload one file: read it once, SHA-256 it, write it once, prove the copy.
 
-One streaming pass in fixed-size chunks (never the whole file in memory): each chunk
-feeds SHA-256 and SM3 and is written to a staging file on the store's filesystem. Then
-fsync, probe, drop the staged pages from the cache, and re-read from disk to check the
-SHA-256.
-SM3 (cryptography) holds the GIL while SHA-256 (hashlib) and the write release it, so
-they run in a side thread alongside SM3: about two cores per large file. Different files
-go to different worker processes (see pipeline.py).
+One streaming pass in fixed-size chunks (never the whole file in memory) feeds SHA-256
+and the write to a staging file on the store's filesystem. Then fsync, the structural
+check, and a re-read from disk to check the SHA-256. The staged file is written and
+re-read with O_DIRECT where the filesystem allows it: the re-read then comes from the
+device, not from a page cache that an advisory drop may have left in place, and neither
+pass copies the bytes through the kernel's cache (a third of the CPU time otherwise).
+Elsewhere (tmpfs) the pages are dropped before the re-read, as well as can be asked. SM3 and the full media probe are after-dock jobs
+over the stored copy: the copy is proven identical to the source, so their digests are
+the source's, and the camera need not wait for them.
+
+hashlib and the writes release the GIL, so offloads run in threads (pipeline.py): no
+worker processes to outlive their parent.
 
 The source is opened with O_NOFOLLOW|O_NONBLOCK and checked to be a regular file after
 opening, so a name swapped for a symlink or FIFO between walk and open is not followed.
-The source is only ever read.
+The source is only ever read. A file that changes while it is copied (a camera still
+writing, a folder still being filled) is not stored: the next dock takes it whole.
 
-This module runs in worker processes: it imports nothing that touches the database.
+This module imports nothing that touches the database.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import mmap
 import os
 import stat
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives import hashes
 
 from ingestd.durable import drop_cache
 from ingestd.errors import StoreError
@@ -36,8 +41,9 @@ class OffloadRequest:
     source: str
     staged: str
     chunk_size: int
-    probe_timeout_s: float
     media: bool = True  # False for sidecars (camera logs): kept exactly, never probed
+    listed_size: int | None = None  # what the walk saw: a file that changed since is not taken
+    listed_mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,8 @@ class OffloadResult:
     staged: str | None  # None when nothing was kept
     size: int
     sha256: str | None
-    sm3: str | None
     seconds: float
-    error_code: str | None = None  # finding code: read_failed | verify_mismatch | skipped_special
+    error_code: str | None = None  # finding code: read_failed | verify_mismatch | skipped_special | ...
     error: str | None = None
     probe: ProbeResult | None = None
     mtime_ns: int | None = None
@@ -67,93 +72,145 @@ class _SourceProblem(Exception):
 def offload(req: OffloadRequest) -> OffloadResult:
     started = time.monotonic()
     try:
-        size, sha256, sm3, mtime_ns = _copy(req)
-        # Probe while the staged pages are still cached: ffprobe reads megabytes to find
-        # stream parameters, and reading them from disk again would cost more than the copy.
-        result_probe = probe(req.staged, size, req.probe_timeout_s) if req.media else ProbeResult(damaged=False)
-        _verify(req.staged, sha256, req.chunk_size)
+        size, sha256, mtime_ns = _copy(req)
+        # Check the structure while the staged pages are still cached: the demuxer reads the
+        # header and index, and reading them from disk again would cost more than the copy.
+        result_probe = probe(req.staged, size) if req.media else ProbeResult(damaged=False)
+        _verify(req.staged, sha256, req.chunk_size, size)
     except _SourceProblem as exc:
         _discard(req.staged)
-        return OffloadResult(req.source, None, 0, None, None, time.monotonic() - started, exc.code, str(exc))
+        return OffloadResult(req.source, None, 0, None, time.monotonic() - started, exc.code, str(exc))
     except OSError as exc:  # the staging side: disk full, I/O error on the dock's own disk
         _discard(req.staged)
-        return OffloadResult(req.source, None, 0, None, None, time.monotonic() - started,
+        return OffloadResult(req.source, None, 0, None, time.monotonic() - started,
                              "store_write_failed", f"{exc.strerror or exc}")
-    return OffloadResult(req.source, req.staged, size, sha256, sm3, time.monotonic() - started,
+    return OffloadResult(req.source, req.staged, size, sha256, time.monotonic() - started,
                          probe=result_probe, mtime_ns=mtime_ns)
 
 
-def _copy(req: OffloadRequest) -> tuple[int, str, str, int]:
+def _copy(req: OffloadRequest) -> tuple[int, str, int]:
     try:
         src = os.open(req.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise _SourceProblem("read_failed", f"cannot open: {exc.strerror}") from None
     try:
-        st = os.fstat(src)
-        if not stat.S_ISREG(st.st_mode):
+        before = os.fstat(src)
+        if not stat.S_ISREG(before.st_mode):
             raise _SourceProblem("skipped_special", "changed into a non-regular file after it was listed")
+        _unchanged(req, before, "since it was listed")
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(src, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        dst, direct = _create_staged(req.staged, before.st_size)
         try:
-            dst = os.open(req.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            # Staging names are random: a clash is a bug, and the file is not ours to remove.
-            raise StoreError(f"staging file already exists: {req.staged}") from None
-        try:
-            size, sha, sm3 = _stream(src, dst, req.chunk_size)
+            size, sha = _stream(src, dst, req.chunk_size, direct)
             os.fsync(dst)
         finally:
             os.close(dst)
-        return size, sha, sm3, st.st_mtime_ns
+        after = os.fstat(src)
+        if size != before.st_size or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise _SourceProblem("changed_during_copy", f"grew or changed while it was copied "
+                                                        f"({before.st_size} → {after.st_size} bytes)")
+        try:
+            named = os.lstat(req.source)
+        except OSError as exc:
+            raise _SourceProblem("changed_during_copy", f"gone or replaced while it was copied: {exc.strerror}")
+        if (named.st_ino, named.st_dev) != (before.st_ino, before.st_dev):
+            raise _SourceProblem("changed_during_copy", "replaced by another file while it was copied")
+        return size, sha, before.st_mtime_ns
     finally:
         os.close(src)
 
 
-def _stream(src: int, dst: int, chunk_size: int) -> tuple[int, str, str]:
-    """Two reusable buffers, so no chunk is ever allocated: a fresh 1 MiB object per read
-    costs page faults and zeroing that showed up as a third of the CPU time."""
-    sha = hashlib.sha256()
-    sm3 = hashes.Hash(hashes.SM3())
-    buffers = [memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size))]
-    size = 0
-
-    def hash_and_write(chunk: memoryview) -> None:
-        sha.update(chunk)
-        while chunk:
-            chunk = chunk[os.write(dst, chunk):]
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="offload-write") as side:
-        pending = None
-        turn = 0
-        while True:
-            buf = buffers[turn]
-            try:
-                n = os.readv(src, [buf])
-            except OSError as exc:
-                if pending is not None:
-                    pending.result()
-                raise _SourceProblem("read_failed", f"read error after {size} bytes: {exc.strerror}") from None
-            if pending is not None:
-                pending.result()  # the other buffer is free again before it is reused
-                pending = None
-            if n == 0:
-                break
-            chunk = buf[:n]
-            pending = side.submit(hash_and_write, chunk)
-            sm3.update(chunk)
-            size += n
-            turn ^= 1
-        if pending is not None:
-            pending.result()
-    return size, sha.hexdigest(), sm3.finalize().hex()
+def _unchanged(req: OffloadRequest, st: os.stat_result, when: str) -> None:
+    if req.listed_size is not None and (st.st_size, st.st_mtime_ns) != (req.listed_size, req.listed_mtime_ns):
+        raise _SourceProblem("changed_during_copy", f"changed {when} ({req.listed_size} → {st.st_size} bytes)")
 
 
-def _verify(staged: str, expected_sha256: str, chunk_size: int) -> None:
-    sha = hashlib.sha256()
-    buf = memoryview(bytearray(chunk_size))
-    fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+ALIGN = 4096  # O_DIRECT offsets and lengths: a multiple of the device's logical block
+# Below this, a file goes through the page cache: each O_DIRECT write waits for the device,
+# and for a few megabytes that waiting costs more than the cache's copies save.
+DIRECT_FROM = 16 << 20
+
+
+def _create_staged(path: str, size: int) -> tuple[int, bool]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
+        return os.open(path, flags | (os.O_DIRECT if size >= DIRECT_FROM else 0), 0o600), size >= DIRECT_FROM
+    except FileExistsError:
+        # Staging names are random: a clash is a bug, and the file is not ours to remove.
+        raise StoreError(f"staging file already exists: {path}") from None
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    # The filesystem takes no O_DIRECT (tmpfs): the file may exist now, empty and ours.
+    os.unlink(path)
+    return os.open(path, flags, 0o600), False
+
+
+def _aligned(size: int) -> memoryview:
+    """A page-aligned buffer (anonymous mmap), as O_DIRECT needs; reused for every chunk, so
+    no chunk is ever allocated (a fresh 1 MiB object per read cost a third of the CPU)."""
+    return memoryview(mmap.mmap(-1, size))
+
+
+def _stream(src: int, dst: int, chunk_size: int, direct: bool) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    buf = _aligned(chunk_size)
+    size = 0
+    while True:
+        n = _fill(src, buf, size)
+        if n == 0:
+            break
+        sha.update(buf[:n])
+        size += n
+        if direct and n % ALIGN:
+            # The last, partial chunk: written whole blocks with zeros after the end, then
+            # the file is cut back to its true length.
+            padded = n + ALIGN - n % ALIGN
+            buf[n:padded] = bytes(padded - n)
+            _write_all(dst, buf[:padded])
+            os.ftruncate(dst, size)
+            break
+        _write_all(dst, buf[:n])
+        if n < len(buf):
+            break  # end of file
+    return size, sha.hexdigest()
+
+
+def _fill(src: int, buf: memoryview, offset: int) -> int:
+    """Read until the buffer is full or the file ends (a camera may return short reads)."""
+    filled = 0
+    while filled < len(buf):
+        try:
+            n = os.readv(src, [buf[filled:]])
+        except OSError as exc:
+            raise _SourceProblem("read_failed", f"read error after {offset + filled} bytes: {exc.strerror}") from None
+        if n == 0:
+            break
+        filled += n
+    return filled
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        chunk = chunk[os.write(fd, chunk):]
+
+
+def _verify(staged: str, expected_sha256: str, chunk_size: int, size: int) -> None:
+    """Re-read the staged copy from the device and compare digests."""
+    sha = hashlib.sha256()
+    buf = _aligned(chunk_size)
+    fd = -1
+    if size >= DIRECT_FROM:
+        try:
+            fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECT)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+    if fd < 0:
+        fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
         drop_cache(fd)
+    try:
         while n := os.readv(fd, [buf]):
             sha.update(buf[:n])
     finally:

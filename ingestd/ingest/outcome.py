@@ -44,6 +44,14 @@ class DockRun:
     finished_at: datetime | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
     bytes_ingested: int = 0
+    device_source: str | None = None  # given | usb | file_names | folder_name
+    released: bool = False  # every file recorded: the camera may go (else interrupted)
+
+    @property
+    def released_after_s(self) -> float | None:
+        if not self.released or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}
@@ -53,6 +61,9 @@ class DockRun:
 
     def as_dict(self) -> dict:
         return {"dock_session": self.session_id, "source": self.source, "profile": self.profile,
-                "device": self.device, "started_at": self.started_at.isoformat(),
+                "device": self.device, "device_source": self.device_source,
+                "status": "released" if self.released else "interrupted",
+                "started_at": self.started_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+                "released_after_s": self.released_after_s,
                 "counts": self.counts(), "bytes_ingested": self.bytes_ingested}

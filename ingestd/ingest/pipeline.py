@@ -1,63 +1,57 @@
-"""One dock session, start to finish: walk → classify → offload (+probe) → commit.
+"""One dock session, start to release: walk → classify → offload + store → record → release.
 
-Stages are plain functions over typed records; only commit.py writes. Offload runs in
-worker processes (SM3 is CPU-bound and holds the GIL), one file each, while this process
-commits results as they arrive. A file that fails never stops the others.
+Stages are plain functions over typed records; only commit.py writes. Offloads run in a
+pool of threads shared by every dock of the process; each file's copy is proven and put
+into the store in its own thread, while the dock's thread records whatever finished
+meanwhile in one transaction. A file that fails never stops the others. When every file
+is recorded the session is released: the camera may go. What follows (SM3, probes,
+timeline, compliance, 制作人, derivatives) is durable jobs, asked for by `follow`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
+import shutil
 import threading
 import uuid
-from datetime import datetime, timedelta
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from sqlalchemy import func, select
-
-from ingestd.app import App
-from ingestd.compliance.recompute import build_judge, recompute, recompute_recent
-from ingestd.db.models import Recording
-from ingestd.db.types import UTCDateTime
+from ingestd import failpoints
 from ingestd.device_profiles import DeviceProfile
 from ingestd.findings import Finding
 from ingestd.ingest import commit
+from ingestd.ingest.followups import FollowUps
 from ingestd.ingest.names import display, extension
-from ingestd.ingest.offload import OffloadRequest, OffloadResult, offload
-from ingestd.ingest.outcome import DockRun, FileOutcome
+from ingestd.ingest.offload import OffloadRequest, offload
+from ingestd.ingest.outcome import DockRun
 from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
 from ingestd.logs import event
-from ingestd.timeline.process import process_docks
-from ingestd.evidence.metadata import fill_sessions
+
+if TYPE_CHECKING:
+    from ingestd.app import App
 
 log = logging.getLogger("ingestd.ingest")
+BATCH_MAX = 64  # files recorded in one transaction at most
 
 
-@dataclass(frozen=True)
-class _Skip:
-    status: str
-    code: str
-    reason: str
-
-
-def classify(entry: SourceEntry, profile: DeviceProfile) -> _Skip | None:
-    """None if the file is to be offloaded, else why not."""
+def classify(entry: SourceEntry, profile: DeviceProfile) -> commit.Pending | None:
+    """None if the file is to be offloaded, else what becomes of it."""
     if entry.kind == "symlink":
-        return _Skip("skipped", "skipped_symlink", Finding("skipped_symlink", {"path": entry.rel_path}).message)
+        return commit.no_content(entry, "skipped", "skipped_symlink",
+                                 Finding("skipped_symlink", {"path": entry.rel_path}).message)
     if entry.kind == "unreadable_dir":
-        return _Skip("failed", "read_failed", f"{entry.rel_path}: directory could not be listed")
+        return commit.no_content(entry, "failed", "read_failed", f"{entry.rel_path}: directory could not be listed")
     if entry.kind != "file":
-        return _Skip("skipped", "skipped_special",
-                     Finding("skipped_special", {"path": entry.rel_path, "kind": entry.kind}).message)
+        return commit.no_content(entry, "skipped", "skipped_special",
+                                 Finding("skipped_special", {"path": entry.rel_path, "kind": entry.kind}).message)
     ext = extension(entry.path)
     if profile.files.kind_of(ext) is None:
-        return _Skip("skipped", "skipped_not_media", f"extension {ext or '(none)'!r} is not a recording type")
+        return commit.no_content(entry, "skipped", "skipped_not_media",
+                                 f"extension {ext or '(none)'!r} is not a recording type")
     return None
 
 
@@ -72,123 +66,134 @@ def source_entries(root: Path) -> Iterator[SourceEntry]:
                       st.st_mtime_ns)
 
 
+def identify_device(root: Path, entries: list[SourceEntry], profile: DeviceProfile,
+                    tz) -> tuple[str | None, str | None]:
+    """A dock with no serial given: the serial its file names carry (when they all agree),
+    else the name of the dock root's folder, as an inbox names its cameras."""
+    named = {facts.device for e in entries if e.kind == "file"
+             if (facts := profile.parse_name(e.rel_path, tz)) is not None and facts.device}
+    if len(named) == 1:
+        return named.pop(), "file_names"
+    folder = root if root.is_dir() else root.parent
+    return (display(folder.name), "folder_name") if folder.name else (None, None)
+
+
 class Offloader:
-    """Runs offloads inline (one worker) or in a process pool; yields results as they finish."""
+    """The offload threads: one pool for every camera docked at once, so eight cameras
+    share the cores rather than each starting a pool of its own."""
 
     def __init__(self, workers: int):
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="offload")
+
+    def submit(self, fn, *args) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "Offloader":
-        if self.workers > 1:
-            # forkserver: workers must not inherit this process's database connections; the
-            # server preloads only the offload module, so each worker stays small as long as
-            # the main module is a package's __main__ (`python -m ingestd`), which workers skip.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["ingestd.ingest.offload"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run(self, jobs: Iterable[tuple[SourceEntry, OffloadRequest]]) -> Iterator[tuple[SourceEntry, OffloadResult]]:
-        if self._pool is None:
-            for entry, req in jobs:
-                yield entry, offload(req)
-            return
-        futures: dict[Future, SourceEntry] = {self._pool.submit(offload, req): entry for entry, req in jobs}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        self.close()
 
 
-def ingest_path(app: App, source: Path, profile: DeviceProfile, device_serial: str | None,
-                offloader: Offloader, only: set[str] | None = None, info: commit.DockInfo = commit.DockInfo(),
-                stop: threading.Event | None = None) -> DockRun:
+def _take(app: "App", ctx: commit.DockContext, entry: SourceEntry, req: OffloadRequest,
+          stop: threading.Event | None) -> commit.Pending | None:
+    if stop is not None and stop.is_set():
+        return None  # shutting down: not begun, so not recorded; it stays on the camera for the next dock
+    return commit.prepare(app, ctx, entry, offload(req))
+
+
+def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial: str | None,
+                offloader: Offloader, follow: FollowUps, only: set[str] | None = None,
+                info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None,
+                camera_clock: datetime | None = None, device_source: str | None = None) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
-    root = os.fspath(source.resolve())
+    root = Path(os.fspath(source.resolve()))
+    entries = [e for e in source_entries(root) if only is None or e.path in only]
+    if device_serial is None:
+        device_serial, device_source = identify_device(root, entries, profile, app.settings.tz)
+    elif device_source is None:
+        device_source = "given"
     # The marker goes first, so a crash at any point after leaves a session that the next
-    # process can mark interrupted rather than "running" for ever.
+    # process marks interrupted (and lets its jobs run) rather than "running" for ever.
     session_id = uuid.uuid4().hex
     dock_marker = app.staging.mark("dock", session_id)
-    ctx = commit.start_session(app, session_id, display(root), profile, device_serial, info)
-    run = DockRun(ctx.session_id, display(root), profile.name, device_serial, app.clock.now())
+    ctx = commit.start_session(app, session_id, display(os.fspath(root)), profile, device_serial, follow, info,
+                               camera_clock, device_source)
+    run = DockRun(ctx.session_id, display(os.fspath(root)), profile.name, device_serial, app.clock.now(),
+                  device_source=device_source)
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
-          device=device_serial)
-    known = commit.known_sources(app, ctx)
-    jobs: list[tuple[SourceEntry, OffloadRequest]] = []
-    resumed = total = 0
-    for entry in source_entries(Path(root)):
-        if only is not None and entry.path not in only:
-            continue
-        total += 1
-        skip = classify(entry, profile)
-        if skip is not None:
-            run.outcomes.append(commit.record_without_content(app, ctx, entry, skip.status, skip.code, skip.reason))
-            continue
-        previous = known.get((entry.rel_path, entry.size, entry.mtime_ns))
-        if previous is not None:
-            resumed += 1
-            run.outcomes.append(FileOutcome(
-                entry.display_path, entry.rel_path, "duplicate", previous, previous, entry.size, "already_ingested",
-                Finding("already_ingested", {"path": entry.rel_path, "recording_id": previous}).message))
-            continue
-        suffix = f".{extension(entry.path)}" if extension(entry.path) else ""
-        media = profile.files.kind_of(extension(entry.path)) != "sidecar"
-        jobs.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(suffix)),
-                                           app.settings.ingest.chunk_kib * 1024, app.settings.ingest.probe_timeout_s,
-                                           media)))
-    commit.record_scan(app, ctx, total, resumed)
-    # Largest first: a long clip started last would leave the other cores idle at the end.
-    jobs.sort(key=lambda job: job[0].size or 0, reverse=True)
-    results = offloader.run(jobs)
-    for entry, result in results:
-        outcome = commit.commit_offload(app, ctx, entry, result)
-        run.outcomes.append(outcome)
-        if outcome.status in ("ingested", "damaged"):
-            run.bytes_ingested += outcome.size or 0
-        if stop is not None and stop.is_set():
-            # Shutting down: the file just committed is whole; the rest stay on the camera
-            # for the next dock, and copies in flight are dropped with this process's staging.
-            results.close()
-            break
-    run.outcomes.sort(key=lambda o: o.rel_path)
-    interrupted = len(run.outcomes) < total
-    run.finished_at = commit.finish_session(app, ctx, run.counts(), run.bytes_ingested, interrupted)
-    app.staging.done(dock_marker)
-    event(log, logging.INFO, "dock.finished", session=ctx.session_id, **run.counts(), bytes=run.bytes_ingested)
+          device=device_serial, device_source=device_source)
+    interrupted = True
+    try:
+        _offload_all(app, ctx, entries, offloader, follow, stop, run)
+        interrupted = len(run.outcomes) < len(entries)
+    finally:
+        run.outcomes.sort(key=lambda o: o.rel_path)
+        run.finished_at = commit.release_session(app, ctx, run.counts(), run.bytes_ingested, interrupted)
+        run.released = not interrupted
+        app.staging.done(dock_marker)
+    event(log, logging.INFO, "dock.released" if run.released else "dock.interrupted", session=ctx.session_id,
+          **run.counts(), bytes=run.bytes_ingested, after_s=run.released_after_s)
     return run
 
 
-def ingest(app: App, sources: list[Path], profile_name: str | None, device_serial: str | None,
-           camera_clock: datetime | None = None, only: set[str] | None = None,
-           info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None,
-           offloader: Offloader | None = None) -> list[DockRun]:
-    """`ingestd ingest`, and the daemon for a docked camera or settled inbox files (`only`).
-    The daemon passes its one `offloader`, so that cameras docked together share the cores
-    rather than each starting a pool of its own."""
-    profile = app.profile(profile_name)
-    app.policy  # a broken policy or calendar fails before anything is copied
-    with contextlib.ExitStack() as stack:
-        if offloader is None:
-            offloader = stack.enter_context(Offloader(app.settings.offload_workers))
-        runs = [ingest_path(app, src, profile, device_serial, offloader, only, info, stop) for src in sources]
-    session_ids = [r.session_id for r in runs]
-    process_docks(app, session_ids, camera_clock)
-    update_compliance(app, session_ids)
-    fill_sessions(app, session_ids)  # 制作方法/制作时间/制作人 need the timeline and the owners
-    return runs
-
-
-def update_compliance(app: App, session_ids: list[str]) -> None:
-    """Deadlines and statuses for what just arrived, and the shifts a dock can settle."""
-    when = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
-    with app.db.reading() as s:
-        first, last = s.execute(select(func.min(when, type_=UTCDateTime), func.max(when, type_=UTCDateTime))
-                                .where(Recording.dock_session_id.in_(session_ids))).one()
-    judge = build_judge(app)  # the roster and owners, read once for both steps
-    if first is not None:
-        lo, hi = (v.astimezone(app.settings.tz).date() for v in (first, last))
-        recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)), judge)
-    recompute_recent(app, judge)
+def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry], offloader: Offloader,
+                 follow: FollowUps, stop: threading.Event | None, run: DockRun) -> None:
+    commit.record_scan(app, ctx, len(entries))
+    known = commit.known_sources(app, ctx)
+    ready: list[commit.Pending] = []
+    todo: list[tuple[SourceEntry, OffloadRequest]] = []
+    for entry in entries:
+        skip = classify(entry, ctx.profile)
+        if skip is not None:
+            ready.append(skip)
+            continue
+        previous = known.get((entry.rel_path, entry.size, entry.mtime_ns))
+        if previous is not None:
+            ready.append(commit.no_content(entry, "duplicate", "already_ingested", Finding(
+                "already_ingested", {"path": entry.rel_path, "recording_id": previous}).message,
+                recording_id=previous, sha256=previous))
+            continue
+        ext = extension(entry.path)
+        todo.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(f".{ext}" if ext else "")),
+                                           app.settings.ingest.chunk_kib * 1024,
+                                           ctx.profile.files.kind_of(ext) != "sidecar", entry.size, entry.mtime_ns)))
+    # Largest first: a long clip started last would leave the other threads idle at the end.
+    todo.sort(key=lambda job: job[0].size or 0, reverse=True)
+    futures = {offloader.submit(_take, app, ctx, entry, req, stop) for entry, req in todo}
+    try:
+        while ready or futures:
+            if futures and len(ready) < BATCH_MAX:
+                finished, futures = wait(futures, timeout=0 if ready else None, return_when=FIRST_COMPLETED)
+                ready += [p for f in finished if (p := f.result()) is not None]
+            if stop is not None and stop.is_set() and futures:
+                # Shutting down: copies not started stay on the camera for the next dock; the
+                # ones in flight finish and are recorded, so nothing is left half done.
+                for f in futures:
+                    f.cancel()
+                finished, futures = wait(futures), set()
+                ready += [p for f in finished.done if not f.cancelled() and (p := f.result()) is not None]
+            batch, ready = ready[:BATCH_MAX], ready[BATCH_MAX:]
+            if batch:
+                batch = commit.store_batch(app, batch)
+                failpoints.hit("dock.stored")
+            for outcome in commit.write_batch(app, ctx, batch, follow) if batch else ():
+                run.outcomes.append(outcome)
+                if outcome.status in ("ingested", "damaged"):
+                    run.bytes_ingested += outcome.size or 0
+            if batch:
+                failpoints.hit("dock.recorded")
+    finally:
+        # On an error: let the copies in flight end. What they laid out in staging goes with
+        # it; what is in the store is whole, and is adopted by the next dock of the same bytes.
+        for f in futures:
+            f.cancel()
+        for f in wait(futures).done:
+            if not f.cancelled() and f.exception() is not None:
+                event(log, logging.ERROR, "dock.copy_failed", exc=f.exception(), session=ctx.session_id)
+        for item in ready:
+            if item.assembled is not None and item.assembled.work is not None:
+                shutil.rmtree(item.assembled.work, ignore_errors=True)

@@ -1,14 +1,16 @@
-"""Media facts for a stored file: ffprobe (with a time limit), pymediainfo, and a
-structural check. A file that cannot be parsed is still stored byte for byte and marked
-damaged with the reason (002 第16条); the probe never changes the file."""
+"""The structural check on the dock path: is the copy a whole recording? The MP4 box walk
+(a box that claims more bytes than the file has, no `moov`) and FFmpeg's demuxer opened
+in-process (PyAV) for what the walk cannot see. A file that fails is still stored byte
+for byte and marked damaged with the reason (002 第16条); the check never changes it.
+
+The full probe (mediainfo, packet timestamps for the gap scan) is after-dock work."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ingestd.errors import ToolError
+from ingestd.avfacts import MediaUnreadable, container_facts
 from ingestd.ingest.mp4box import looks_like_mp4, structure_problem
-from ingestd.media import ffmpeg
 
 
 @dataclass(frozen=True)
@@ -20,76 +22,27 @@ class ProbeResult:
     creation_time: str | None = None  # as the container states it (ISO 8601)
     video: dict | None = None
     audio: dict | None = None
-    mediainfo: dict = field(default_factory=dict)
+    mediainfo: dict = field(default_factory=dict)  # filled by the after-dock probe
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def probe(path: str, size: int, timeout_s: float) -> ProbeResult:
+def probe(path: str, size: int) -> ProbeResult:
     if size == 0:
         return ProbeResult(damaged=True, reason="empty file (0 bytes)")
     with open(path, "rb") as fh:
         head = fh.read(16)
-    if looks_like_mp4(head):
+    indexed = looks_like_mp4(head)
+    if indexed:
         problem = structure_problem(path, size)
         if problem:
             return ProbeResult(damaged=True, reason=problem)
     try:
-        info = ffmpeg.ffprobe(path, timeout_s)
-    except ToolError as exc:
-        return ProbeResult(damaged=True, reason=f"ffprobe: {exc.stderr_tail or exc}")
-    streams = info.get("streams") or []
-    fmt = info.get("format") or {}
-    if not streams:
+        facts = container_facts(path, indexed)
+    except MediaUnreadable as exc:
+        return ProbeResult(damaged=True, reason=f"demuxer: {exc}")
+    if facts.video is None and facts.audio is None:
         return ProbeResult(damaged=True, reason="no audio or video streams found")
-    video = next(({"codec": s.get("codec_name"), "width": s.get("width"), "height": s.get("height"),
-                   "fps": _rate(s.get("avg_frame_rate"))} for s in streams if s.get("codec_type") == "video"), None)
-    audio = next(({"codec": s.get("codec_name"), "channels": s.get("channels"),
-                   "sample_rate": _int(s.get("sample_rate"))} for s in streams if s.get("codec_type") == "audio"), None)
-    return ProbeResult(
-        damaged=False,
-        container=fmt.get("format_name"),
-        duration_s=_float(fmt.get("duration")),
-        creation_time=(fmt.get("tags") or {}).get("creation_time"),
-        video=video,
-        audio=audio,
-        mediainfo=_mediainfo(path),
-    )
-
-
-def _mediainfo(path: str) -> dict:
-    """Facts ffprobe does not surface: the recorder's make/model and encoded date."""
-    from pymediainfo import MediaInfo  # libmediainfo loads here, in the offload worker
-
-    general = MediaInfo.parse(path).general_tracks
-    if not general:
-        return {}
-    track = general[0]
-    keys = ("format", "encoded_date", "tagged_date", "recorded_date", "comapplequicktimemake",
-            "comapplequicktimemodel", "writing_application", "duration")
-    return {k: getattr(track, k) for k in keys if getattr(track, k, None) is not None}
-
-
-def _float(value) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _rate(value: str | None) -> float | None:
-    if not value or "/" not in value:
-        return None
-    num, den = value.split("/", 1)
-    try:
-        return round(int(num) / int(den), 3) if int(den) else None
-    except ValueError:
-        return None
+    return ProbeResult(damaged=False, container=facts.container, duration_s=facts.duration_s,
+                       creation_time=facts.creation_time, video=facts.video, audio=facts.audio)

@@ -27,7 +27,7 @@ MARKER_KINDS = ("target", "version", "dock")
 
 @dataclass(frozen=True)
 class Marker:
-    kind: str  # target: a store path being created | version: an object being versioned | dock: a dock session
+    kind: str  # target: store paths being created (one a line) | version: an object being versioned | dock: a dock session
     value: str
     path: Path
 
@@ -68,12 +68,13 @@ class StagingArea:
         work.mkdir()
         return work
 
-    def mark(self, kind: str, value: str) -> Marker:
-        """Durably note an unfinished step; `done()` removes the note."""
+    def mark(self, kind: str, value: str, sync: bool = True) -> Marker:
+        """Durably note an unfinished step (`sync=False`: the caller flushes the filesystem
+        before the step begins); `done()` removes the note."""
         assert kind in MARKER_KINDS
         self._require_open()
         path = self.dir / f"{kind}-{uuid.uuid4().hex}"
-        write_file(path, value.encode("utf-8"), 0o600)
+        write_file(path, value.encode("utf-8"), 0o600, sync=sync)
         return Marker(kind, value, path)
 
     def _require_open(self) -> None:

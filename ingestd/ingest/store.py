@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ingestd.durable import fsync_dir, fsync_tree, makedirs_durable, replace_file, write_file
+from ingestd.durable import HAS_SYNCFS, fsync_dir, fsync_tree, makedirs, replace_file, syncfs, write_file
 from ingestd.errors import ObjectExistsError, StoreError
 from ingestd.findings import Finding
 from ingestd.ingest.staging import Marker, StagingArea
@@ -50,6 +50,17 @@ class NewFile:
     digest: str
     source: Path | None = None
     data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A new object laid out in staging, waiting for `commit_assembled` (work is None when
+    its id was already in the store)."""
+
+    object_id: str
+    target: Path
+    work: Path | None
+    synced: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class OcflStore:
 
     def initialise(self) -> None:
         """Create the storage root if it is not there; a no-op on an existing root."""
-        makedirs_durable(self.root)
+        makedirs(self.root)
         namaste = self.root / f"0=ocfl_{SPEC}"
         if namaste.exists():
             return
@@ -173,35 +184,73 @@ class OcflStore:
     def create_object(self, object_id: str, files: list[NewFile], sig: Signature) -> Path:
         """Write version 1 of a new object. Raises ObjectExistsError if the id is taken
         (another process committed the same content first); nothing is left behind then."""
+        [target] = self.commit_assembled([self.assemble(object_id, files, sig)])
+        if target is None:
+            raise ObjectExistsError(object_id)
+        return target
+
+    def assemble(self, object_id: str, files: list[NewFile], sig: Signature) -> Assembled:
+        """Lay out version 1 of a new object in staging, nothing flushed yet (`commit_assembled`
+        flushes many at once). An id already in the store comes back with no work directory,
+        and its `source` files are left to the caller."""
         target = self.object_path(object_id)
         if target.exists():
-            raise ObjectExistsError(object_id)
+            return Assembled(object_id, target, None, frozenset())
         work = self.staging.work_dir()
         try:
             inventory = self._inventory_with_version({"id": object_id, "type": INVENTORY_TYPE,
                                                       "digestAlgorithm": DIGEST_ALGORITHM,
                                                       "head": "v0", "manifest": {}, "versions": {}},
                                                      files, sig)
-            self._fill_version_dir(work / "v1", files, inventory)
-            write_file(work / f"0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode())
+            synced = self._fill_version_dir(work / "v1", files, inventory)
+            write_file(work / f"0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode(), sync=False)
             self._write_inventory(work, inventory, durable=False)
-            fsync_tree(work)
-            marker = self.staging.mark("target", str(target))
-            makedirs_durable(target.parent)
-            try:
-                os.rename(work, target)
-            except OSError as exc:
-                self.prune_empty_parents(target)
-                self.staging.done(marker)
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise ObjectExistsError(object_id) from None
-                raise
-            fsync_dir(target.parent)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return Assembled(object_id, target, work, synced)
+
+    def commit_assembled(self, objects: list[Assembled]) -> list[Path | None]:
+        """Rename assembled objects into the store: a group commit. Everything they hold is
+        made durable with one flush before any is renamed in, and the renames with one flush
+        after (syncfs; an fsync of each file and directory where the system has none).
+        Returns each object's path, or None where the id was taken (nothing is left then)."""
+        results: list[Path | None] = [None] * len(objects)
+        pending = [(i, o) for i, o in enumerate(objects) if o.work is not None]
+        if not pending:
+            return results
+        try:
+            marker = self.staging.mark("target", "\n".join(str(o.target) for _i, o in pending), sync=False)
+            if HAS_SYNCFS:
+                syncfs(self.staging.dir)
+            else:
+                for _i, o in pending:
+                    fsync_tree(o.work, o.synced)
+                fsync_dir(marker.path.parent)
+            touched: set[Path] = set()
+            for i, o in pending:
+                made = makedirs(o.target.parent, durable=not HAS_SYNCFS)
+                try:
+                    os.rename(o.work, o.target)
+                except OSError as exc:
+                    self.prune_empty_parents(o.target)
+                    if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                        continue  # another process committed the same bytes first
+                    raise
+                results[i] = o.target
+                touched.add(o.target.parent)
+                touched.update(d.parent for d in made)
+            if HAS_SYNCFS:
+                syncfs(self.root)
+            else:
+                for directory in touched:
+                    fsync_dir(directory)
             self.staging.done(marker)
-            return target
         finally:
-            if work.exists():
-                shutil.rmtree(work)  # read-only files go with their writable directory
+            for _i, o in pending:
+                if o.work.exists():
+                    shutil.rmtree(o.work)  # read-only files go with their writable directory
+        return results
 
     def add_version(self, object_id: str, files: list[NewFile], sig: Signature,
                     remove: tuple[str, ...] = ()) -> str:
@@ -214,8 +263,7 @@ class OcflStore:
         work = self.staging.work_dir()
         marker = self.staging.mark("version", object_id)
         try:
-            self._fill_version_dir(work, files, new)
-            fsync_tree(work)
+            fsync_tree(work, self._fill_version_dir(work, files, new))
             # A crash from here on is repaired by recover_object() from the marker: the
             # version directory either is absent, or is complete with its own inventory.
             os.rename(work, object_dir / version)
@@ -267,7 +315,8 @@ class OcflStore:
     def repair(self, marker: Marker) -> None:
         """Finish or undo a step a dead process left half done."""
         if marker.kind == "target":
-            self.prune_empty_parents(Path(marker.value))
+            for line in marker.value.splitlines():
+                self.prune_empty_parents(Path(line))
         elif marker.kind == "version":
             self.recover_object(marker.value)
 
@@ -329,10 +378,14 @@ class OcflStore:
                 "head": version, "manifest": dict(sorted(manifest.items())), "versions": versions}
 
     @staticmethod
-    def _fill_version_dir(version_dir: Path, files: list[NewFile], inventory: dict) -> None:
-        """Put the content this version adds into version_dir/content, plus its inventory."""
+    def _fill_version_dir(version_dir: Path, files: list[NewFile], inventory: dict) -> frozenset[str]:
+        """Put the content this version adds into version_dir/content, plus its inventory,
+        none of it fsynced yet (the caller fsyncs the tree). Returns the files moved in,
+        which their writer already made durable (a proven copy is fsynced before it is
+        re-read)."""
         version = inventory["head"]
         content = version_dir / "content"
+        moved = set()
         for f in files:
             wanted = f"{version}/content/{f.logical_path}"
             if wanted not in inventory["manifest"].get(f.digest, []):
@@ -342,11 +395,13 @@ class OcflStore:
             if f.source is not None:
                 os.rename(f.source, dest)
                 os.chmod(dest, 0o444)
+                moved.add(os.fspath(dest))
             else:
                 assert f.data is not None
-                write_file(dest, f.data)
+                write_file(dest, f.data, sync=False)
         version_dir.mkdir(parents=True, exist_ok=True)
         OcflStore._write_inventory(version_dir, inventory, durable=False)
+        return frozenset(moved)
 
     @staticmethod
     def _write_inventory(directory: Path, inventory: dict, durable: bool) -> None:
@@ -355,9 +410,9 @@ class OcflStore:
         if durable:
             replace_file(directory / "inventory.json", data)
             replace_file(directory / SIDECAR, sidecar)
-        else:
-            write_file(directory / "inventory.json", data)
-            write_file(directory / SIDECAR, sidecar)
+        else:  # in a work directory that the caller fsyncs as a whole
+            write_file(directory / "inventory.json", data, sync=False)
+            write_file(directory / SIDECAR, sidecar, sync=False)
 
     # ----- fixity -----------------------------------------------------------------------
 

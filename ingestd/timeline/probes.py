@@ -1,6 +1,6 @@
-"""The timeline's two looks into a stored original, both through the one tool wrapper:
-video packet timestamps (ffprobe, demux only) and where sound starts in the first minute
-of audio (ffmpeg silencedetect over the voice band), the hint for 语音说明."""
+"""The timeline's look into the audio of a stored original, through the one tool wrapper:
+where sound starts in the first minute (ffmpeg silencedetect over the voice band), the
+hint for 语音说明. (Packet timestamps come from the probe job, ingestd.media.facts.)"""
 
 from __future__ import annotations
 
@@ -12,21 +12,6 @@ from ingestd.media import ffmpeg
 VOICE_WINDOW_S = 60.0
 SILENCE_DB = -35
 MIN_SILENCE_S = 0.5
-
-
-def packet_args(path: str) -> list[str]:
-    return ["ffprobe", "-hide_banner", "-v", "error", "-select_streams", "v:0",
-            "-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path]
-
-
-def packet_times(path: str, timeout_s: float) -> list[float]:
-    out = ffmpeg.run(packet_args(path), timeout_s).stdout.decode()
-    times = []
-    for line in out.splitlines():
-        value = line.strip().rstrip(",")
-        if value and value != "N/A":
-            times.append(float(value))
-    return sorted(times)
 
 
 def voice_args(path: str) -> list[str]:

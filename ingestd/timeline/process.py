@@ -9,13 +9,15 @@ deleted; an explained gap is never changed.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording
+from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.errors import ToolError
+from ingestd.jobs.queue import Claimed, Done
 from ingestd.findings import Finding
 from ingestd.ingest.commit import STORAGE_NEARLY_FULL
 from ingestd.logs import event
@@ -28,10 +30,15 @@ ACTOR = "ingestd"
 TIMELINE_KINDS = ("video", "audio")  # photos and sidecars have no duration to leave gaps in
 
 
-def process_docks(app: App, session_ids: list[str], camera_clock: datetime | None = None) -> dict:
+def timeline_job(app: App, job: Claimed) -> Done:
+    """The after-dock job of one dock session (its SM3 and probe jobs are done before it)."""
+    return Done(job.id, process_docks(app, [job.subject]))
+
+
+def process_docks(app: App, session_ids: list[str]) -> dict:
     devices: set[int] = set()
     for sid in session_ids:
-        device_id = _correct_session(app, sid, camera_clock)
+        device_id = _correct_session(app, sid)
         if device_id is not None:
             devices.add(device_id)
     found = 0
@@ -47,13 +54,16 @@ def _session_recordings(app: App, session_ids: list[str]) -> list[str]:
         return list(s.execute(select(Recording.id).where(Recording.dock_session_id.in_(session_ids))).scalars())
 
 
-def _correct_session(app: App, session_id: str, camera_clock: datetime | None) -> int | None:
+def _correct_session(app: App, session_id: str) -> int | None:
+    """The camera's clock as read at the dock (kept on the session), or bounded by its newest
+    clip, corrects every recording the session brought."""
     with app.changes.begin(ACTOR) as ch:
         ds = ch.session.get(DockSession, session_id)
+        if ds is None:
+            return None
         recs = ch.session.execute(select(Recording).where(Recording.dock_session_id == session_id)).scalars().all()
         newest = max((r.end or r.start for r in recs if (r.end or r.start)), default=None)
-        reading = dock_offset(camera_clock, ds.started_at, newest)
-        ds.camera_clock_at = camera_clock
+        reading = dock_offset(ds.camera_clock_at, ds.started_at, newest)
         ds.host_clock_at = ds.started_at
         ds.clock_offset_s, ds.clock_source = reading.offset_s, reading.source
         resets = 0
@@ -74,7 +84,6 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
         rows = s.execute(select(Recording, DockSession.profile)
                          .join(DockSession, Recording.dock_session_id == DockSession.id)
                          .where(Recording.device_id == device_id, Recording.kind.in_(TIMELINE_KINDS))).all()
-        existing = {g.key: g for g in s.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
     if not rows:
         return 0
     profile = app.profile(rows[-1][1]) if rows[-1][1] in app.profiles else app.profile(None)
@@ -91,8 +100,9 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
     for clip in clips:
         rec = recs[clip.id]
         if clip.id in new_recordings and not clip.damaged and (rec.probe or {}).get("video"):
-            candidates += inside_file_gaps(clip, _packets(app, rec), tolerance)
-    return _store_gaps(app, device_id, candidates, existing, recs)
+            usual, jumps = _packets(app, rec)
+            candidates += inside_file_gaps(clip, usual, jumps, tolerance)
+    return _store_gaps(app, device_id, candidates, recs)
 
 
 def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> list[GapCandidate]:
@@ -128,42 +138,51 @@ def _renumber_times(clips: list[Clip]) -> list[Clip]:
     return laid
 
 
-def _packets(app: App, rec: Recording) -> list[float]:
-    path = app.store.resolve(rec.object_id, rec.content_name)
-    try:
-        return probes.packet_times(str(path), timeout_s=max(60.0, (rec.duration_s or 0) / 5))
-    except ToolError as exc:
-        event(log, logging.WARNING, "timeline.packets_failed", recording=rec.id, error=str(exc))
-        return []
+def _packets(app: App, rec: Recording) -> tuple[float | None, list]:
+    """The packet scan the probe job stored; scanned here when that job could not run."""
+    scan = (rec.probe or {}).get("packets")
+    if scan is None or "error" in scan:
+        try:
+            scan = packet_scan(str(app.store.resolve(rec.object_id, rec.content_name))).as_dict()
+        except MediaUnreadable as exc:
+            event(log, logging.WARNING, "timeline.packets_failed", recording=rec.id, error=str(exc))
+            return None, []
+    return scan["usual_step_s"], scan["jumps"]
 
 
-def _store_gaps(app: App, device_id: int, candidates: list[GapCandidate], existing: dict[str, Gap],
-                recs: dict[str, Recording]) -> int:
+def _store_gaps(app: App, device_id: int, candidates: list[GapCandidate], recs: dict[str, Recording]) -> int:
     now = app.clock.now()
     seen = {c.key for c in candidates}
     opened = 0
+    # Voice hints run ffmpeg: found before the transaction, only for gaps not stored yet.
+    with app.db.reading() as s:
+        known = set(s.execute(select(Gap.key).where(Gap.key.in_(seen))).scalars()) if seen else set()
+    hints = {c.key: _hint(app, recs[c.after]) for c in candidates
+             if c.key not in known and c.after and c.after != c.before and c.after in recs}
     with app.changes.begin(ACTOR) as ch:
+        # Read inside the writing transaction: another process evaluating the same device
+        # (two docks of one dump) may have stored these gaps a moment ago.
+        existing = {g.key: g for g in ch.session.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
         for c in candidates:
             gap = existing.get(c.key)
             if gap is None:
-                after = recs.get(c.after) if c.after and c.after != c.before else None
                 gap = Gap(key=c.key, device_id=device_id, before_recording_id=c.before, after_recording_id=c.after,
                           start=c.start, end=c.end, seconds=c.seconds, kind=c.kind,
                           suggested_reason=c.suggested_reason, status="open", detected_at=now,
-                          voice_hint=_hint(app, after) if after is not None else None)
+                          voice_hint=hints.get(c.key))
                 ch.session.add(gap)
                 ch.session.flush()
                 opened += 1
                 ch.record("gap.detected", "gap", str(gap.id), kind=c.kind, start=c.start.isoformat(),
                           seconds=c.seconds, before=c.before, after=c.after, suggested=c.suggested_reason)
             elif gap.status in ("open", "superseded"):
-                row = ch.session.get(Gap, gap.id)
+                row = gap
                 if (row.start, row.end, row.status) != (c.start, c.end, "open"):
                     row.start, row.end, row.seconds, row.status = c.start, c.end, c.seconds, "open"
                     ch.record("gap.updated", "gap", str(row.id), start=c.start.isoformat(), seconds=c.seconds)
         for key, gap in existing.items():
             if key not in seen and gap.status == "open":
-                ch.session.get(Gap, gap.id).status = "superseded"
+                gap.status = "superseded"
                 ch.record("gap.superseded", "gap", str(gap.id), reason="a later dock filled the timeline in")
     if opened:
         event(log, logging.WARNING, "timeline.gaps", device=device_id, opened=opened, article="002 第14条")

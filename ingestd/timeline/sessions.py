@@ -67,17 +67,16 @@ def find_gaps(clips: list[Clip], split_tolerance_s: float, window_s: float) -> t
     return gaps, activities
 
 
-def inside_file_gaps(clip: Clip, pts: list[float], tolerance_s: float) -> list[GapCandidate]:
+def inside_file_gaps(clip: Clip, usual_step_s: float | None, jumps: list, tolerance_s: float) -> list[GapCandidate]:
     """Timestamp jumps inside one file: a packet arriving later than the usual frame
-    interval plus the tolerance means the camera stopped and resumed inside the file."""
-    if len(pts) < 3:
+    interval plus the tolerance means the camera stopped and resumed inside the file.
+    `jumps` are (pts before, pts after) pairs from the packet scan."""
+    if usual_step_s is None:
         return []
-    steps = sorted(b - a for a, b in zip(pts, pts[1:]))
-    usual = steps[len(steps) // 2]
     gaps = []
-    for a, b in zip(pts, pts[1:]):
-        if b - a > usual + tolerance_s:
-            start = clip.start + timedelta(seconds=a + usual)
+    for a, b in jumps:
+        if b - a > usual_step_s + tolerance_s:
+            start = clip.start + timedelta(seconds=a + usual_step_s)
             gaps.append(GapCandidate(f"inside_file:{clip.id}:{a:.3f}", clip.id, clip.id, start,
                                      clip.start + timedelta(seconds=b), "inside_file", None))
     return gaps

@@ -4,7 +4,8 @@ Every object carries its ingest.json, so recordings, devices and dock sessions c
 recreated after the database is lost, or an object committed just before a crash can be
 indexed; a later evidence.json brings back 证明对象 and the case, a deletion.json the fact
 of a retention deletion. Existing rows are left as they are; the run is audited per
-recording.
+recording. SM3 and the full probe are not in ingest.json (they are after-dock facts):
+rebuilt recordings get those jobs again, computed from the stored bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ingestd.db.models import Case, Device, DockSession, Evidence, Recording
 from ingestd.evidence.metadata import EVIDENCE_JSON
 from ingestd.ingest.commit import INGEST_JSON, recording_from_document
 from ingestd.ingest.store import DELETION_JSON
+from ingestd.jobs.kinds import JobKind
+from ingestd.jobs.queue import JobSpec, enqueue
 
 BATCH = 200
 
@@ -59,6 +62,9 @@ def _index_batch(app: App, docs: list[tuple[dict, dict | None, bool, str]]) -> i
                 _evidence(ch, evidence, head, datetime.fromisoformat(doc["ingested_at"]))
             ch.record("recording.indexed", "recording", doc["sha256"], object_id=doc["object_id"],
                       reason="rebuilt from store", evidence=evidence is not None, deleted=deleted)
+            if not deleted and rec.sm3 is None:
+                kinds = [JobKind.SM3] + ([JobKind.PROBE] if rec.kind != "sidecar" else [])
+                enqueue(ch, [JobSpec(k, rec.id, {"size": rec.size}) for k in kinds], app.clock.now())
     return len(docs)
 
 

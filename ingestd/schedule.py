@@ -16,7 +16,7 @@ from ingestd.compliance.recompute import recompute_recent
 from ingestd.compliance.report_schedule import write_scheduled
 from ingestd.logs import event
 
-log = logging.getLogger("ingestd.jobs")
+log = logging.getLogger("ingestd.schedule")
 ALERTS_JOB = "alerts"
 
 

@@ -1,0 +1,283 @@
+"""What follows what: the one place that says which work a dock makes necessary, in which
+order, and who does it.
+
+  a recording committed  → SM3 of the stored copy, the full probe (mediainfo, packet
+                            timestamps), and the derivatives the media policy asks for;
+  a session released     → its timeline (clock, activities, interruptions), then its
+                            compliance (officers, deadlines, statuses), then 制作方法/制作时间/
+                            制作人 — each after the stage before it, over the whole session;
+  an owner, roster, calendar or policy change → compliance and 制作人 computed again.
+
+The dock path (ingestd.ingest) only asks for these jobs through `AfterDock`, in its own
+transactions; it imports nothing from the layers that do them. Every job is durable, so a
+crash anywhere leaves work that the next process finishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from importlib.metadata import version as package_version
+from sqlalchemy import func, select
+
+from ingestd.app import App
+from ingestd.changes import Change
+from ingestd.compliance.recompute import recompute, recompute_sessions
+from ingestd.db.models import Device, Job, Officer, Recording, RecordingCompliance, RulesInForce
+from ingestd.errors import IngestdError, UserError
+from ingestd.evidence import digest, metadata
+from ingestd.ingest import pipeline
+from ingestd.ingest.commit import DockInfo
+from ingestd.ingest.outcome import DockRun
+from ingestd.jobs import queue
+from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, IMPORTANT_BOOST, RULES, SESSION_KINDS, JobKind
+from ingestd.jobs.runner import Batching, Runner
+from ingestd.logs import event
+from ingestd.media import derivatives, facts
+from ingestd.timeline.process import timeline_job
+
+log = logging.getLogger("ingestd.afterdock")
+PROBED_KINDS = ("video", "audio", "photo")  # sidecars (camera logs) are kept, never probed
+
+
+class AfterDock:
+    """The jobs a dock asks for (ingestd.ingest.followups.FollowUps)."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    def session_started(self, ch: Change, session_id: str, now: datetime) -> None:
+        queue.enqueue(ch, [queue.JobSpec(kind, session_id, group=session_id, held=True) for kind in SESSION_KINDS],
+                      now)
+
+    def recordings_committed(self, ch: Change, recs: list[Recording], session_id: str, now: datetime) -> None:
+        specs = []
+        for rec in recs:
+            specs.append(queue.JobSpec(JobKind.SM3, rec.id, {"size": rec.size}, group=session_id))
+            if rec.kind in PROBED_KINDS:
+                specs.append(queue.JobSpec(JobKind.PROBE, rec.id, {"size": rec.size}, group=session_id))
+            specs += derivative_specs(self.app, rec)
+        queue.enqueue(ch, specs, now)
+
+
+def derivative_specs(app: App, rec: Recording, asked: bool = False) -> list[queue.JobSpec]:
+    """The derivatives the media policy wants for a recording (all of them when a person
+    asks for them), important recordings first."""
+    if rec.kind != "video":
+        return []
+    policy = app.settings.media.proxy_policy
+    if not asked and (policy == "on_demand" or (policy == "important_and_evidence" and not rec.important)):
+        return []
+    # A damaged original gets a proxy of whatever decodes, marked partial; nothing else.
+    kinds = [JobKind.PROXY] if rec.status == "damaged" else list(DERIVATIVES)
+    boost = IMPORTANT_BOOST if (rec.important or asked) else 0
+    return [queue.JobSpec(k, rec.id, priority=RULES[k].priority - boost) for k in kinds]
+
+
+# ----- the handlers --------------------------------------------------------------------------------
+
+
+def _session_compliance(app: App, job: queue.Claimed) -> queue.Done:
+    return queue.Done(job.id, recompute_sessions(app, [job.subject]).as_dict())
+
+
+def _session_evidence(app: App, job: queue.Claimed) -> queue.Done:
+    return queue.Done(job.id, {"rederived": metadata.fill_sessions(app, [job.subject])})
+
+
+def _recompute(app: App, job: queue.Claimed) -> queue.Done:
+    """Compliance and 制作人 again over the scope a change touched."""
+    scope = job.payload
+    if "device" in scope:
+        window, ids = _device_scope(app, scope["device"])
+        result = recompute(app, window).as_dict() if window else {}
+        return queue.Done(job.id, {"recomputed": result, "evidence_rederived": metadata.fill(app, ids)})
+    if "from" in scope:
+        lo, hi = date.fromisoformat(scope["from"]), date.fromisoformat(scope["to"])
+        result = recompute(app, (lo, hi)).as_dict()
+        tz = app.settings.tz
+        makers = metadata.fill_window(app, datetime.combine(lo, time(), tz),
+                                      datetime.combine(hi + timedelta(days=1), time(), tz))
+        return queue.Done(job.id, {"recomputed": result, "evidence_rederived": makers})
+    return queue.Done(job.id, {"recomputed": recompute(app).as_dict(), "evidence_rederived": metadata.fill(app)})
+
+
+def _device_scope(app: App, serial: str) -> tuple[tuple[date, date] | None, list[str]]:
+    when = func.coalesce(Recording.start_corrected, Recording.start)
+    with app.db.reading() as s:
+        rows = s.execute(select(Recording.id, when).join(Device, Recording.device_id == Device.id)
+                         .where(Device.serial == serial)).all()
+    days = [w.astimezone(app.settings.tz).date() for _id, w in rows if w is not None]
+    window = (min(days) - timedelta(days=1), max(days) + timedelta(days=1)) if days else None
+    return window, [rid for rid, _w in rows]
+
+
+def _derivative(app: App, job: queue.Claimed) -> queue.Done:
+    with app.db.reading() as s:
+        rec = s.get(Recording, job.subject)
+    if rec is None:
+        raise IngestdError(f"recording {job.subject} is not in the index")
+    output, partial = derivatives.make(app, rec, job.kind.value)
+    return queue.Done(job.id, output, partial)
+
+
+HANDLERS = {
+    JobKind.SM3: digest.sm3_job,
+    JobKind.PROBE: facts.probe_job,
+    JobKind.TIMELINE: timeline_job,
+    JobKind.COMPLIANCE: _session_compliance,
+    JobKind.EVIDENCE: _session_evidence,
+    JobKind.RECOMPUTE: _recompute,
+    JobKind.PROXY: _derivative,
+    JobKind.HLS: _derivative,
+    JobKind.THUMBNAILS: _derivative,
+}
+# Small SM3 and probe jobs are claimed together (one claim and one finish for many files),
+# up to about a second of one core's hashing, so that large files still spread over threads.
+BATCHING = {JobKind.SM3: Batching(16, 256 << 20), JobKind.PROBE: Batching(16, 2 << 30)}
+
+
+def runner(app: App, kinds: tuple[JobKind, ...] = AFTER_DOCK, threads: int | None = None,
+           name: str = "jobs") -> Runner:
+    return Runner(app, HANDLERS, kinds, threads or app.settings.jobs_workers, name, BATCHING)
+
+
+def follow_through(app: App, groups: list[str] | None = None, kinds: tuple[JobKind, ...] = AFTER_DOCK,
+                   threads: int | None = None) -> int:
+    """Work the after-dock jobs in this process until `groups` (this command's sessions) are
+    done, taking on whatever a crashed process left too. Returns how many jobs it did."""
+    return runner(app, kinds, threads).run_until_idle(groups)
+
+
+# ----- docking ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DockRequest:
+    sources: list[Path]
+    profile: str | None = None
+    device: str | None = None
+    device_source: str | None = None
+    camera_clock: datetime | None = None
+    only: set[str] | None = None
+    info: DockInfo = DockInfo()
+
+
+def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
+         offloader: pipeline.Offloader | None = None) -> list[DockRun]:
+    """Offload and release. The daemon passes its one offloader, so that cameras docked
+    together share the threads."""
+    profile = app.profile(req.profile)
+    app.policy  # a broken policy or calendar fails before anything is copied
+    note_rules(app)
+    follow = AfterDock(app)
+    own = offloader is None
+    offloader = offloader or pipeline.Offloader(app.settings.offload_workers)
+    try:
+        return [pipeline.ingest_path(app, src, profile, req.device, offloader, follow, req.only, req.info, stop,
+                                     req.camera_clock, req.device_source) for src in req.sources]
+    finally:
+        if own:
+            offloader.close()
+
+
+def ingest(app: App, sources: list[Path], profile: str | None = None, device: str | None = None,
+           camera_clock: datetime | None = None, wait: bool = True) -> list[DockRun]:
+    """`ingestd ingest`: dock, then (unless told not to wait) see the after-dock jobs of these
+    sessions through, so that interruptions, deadlines and 制作人 are there on return."""
+    runs = dock(app, DockRequest(sources, profile, device, camera_clock=camera_clock))
+    if wait:
+        follow_through(app, [r.session_id for r in runs])
+    return runs
+
+
+# ----- changes that make recomputes necessary -----------------------------------------------------
+
+
+def ask_recompute(ch: Change, now: datetime, scope: dict) -> str:
+    """Ask for compliance and 制作人 again over a scope; returns the job's group, to wait for it."""
+    spec = queue.recompute_spec(scope)
+    queue.enqueue(ch, [spec], now)
+    return spec.group
+
+
+def recompute_result(app: App, group: str) -> dict:
+    """Wait for (work) a recompute asked for, and say what it did."""
+    follow_through(app, [group])
+    with app.db.reading() as s:
+        output = s.execute(select(Job.output).where(Job.group_key == group, Job.kind == JobKind.RECOMPUTE)).scalar()
+    return output or {}
+
+
+def import_roster(app: App, roster, actor: str) -> dict:
+    """`ingestd roster import`: the roster in one transaction, then its recompute seen through."""
+    from ingestd.compliance.roster_import import import_roster as write_roster
+
+    result = write_roster(app, roster, actor)
+    return {**result, **recompute_result(app, result.pop("recompute_group"))}
+
+
+def set_owner(app: App, serial: str, badge: str, actor: str) -> dict:
+    """`ingestd devices owner`: who a camera is issued to decides the officer of every
+    recording the roster does not cover, so compliance and 制作人 follow the change."""
+    with app.changes.begin(actor) as ch:
+        device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
+        if device is None:
+            raise UserError(f"no camera with serial {serial} (it registers itself on its first dock)")
+        if ch.session.get(Officer, badge) is None:
+            raise UserError(f"no officer with badge {badge} (import the roster first)")
+        previous, device.owner_badge = device.owner_badge, badge
+        ch.record("device.owner_set", "device", serial, owner=badge, previous=previous)
+        group = ask_recompute(ch, app.clock.now(), {"device": serial})
+    return {"serial": serial, "owner": badge, "previous": previous, **recompute_result(app, group)}
+
+
+def rules_fingerprint(app: App) -> tuple[str, dict]:
+    """What the deadlines depend on besides the data: the policy profile in force and the
+    working-day calendar (the library's tables and the admin's override file)."""
+    calendar_file = app.settings.calendar_path
+    detail = {"policy": app.policy.name,
+              "policy_sha256": hashlib.sha256(app.policy.model_dump_json().encode()).hexdigest(),
+              "calendar_library": package_version("chinesecalendar"),
+              "calendar_override_sha256": hashlib.sha256(calendar_file.read_bytes()).hexdigest()
+              if calendar_file is not None and calendar_file.is_file() else None}
+    return hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest(), detail
+
+
+def note_rules(app: App) -> bool:
+    """Compare the rules in force with those the figures were computed under; on a change,
+    ask for every deadline again. Returns True when a recompute was asked for."""
+    fingerprint, detail = rules_fingerprint(app)
+    with app.db.reading() as s:
+        known = s.get(RulesInForce, "deadlines")
+    if known is not None and known.fingerprint == fingerprint:
+        return False
+    now = app.clock.now()
+    with app.changes.begin("ingestd") as ch:
+        row = ch.session.get(RulesInForce, "deadlines")
+        if row is not None and row.fingerprint == fingerprint:
+            return False  # another process noted it first
+        previous = row.detail if row is not None else None
+        if row is None:
+            row = RulesInForce(name="deadlines")
+            ch.session.add(row)
+        row.fingerprint, row.detail, row.noted_at = fingerprint, detail, now
+        ch.record("rules.changed", "rules", "deadlines", now=detail, before=previous)
+        computed = ch.session.execute(select(func.count()).select_from(RecordingCompliance)).scalar_one()
+        if computed:
+            ask_recompute(ch, now, {})
+    event(log, logging.INFO, "rules.changed", policy=detail["policy"], recompute=bool(computed))
+    return bool(computed)
+
+
+def work_jobs(app: App, kinds: tuple[JobKind, ...], threads: int | None = None) -> int:
+    """`ingestd jobs work --until-idle`: whatever of these kinds can be claimed now."""
+    app.staging  # sweep what dead processes left: their sessions' held jobs are released
+    return runner(app, kinds, threads).run_until_idle()
+

@@ -1,0 +1,31 @@
+"""SM3 (GB/T 32905) of each stored original, computed after the dock from the stored copy:
+the copy was proven identical to the camera's file by SHA-256 before it was committed,
+so its SM3 is the original's. The 文字说明 of an export lists it beside SHA-256."""
+
+from __future__ import annotations
+
+from ingestd.app import App
+from ingestd.db.models import Recording
+from ingestd.digests import file_digests
+from ingestd.errors import StoreError
+from ingestd.jobs.queue import Claimed, Done
+
+
+def sm3_job(app: App, job: Claimed) -> Done:
+    with app.db.reading() as s:
+        rec = s.get(Recording, job.subject)
+    if rec is None:
+        raise StoreError(f"recording {job.subject} is not in the index")
+    if rec.status == "deleted":
+        return Done(job.id, {"skipped": "deleted under retention"})
+    sm3 = file_digests(app.store.resolve(rec.object_id, rec.content_name), sm3=True)["sm3"]
+    with app.changes.begin("ingestd") as ch:
+        row = ch.session.get(Recording, rec.id)
+        if row.sm3 is not None and row.sm3 != sm3:
+            # The bytes no longer give the SM3 they gave before: never overwrite, let verify name it.
+            raise StoreError(f"recording {rec.id}: stored original's SM3 {sm3} differs from the recorded "
+                             f"{row.sm3}; run `ingestd verify`")
+        if row.sm3 is None:
+            row.sm3 = sm3
+            ch.record("recording.sm3", "recording", rec.id, sm3=sm3)
+    return Done(job.id, {"sm3": sm3})

@@ -1,0 +1,21 @@
+"""Named crash points, for the crash tests: with INGESTD_FAILPOINTS="job.handled:timeline,
+dock.stored" the process kills itself with SIGKILL (as a power cut or the OOM killer
+would: no cleanup, no finally) the first time it reaches a named point. Without the
+variable, reaching a point is one set lookup.
+
+Points: dock.stored (an object is in the store, not yet in the database), dock.recorded
+(a batch is in the database, the session not yet released), job.claimed:<kind> (a job
+is leased, its work not begun), job.handled:<kind> (its work is committed, the job not
+yet marked done)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_ARMED = frozenset(p.strip() for p in os.environ.get("INGESTD_FAILPOINTS", "").split(",") if p.strip())
+
+
+def hit(point: str) -> None:
+    if point in _ARMED:
+        os.kill(os.getpid(), signal.SIGKILL)
