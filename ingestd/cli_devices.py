@@ -43,6 +43,7 @@ def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             "serial": d.serial, "profile": d.profile, "owner": d.owner_badge, "first_seen": iso(d.first_seen, settings),
             "last_seen": iso(d.last_seen, settings), "state": _state(ds),
             "dock_session": ds.id if ds else None, "port": ds.port if ds else None,
+            "released_at": iso(ds.released_at, settings) if ds else None,
             "files": {"total": ds.files_total, "seen": ds.files_seen, "ingested": ds.files_ingested,
                       "damaged": ds.files_damaged, "failed": ds.files_failed} if ds else None,
             "mb_per_s": round(ds.bytes_ingested / 1e6 / elapsed, 1) if ds and elapsed else None,
