@@ -26,6 +26,7 @@ from pathlib import Path
 from importlib.metadata import version as package_version
 from sqlalchemy import func, select
 
+from ingestd.alerts.dispatch import sweep as alerts_sweep
 from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
@@ -84,7 +85,12 @@ def derivative_specs(app: App, rec: Recording, asked: bool = False) -> list[queu
 
 
 def _session_compliance(app: App, job: queue.Claimed) -> queue.Done:
-    return queue.Done(job.id, recompute_sessions(app, [job.subject]).as_dict())
+    done = queue.Done(job.id, recompute_sessions(app, [job.subject]).as_dict())
+    if app.settings.alerts.enabled:
+        # What a dock brings that is reported at once (a damaged file, a device fault; an
+        # interruption where the policy says 立即) is alerted now, when the officer is known.
+        alerts_sweep(app)
+    return done
 
 
 def _session_evidence(app: App, job: queue.Claimed) -> queue.Done:

@@ -16,7 +16,8 @@ from typing import Optional
 import typer
 from sqlalchemy import func, select
 
-from ingestd import cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_jobs, cli_media, cli_timeline, logs
+from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_incidents, cli_jobs, cli_media,
+                     cli_timeline, logs)
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
@@ -39,10 +40,12 @@ app.add_typer(cli_compliance.calendar_app, name="calendar")
 app.add_typer(cli_compliance.compliance_app, name="compliance")
 app.command("deadline")(cli_compliance.deadline)
 app.command("report")(cli_compliance.report)
+app.command("rules")(cli_compliance.rules)
 app.add_typer(cli_timeline.gaps_app, name="gaps")
 app.add_typer(cli_devices.devices_app, name="devices")
 app.add_typer(cli_media.media_app, name="media")
 app.add_typer(cli_jobs.jobs_app, name="jobs")
+app.add_typer(cli_incidents.incidents_app, name="incidents")
 app.add_typer(cli_alerts.alerts_app, name="alerts")
 app.add_typer(cli_evidence.users_app, name="users")
 app.add_typer(cli_evidence.evidence_app, name="evidence")
@@ -193,9 +196,10 @@ def verify(ctx: typer.Context,
 
     with opened_app(ctx) as application:
         report = verify_store(application, sample)
+        data = report.as_dict(application.policy)
     text = [f"{f.code}: {f.message}" for f in report.findings]
     text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}")
-    emit(report.as_dict(), as_json, "\n".join(text))
+    emit(data, as_json, "\n".join(text))
     if report.failed:
         raise typer.Exit(1)
 
@@ -211,7 +215,7 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             head = s.get(AuditHead, 1)
             entries = head.seq if head else 0
     data = {"ok": not findings, "entries": entries, "first_bad": findings[0].detail["seq"] if findings else None,
-            "findings": [f.as_dict() for f in findings]}
+            "findings": [f.as_dict(application.policy) for f in findings]}
     text = "\n".join([f"{f.code}: {f.message}" for f in findings] +
                      [f"audit log: {entries} entries, " + ("ok" if not findings else
                                                            f"FIRST BAD ENTRY {data['first_bad']}")])

@@ -39,6 +39,18 @@ def deadline(ctx: typer.Context,
     emit(data, as_json, f"{data['deadline']}  ({data['explanation']}; {data['article']})")
 
 
+def rules(ctx: typer.Context,
+          out: Optional[Path] = typer.Option(None, "--out", help="Write the page here (default: print it).")) -> None:
+    """The rules page (docs/rules.md): every policy's values with their articles and the articles' words."""
+    from ingestd.compliance.rules_doc import render
+
+    page = render(load_policies(settings_of(ctx).policies_dir))
+    if out is None:
+        print(page, end="")
+    else:
+        out.write_text(page, encoding="utf-8")
+
+
 @roster_app.command("import")
 def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX."),
                   by: str = typer.Option("admin", "--by", help="Who imports it (badge or user name)."),
@@ -131,7 +143,7 @@ def report(ctx: typer.Context,
            out: Path = typer.Option(..., "--out", help="The file to write."),
            limit: int = typer.Option(500, "--limit", min=1, help="Items shown per list (totals are always complete)."),
            as_json: bool = JsonOpt) -> None:
-    """The upload-compliance report per team and officer (003 第45条), with the items behind every figure."""
+    """The upload-compliance report per team and officer, with the items behind every figure."""
     from ingestd.compliance.report import ReportRequest, build_report
     from ingestd.compliance.report_render import write_report
 

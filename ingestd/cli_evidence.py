@@ -14,7 +14,7 @@ users_app = typer.Typer(no_args_is_help=True, help="People and their roles.")
 evidence_app = typer.Typer(no_args_is_help=True, help="Evidence metadata: 制作方法/制作时间/制作人/证明对象.")
 case_app = typer.Typer(no_args_is_help=True, help="Cases (案件) and their archive deadlines.")
 hold_app = typer.Typer(no_args_is_help=True, help="Legal holds: nothing held is ever deleted.")
-access_app = typer.Typer(no_args_is_help=True, help="Access to other teams' recordings (002 第19条).")
+access_app = typer.Typer(no_args_is_help=True, help="Access to other teams' recordings (调阅: approval by the owning team's head).")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention periods and approved deletion.")
 
 By = typer.Option(..., "--by", help="Who does it (badge or user name of a user).")
@@ -54,13 +54,15 @@ def evidence_set(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC
                  proves: str = typer.Option(..., "--proves", help="证明对象: what the recording proves."),
                  case: Optional[str] = typer.Option(None, "--case", help="Case number (案号) to link it to."),
                  long_term: Optional[str] = typer.Option(None, "--long-term",
-                                                         help="长期保存 category of the policy (001 第17条)."),
+                                                         help="长期保存 category of the policy in force."),
+                 content: Optional[str] = typer.Option(None, "--content",
+                                                       help="录音内容: what the sound contains, for the 文字说明."),
                  by: str = By, as_json: bool = JsonOpt) -> None:
     """Enter 证明对象 (and the case): a new OCFL version of the recording and an audit entry."""
     from ingestd.evidence.metadata import set_evidence
 
     with opened_app(ctx) as app:
-        data = set_evidence(app, rec, proves, case, long_term, by)
+        data = set_evidence(app, rec, proves, case, long_term, by, content)
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 

@@ -57,7 +57,7 @@ def gaps_explain(ctx: typer.Context, gap: int = typer.Argument(..., metavar="GAP
                  note: Optional[str] = typer.Option(None, "--note", help="The written explanation."),
                  by: str = typer.Option(..., "--by", help="Badge of the person explaining."),
                  as_json: bool = JsonOpt) -> None:
-    """Record why a gap happened (003 第20条, 004 第15条)."""
+    """Record why a gap happened: a reason and the second the officer said it, or a written note."""
     from ingestd.timeline.explain import explain_gap
 
     with opened_app(ctx) as app:

@@ -17,7 +17,6 @@ import logging
 import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 from ingestd import afterdock
@@ -26,7 +25,7 @@ from ingestd.errors import UserError
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES
-from ingestd.schedule import ALERTS_JOB, build_scheduler
+from ingestd.schedule import build_scheduler
 from ingestd.logs import event
 from ingestd.sd_notify import notify, watchdog_interval_s
 from ingestd.sources.folder import FolderSource
@@ -94,7 +93,8 @@ class Daemon:
     def _done(self, future: Future) -> None:
         with self.lock:
             self.inflight.discard(future)
-        self._alert_now()
+        # What a dock brings that is alerted at once is alerted by its compliance job, once
+        # the officer is known (ingestd.afterdock).
         exc = future.exception()
         if exc is not None:
             # One camera's failure is logged in full and never stops the daemon or other docks.
@@ -105,13 +105,6 @@ class Daemon:
                                                               only=set(files)), self.stop_event, self.offloader)
         for run in runs:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
-
-    def _alert_now(self) -> None:
-        """A dock just ended: a damaged file or a device fault is alerted at once (002 第16条),
-        not at the next tick. The job runs on the scheduler's thread, never twice at once."""
-        job = self.scheduler.get_job(ALERTS_JOB)
-        if job is not None and self.scheduler.running:
-            job.modify(next_run_time=datetime.now(self.app.settings.tz))
 
     def reload(self) -> None:
         try:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingestd.compliance.policy import Policy
 
 
 class Severity(str, Enum):
@@ -24,20 +28,22 @@ class FindingKind:
     severity: Severity
     label_zh: str
     message: str  # str.format template over the finding's detail
-    article: str | None = None  # the seed article the finding enforces, e.g. "002 第16条"
+    # The rule the finding enforces (a key of the policy's articles, e.g. "damaged_file"): the
+    # article shown is the policy in force's (Policy.cite), so a unit sees only its own.
+    rule: str | None = None
 
 
 _KINDS = [
     # Ingest outcomes
     FindingKind("damaged_file", Severity.ERROR, "文件损坏或无法解析",
-                "{path}: stored byte for byte but cannot be parsed ({reason})", "002 第16条"),
+                "{path}: stored byte for byte but cannot be parsed ({reason})", "damaged_file"),
     FindingKind("duplicate_content", Severity.INFO, "重复文件",
                 "{path}: same content as recording {recording_id}, not stored twice"),
     FindingKind("already_ingested", Severity.INFO, "已入库",
                 "{path}: already ingested from this device as recording {recording_id}"),
     FindingKind("name_conflict", Severity.WARNING, "同名不同内容",
                 "{path}: a different recording from this device has the same name; both are kept",
-                "002 第17条"),
+                "integrity"),
     FindingKind("skipped_symlink", Severity.WARNING, "跳过符号链接",
                 "{path}: symbolic link on the camera, not followed"),
     FindingKind("skipped_special", Severity.WARNING, "跳过特殊文件",
@@ -51,66 +57,74 @@ _KINDS = [
     FindingKind("changed_during_copy", Severity.WARNING, "复制中文件变化",
                 "{path}: changed while it was copied ({reason}); nothing was kept, the next dock takes it whole"),
     FindingKind("store_write_failed", Severity.ERROR, "存储写入失败",
-                "{path}: could not be written to the store ({reason}); nothing was kept", "002 第16条"),
+                "{path}: could not be written to the store ({reason}); nothing was kept", "damaged_file"),
     # Store fixity and audit
     FindingKind("fixity_changed", Severity.ERROR, "原始文件被改动",
-                "{object_id}: {path} no longer has the digest it was stored with", "002 第17条"),
+                "{object_id}: {path} no longer has the digest it was stored with", "integrity"),
     FindingKind("fixity_missing", Severity.ERROR, "原始文件缺失",
-                "{object_id}: {path} is missing from the store", "002 第17条"),
+                "{object_id}: {path} is missing from the store", "integrity"),
     FindingKind("object_invalid", Severity.ERROR, "存储对象异常",
-                "{object_id}: {reason}", "002 第17条"),
+                "{object_id}: {reason}", "integrity"),
     FindingKind("object_unindexed", Severity.WARNING, "存储对象未入索引",
                 "{object_id}: in the store but not in the database (run `ingestd store rebuild-index`)"),
     FindingKind("index_orphan", Severity.ERROR, "索引无对应对象",
                 "recording {recording_id}: in the database but its object is not in the store",
-                "002 第16条"),
+                "integrity"),
     FindingKind("device_mismatch", Severity.ERROR, "记录仪身份不符",
                 "{device}: recognised as {profile} but {problems}; offloaded and flagged for checking"),
     FindingKind("storage_nearly_full", Severity.WARNING, "存储空间将满",
-                "{device}: camera storage {fill:.0%} full at dock", "001 第27条, 003 第42条"),
+                "{device}: camera storage {fill:.0%} full at dock", "device_check"),
     # Timeline
     FindingKind("open_interruption", Severity.WARNING, "中断未说明",
                 "gap {gap}: {seconds:.0f} s without recording on {device} needs a reason and an explanation",
-                "002 第14条, 003 第20条, 004 第15条"),
+                "interruption"),
+    FindingKind("camera_holds_stored", Severity.WARNING, "记录仪留存已上传记录",
+                "{device}: still holds {files} recording(s) the store already has, the oldest made {oldest}; "
+                "clear them from the camera (不得自行保管)", "self_keeping"),
     FindingKind("clock_reset", Severity.WARNING, "记录仪时钟复位",
                 "{device}: clip times are near 1970/2000/2080; ordered by sequence number instead"),
     FindingKind("clock_drift", Severity.WARNING, "记录仪时钟漂移",
-                "{device}: camera clock drifts {drift} s/day (over 3 s/day)", "001 第27条, 003 第42条"),
+                "{device}: camera clock drifts {drift} s/day (over 3 s/day)", "device_check"),
     FindingKind("audit_tampered", Severity.ERROR, "审计日志被篡改",
-                "audit entry {seq}: {reason}", "002 第17条"),
+                "audit entry {seq}: {reason}", "integrity"),
     # Upload compliance (the report and the alerts)
     FindingKind("late_upload", Severity.WARNING, "逾期上传",
                 "recording {recording_id} of {officer}: uploaded {late_by} after its deadline {deadline}",
-                "{upload_article}"),
+                "upload"),
     FindingKind("shift_overdue", Severity.ERROR, "逾期未上传",
                 "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline} passed",
-                "{upload_article}"),
+                "upload"),
     FindingKind("deadline_near", Severity.WARNING, "即将逾期",
                 "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline}",
-                "{upload_article}"),
+                "upload"),
     FindingKind("shift_no_recording", Severity.WARNING, "当班无记录",
                 "shift {shift_id} of {officer} ({team}) on {day}: no recording from camera {camera}",
-                "{upload_article}"),
+                "upload"),
     FindingKind("off_duty_recording", Severity.INFO, "非工作时间记录",
                 "recording {recording_id} of {officer} was made outside any rostered shift; review its use",
-                "002 第21条"),
+                "off_duty"),
     FindingKind("incident_open", Severity.ERROR, "事件未处理",
                 "incident {incident_id} ({incident_code}) on recording {recording_id} still needs a written "
-                "explanation", "002 第16条"),
+                "explanation", "damaged_file"),
     FindingKind("camera_not_docked", Severity.WARNING, "记录仪长期未上传",
-                "{device}: not docked for {days} days (last {last_seen})", "001 第27条, 003 第42条"),
+                "{device}: not docked for {days} days (last {last_seen})", "device_check"),
     FindingKind("alert_test", Severity.INFO, "测试消息",
                 "test message from {dock}: this channel reaches its readers"),
     # Evidence and case file
     FindingKind("evidence_missing_proves", Severity.WARNING, "证明对象未填写",
                 "recording {recording_id} in case {case_no}: 证明对象 is not filled in",
-                "000 第31条, 003 第43条, 004 第28条"),
+                "evidence_metadata"),
+    FindingKind("proves_missing_stored", Severity.WARNING, "未附记证明对象",
+                "recording {recording_id}: stored without 证明对象", "evidence_metadata"),
+    FindingKind("evidence_disc_missing", Severity.WARNING, "证据未刻盘入卷",
+                "recording {recording_id} in case {case_no}: no disc holds it with its 证明对象 (due {due})",
+                "evidence_disc"),
     FindingKind("maker_unknown", Severity.WARNING, "制作人不明",
                 "recording {recording_id}: no officer known for it, so 制作人 is blank",
-                "000 第31条, 003 第43条, 004 第28条"),
+                "evidence_metadata"),
     FindingKind("case_archive_overdue", Severity.ERROR, "案件逾期未归档",
                 "case {case_no}: archive deadline {deadline} passed with {missing_proves} recording(s) missing "
-                "证明对象 and {not_exported} not exported", "{archive_article}"),
+                "证明对象 and {not_exported} not exported", "archive"),
 ]
 
 CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
@@ -138,6 +152,7 @@ MESSAGES_ZH: dict[str, str] = {
     "storage_nearly_full": "{device}：接入时存储已用 {fill:.0%}",
     "open_interruption": "中断 {gap}：{device} 有 {seconds:.0f} 秒未记录，需说明原因",
     "clock_reset": "{device}：文件时间接近 1970/2000/2080 年，已按序号排序",
+    "camera_holds_stored": "{device}：仍留存 {files} 个已上传的记录（最早制作于 {oldest}），应按规定从记录仪清除（不得自行保管）",
     "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",
     "audit_tampered": "审计记录 {seq}：{reason}",
     "late_upload": "{officer_name}（{officer}）的记录 {recording_id:.12}：期限 {deadline}，逾期 {late_by} 上传",
@@ -150,6 +165,8 @@ MESSAGES_ZH: dict[str, str] = {
     "evidence_missing_proves": "案件 {case_no} 的记录 {recording_id:.12}：证明对象未填写",
     "alert_test": "来自 {dock} 的测试消息：此通道可以送达",
     "maker_unknown": "记录 {recording_id:.12}：无法确定制作人",
+    "proves_missing_stored": "记录 {recording_id:.12}：存储时未附记证明对象",
+    "evidence_disc_missing": "案件 {case_no} 的记录 {recording_id:.12}：尚无载明证明对象的光盘（应于 {due} 前刻盘入卷）",
     "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"
                             "{not_exported} 个未刻盘导出",
 }
@@ -170,13 +187,10 @@ class Finding:
     def kind(self) -> FindingKind:
         return CATALOGUE[self.code]
 
-    @property
-    def article(self) -> str | None:
-        """The seed article; for rules whose article depends on the policy in force the
-        catalogue holds a template filled from the finding's detail."""
-        if self.kind.article is None:
-            return None
-        return self.kind.article.format_map(_Lenient(self.detail))
+    def article(self, policy: "Policy | None") -> str | None:
+        """The article the policy in force backs this finding's rule with (本单位规定 where
+        the unit's regulation states none); None for findings that enforce no rule."""
+        return policy.cite(self.kind.rule) if policy is not None else None
 
     @property
     def message(self) -> str:
@@ -186,7 +200,7 @@ class Finding:
     def message_zh(self) -> str:
         return _format(MESSAGES_ZH.get(self.code, self.kind.message), self.detail)
 
-    def as_dict(self) -> dict:
+    def as_dict(self, policy: "Policy | None" = None) -> dict:
         kind = self.kind
         return {
             "code": self.code,
@@ -194,7 +208,8 @@ class Finding:
             "label_zh": kind.label_zh,
             "message": self.message,
             "message_zh": self.message_zh,
-            "article": self.article,
+            "rule": kind.rule,
+            "article": self.article(policy),
             **{k: v for k, v in self.detail.items() if k not in ("code", "message", "message_zh")},
         }
 

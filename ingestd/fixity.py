@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -17,6 +18,9 @@ from ingestd.app import App
 from ingestd.db.models import Recording
 from ingestd.errors import StoreError
 from ingestd.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from ingestd.compliance.policy import Policy
 
 
 @dataclass
@@ -28,8 +32,9 @@ class FixityReport:
     def failed(self) -> bool:
         return any(f.kind.severity is Severity.ERROR for f in self.findings)
 
-    def as_dict(self) -> dict:
-        return {"checked": self.checked, "ok": not self.failed, "findings": [f.as_dict() for f in self.findings]}
+    def as_dict(self, policy: "Policy | None" = None) -> dict:
+        return {"checked": self.checked, "ok": not self.failed,
+                "findings": [f.as_dict(policy) for f in self.findings]}
 
 
 def verify_store(app: App, sample: int | None = None, rng: random.Random | None = None) -> FixityReport:

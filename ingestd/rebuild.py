@@ -79,7 +79,8 @@ def _evidence(ch: Change, doc: dict, version: str, ingested_at: datetime) -> Non
                             opened_at=when(doc.get("entered_at")) or ingested_at))
         ch.session.flush()
     ch.session.add(Evidence(recording_id=doc["recording_id"], method=doc["制作方法"], made_from=made_from,
-                            made_to=made_to, maker=doc.get("制作人"), proves=doc.get("证明对象"), case_no=case_no,
+                            made_to=made_to, maker=doc.get("制作人"), proves=doc.get("证明对象"),
+                            content_note=doc.get("录音内容"), case_no=case_no,
                             long_term=doc.get("long_term"), entered_by=doc.get("entered_by"),
                             entered_at=when(doc.get("entered_at")), object_version=version))
 

@@ -66,7 +66,8 @@ def make_dock(root: Path, **env_extra: str) -> Dock:
     env.update({"INGESTD_DATA_DIR": str(root / "var"), "INGESTD_DOCK_NAME": "test-dock",
                 "INGESTD_LOG_LEVEL": "WARNING", **env_extra})
     settings = Settings(data_dir=root / "var", dock_name="test-dock", database_url=env_extra.get("INGESTD_DATABASE_URL"),
-                        ingest={"workers": int(env_extra.get("INGESTD_INGEST__WORKERS", "0"))})
+                        ingest={"workers": int(env_extra.get("INGESTD_INGEST__WORKERS", "0"))},
+                        **({"policy": env_extra["INGESTD_POLICY"]} if "INGESTD_POLICY" in env_extra else {}))
     initialise(settings)
     return Dock(root, settings, env)
 

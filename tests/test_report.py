@@ -57,8 +57,8 @@ def _build_unit(tmp: Path, clips, **env: str):
         shift late, the late clip linked to a case with no 证明对象;
     王五 (一中队, CAM-C): never docks: shift overdue;
     李四 (二中队, CAM-B, 异地执法, returned 23 Nov 09:00): 16:00 on time, and a damaged 18:00 file
-        whose end (so deadline) is unknown: undetermined, not counted in the rate, and an
-        interruption at the damaged file;
+        whose end is unknown, uploaded within the deadline counted from its start: on time, and
+        an interruption at the damaged file;
     赵六 (二中队, CAM-D, night shift): nothing from the shift (no_recording), a noon clip off duty."""
     dock = make_dock(tmp, INGESTD_INGEST__WORKERS="1", **env)
     clock = FixedClock(datetime(2026, 11, 20, 12, tzinfo=TZ))
@@ -138,15 +138,15 @@ def _assert_figures(r) -> None:
     assert (w.recordings, w.shifts_overdue, w.on_time_rate) == (0, 1, 0.0)
     li = _officer(r, "067890")
     assert (li.recordings, li.on_time, li.undetermined, li.damaged, li.incidents_open, li.shifts_met) == \
-        (2, 1, 1, 1, 1, 1)
+        (2, 2, 0, 1, 1, 1)
     assert li.gaps_open == 1  # the damaged file is itself an interruption needing a reason (002 第16条)
     zhao = _officer(r, "022222")
     assert (zhao.recordings, zhao.off_duty, zhao.shifts_no_recording, zhao.on_time_rate) == (1, 1, 1, 1.0)
     teams = {t.team: t for t in r.teams}
     assert teams["一中队"].figures.on_time_rate == pytest.approx(2 / 4) and teams["一中队"].heads == ["一中队长"]
     assert teams["二中队"].figures.on_time_rate == 1.0 and teams["二中队"].officers == 2
-    assert (r.unit.recordings, r.unit.on_time, r.unit.late, r.unit.shifts_overdue) == (6, 4, 1, 1)
-    assert r.unit.on_time_rate == pytest.approx(4 / 6)
+    assert (r.unit.recordings, r.unit.on_time, r.unit.late, r.unit.shifts_overdue) == (6, 5, 1, 1)
+    assert r.unit.on_time_rate == pytest.approx(5 / 7)
     assert r.unit.hours == pytest.approx((2 + 2 + 2 + 3 + 2) / 3600, abs=0.01)
     # Every figure with a problem has its items, each with its code and article.
     counts = {code: lst.total for code, lst in r.lists.items()}
@@ -166,7 +166,7 @@ def test_json_and_sheets_carry_the_same_numbers(unit):
     out = tmp / "r.json"
     dock.cli("report", "--from", "2026-11-20", "--to", "2026-11-20", "--format", "json", "--out", str(out))
     model = json.loads(out.read_text(encoding="utf-8"))
-    assert model["unit"]["recordings"] == 6 and model["unit"]["on_time_rate"] == pytest.approx(4 / 6)
+    assert model["unit"]["recordings"] == 6 and model["unit"]["on_time_rate"] == pytest.approx(5 / 7)
     assert model["lists"]["late_upload"]["items"][0]["code"] == "late_upload"
     assert model["lists"]["late_upload"]["command"].startswith("ingestd recordings list --upload-status late")
     # The command a list refers to lists exactly its items.
@@ -182,7 +182,7 @@ def test_json_and_sheets_carry_the_same_numbers(unit):
     header = [c.value for c in teams[1]]
     rows = {row[0]: row for row in teams.iter_rows(min_row=2, values_only=True)}
     rate = rows["全单位"][header.index("按时率")]
-    assert isinstance(rate, float) and rate == pytest.approx(4 / 6)  # a real number cell, not text
+    assert isinstance(rate, float) and rate == pytest.approx(5 / 7)  # a real number cell, not text
     assert teams.cell(row=2, column=header.index("按时率") + 1).number_format == "0.0%"
     assert rows["一中队"][header.index("逾期上传")] == 1 and rows["全单位"][header.index("记录数")] == 6
     officers = {row[1]: row for row in wb["警号"].iter_rows(min_row=2, values_only=True)}

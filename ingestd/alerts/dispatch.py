@@ -57,7 +57,7 @@ def raise_events(app: App, events: list[AlertEvent]) -> int:
                 continue
             f = e.finding
             alert = Alert(key=e.key, code=f.code, severity=f.kind.severity.value, subject=e.subject[:128],
-                          message=f.message, detail=f.as_dict(), recipients=list(dict.fromkeys(e.recipients)),
+                          message=f.message, detail=f.as_dict(app.policy), recipients=list(dict.fromkeys(e.recipients)),
                           raised_at=now)
             ch.session.add(alert)
             ch.session.flush()
@@ -66,7 +66,7 @@ def raise_events(app: App, events: list[AlertEvent]) -> int:
                                              next_attempt_at=now))
             ch.record("alert.raised", "alert", str(alert.id), key=e.key, code=f.code, recipients=alert.recipients,
                       channels=[c.name for c in app.settings.alerts.channels])
-            event(log, _LEVEL[alert.severity], "alert", key=e.key, code=f.code, article=f.article,
+            event(log, _LEVEL[alert.severity], "alert", key=e.key, code=f.code, article=f.article(app.policy),
                   recipients=",".join(alert.recipients), message=f.message)
             raised += 1
     return raised
@@ -165,7 +165,7 @@ def send_test(app: App, channel_name: str, to: str | None) -> None:
         recipients = [_recipient(user)]
     msg = Message(f"test:{app.clock.now().isoformat()}", f.code, "info", f.kind.label_zh, None, f.message,
                   f.message_zh, channel_name, app.clock.now().astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
-                  app.settings.dock_name, f.as_dict(), recipients)
+                  app.settings.dock_name, f.as_dict(app.policy), recipients)
     try:
         _send(app, channel, msg)
     except DeliveryError as exc:

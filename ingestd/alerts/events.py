@@ -1,7 +1,7 @@
 """What deserves an alert, read from the database: deadlines about to pass (remind the
 officer and the team head), deadlines passed (escalate), damaged files and device faults
-(at once: 002 第16条, 001 第27条, 003 第42条), interruptions left unexplained too long,
-and store failures. Each event has a key that names it for good, so raising it again is
+(at once), interruptions left unexplained too long (at once where the policy says 立即),
+cameras still holding recordings already stored (不得自行保管), and store failures. Each event has a key that names it for good, so raising it again is
 a no-op; only events of the last `LOOKBACK` are looked at, so a first start on an old
 database does not page people about last year."""
 
@@ -81,7 +81,21 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             events.append(AlertEvent(f"incident:{inc.id}", finding, serial or f"incident {inc.id}",
                                      tuple(b for b in (badge, *heads.get(teams.get(badge), []), *admins) if b)))
 
-        stale = now - timedelta(hours=cfg.open_gap_hours)
+        # 不得自行保管: a camera docked still holding stored recordings older than the unit allows.
+        keep = timedelta(days=app.policy.self_keeping.max_days)
+        for ds, serial, owner in s.execute(
+                select(DockSession, Device.serial, Device.owner_badge).join(Device, Device.id == DockSession.device_id)
+                .where(DockSession.started_at > since, DockSession.camera_kept_files > 0)):
+            if ds.camera_kept_oldest is None or ds.camera_kept_oldest >= ds.started_at - keep:
+                continue
+            finding = Finding("camera_holds_stored", {"device": serial, "files": ds.camera_kept_files,
+                                                      "oldest": local(ds.camera_kept_oldest)})
+            events.append(AlertEvent(f"kept:{ds.id}", finding, serial,
+                                     tuple(b for b in (owner, *heads.get(teams.get(owner), [])) if b)))
+
+        # 立即报告 where the policy says so (002 第14条): the team head hears of a gap when it is
+        # found; elsewhere once it has stayed unexplained for open_gap_hours.
+        stale = now if app.policy.interruptions.report_at_once else now - timedelta(hours=cfg.open_gap_hours)
         for gap, serial, officer, team in s.execute(
                 select(Gap, Device.serial, RecordingCompliance.officer_badge, RecordingCompliance.team)
                 .outerjoin(Device, Device.id == Gap.device_id)

@@ -6,6 +6,7 @@ ones. A malformed profile fails at start, naming its file and the key.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,10 @@ class Archive(_Strict):
 class Retention(_Strict):
     years: int | None = Field(None, gt=0, le=100)  # None: per law; never due automatically
     article: str
+    # 案卷 retention counts from 归档 (the archive deadline), from the end of the enforcement act,
+    # or from when the recording was made; and applies to recordings in a case file only, or all.
+    counts_from: Literal["archive", "case_end", "made"] = "case_end"
+    applies_to: Literal["case", "all"] = "all"
 
 
 class LongTerm(_Strict):
@@ -61,8 +66,33 @@ class LongTerm(_Strict):
 
 
 class Interruptions(_Strict):
-    session_window_minutes: int = Field(30, gt=0, le=24 * 60)
-    article: str
+    session_window_minutes: int = Field(30, gt=0, le=24 * 60)  # a setting, not an article
+    article: str | None = None  # 全程不间断 and the stated reason; None: the unit's own rule
+    report_at_once: bool = False  # 立即报告: the team head hears when the gap is found
+
+
+class EvidenceRules(_Strict):
+    proves_required: Literal["all", "case"] = "case"  # which stored recordings need 证明对象
+    disc: Literal["none", "hours_after_end", "at_storage"] = "none"  # 刻盘入卷 / 制作光碟
+    disc_hours: int | None = Field(None, gt=0, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _hours_when_needed(self) -> "EvidenceRules":
+        if (self.disc == "hours_after_end") != (self.disc_hours is not None):
+            raise ValueError("disc 'hours_after_end' needs `disc_hours` (and only it does)")
+        return self
+
+
+class SelfKeeping(_Strict):
+    max_days: int = Field(3, ge=0, le=365)  # a camera may still hold stored recordings this long
+
+
+# The rules a policy can back with an article ([articles]); the deadline, archive, retention,
+# long-term and interruption articles live in their own sections.
+RULES = ("damaged_file", "off_duty", "evidence_metadata", "evidence_disc", "device_check", "integrity",
+         "self_keeping", "access", "recording_content_note")
+UNIT_OWN = "本单位规定"  # shown for a rule the unit's regulation does not state
+ARTICLE = r"^\d{3} 第\d+条(?:, \d{3} 第\d+条)*$"
 
 
 class Policy(_Strict):
@@ -74,6 +104,41 @@ class Policy(_Strict):
     retention: Retention
     long_term: LongTerm = LongTerm()
     interruptions: Interruptions
+    evidence: EvidenceRules = EvidenceRules()
+    self_keeping: SelfKeeping = SelfKeeping()
+    articles: dict[str, str] = {}
+    quotes: dict[str, str] = {}  # the words of each article cited, for the rules page
+
+    @model_validator(mode="after")
+    def _articles_known_and_quoted(self) -> "Policy":
+        for rule, article in self.articles.items():
+            if rule not in RULES:
+                raise ValueError(f"[articles] {rule!r} is not a rule (known: {', '.join(RULES)})")
+            if not re.match(ARTICLE, article):
+                raise ValueError(f"[articles] {rule}: {article!r} is not like '002 第16条'")
+        return self
+
+    def cite(self, rule: str | None) -> str | None:
+        """The article backing a rule under this policy; the unit's own setting (本单位规定)
+        where its regulation states none. None for findings that enforce no rule."""
+        if rule is None:
+            return None
+        sections = {"upload": self.upload.article, "archive": self.archive.article,
+                    "retention": self.retention.article, "long_term": self.long_term.article,
+                    "interruption": self.interruptions.article}
+        article = sections[rule] if rule in sections else self.articles.get(rule)
+        return article or UNIT_OWN
+
+    def cited(self) -> list[str]:
+        """Every article this policy cites, one each."""
+        found = [self.upload.article, self.upload.exception.article, self.archive.article, self.retention.article,
+                 self.long_term.article, self.interruptions.article, *self.articles.values()]
+        out: list[str] = []
+        for group in filter(None, found):
+            for article in group.split(", "):
+                if article not in out:
+                    out.append(article)
+        return out
 
 
 def load_policy_file(path: Path) -> Policy:

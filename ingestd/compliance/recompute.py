@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 
 from ingestd.app import App
 from ingestd.compliance import rollup
@@ -40,7 +40,8 @@ def build_judge(app: App) -> Judge:
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
         rostered = [(a, b) for a, b in s.execute(select(RosterImport.period_start, RosterImport.period_end))]
-    return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts), owners, teams, rostered)
+    trips = tuple(app.policy.upload.exception.assignments)
+    return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts, trips), owners, teams, rostered)
 
 
 def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | None = None) -> RecomputeResult:
@@ -138,13 +139,15 @@ def _write_recordings(app: App, batch: list[tuple[RecordingVerdict, dict]], resu
 
 def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
     shift_filter = [Shift.day.between(*window)] if window else []
+    # A trip (连续工作/异地执法/偏远地区) brings its recordings home until the return.
+    until = case((Shift.returned_at > Shift.shift_end, Shift.returned_at), else_=Shift.shift_end)
     with app.db.reading() as s:
         shifts = s.execute(select(Shift).where(*shift_filter)).scalars().all()
         uploads = dict((sid, (n, last)) for sid, n, last in s.execute(
             select(Shift.id, func.count(Recording.id), func.max(Recording.ingested_at, type_=UTCDateTime))
             .join(Device, Device.serial == Shift.camera)
             .join(Recording, (Recording.device_id == Device.id) & (Recording.start >= Shift.shift_start)
-                  & (Recording.start < Shift.shift_end))
+                  & (Recording.start < until))
             .where(*shift_filter).group_by(Shift.id)))
         docks = dict(s.execute(
             select(Shift.id, func.min(DockSession.started_at, type_=UTCDateTime))

@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ingestd.app import App
-from ingestd.db.models import (ComplianceDaily, Device, DockSession, Evidence, Gap, Incident, Officer, Recording,
-                               RecordingCompliance, Shift, User)
+from ingestd.db.models import (ComplianceDaily, Device, DockSession, Evidence, ExportItem, Gap, Incident, Officer,
+                               Recording, RecordingCompliance, Shift, User)
 from ingestd.errors import UserError
 from ingestd.compliance.rollup import LATE_BUCKETS
 from ingestd.evidence.cases import case_findings, case_states
@@ -57,6 +57,7 @@ class Figures:
     gaps_voice: int = 0
     gaps_written: int = 0
     missing_proves: int = 0
+    disc_missing: int = 0
     incidents_open: int = 0
     late_buckets: list[int] = field(default_factory=lambda: [0] * len(LATE_BUCKETS))
 
@@ -70,7 +71,7 @@ class Figures:
     def add(self, other: "Figures") -> None:
         for name in ("recordings", "hours", "on_time", "late", "undetermined", "off_duty", "damaged", "shifts",
                      "shifts_met", "shifts_late", "shifts_overdue", "shifts_no_recording", "shifts_pending",
-                     "gaps_open", "gaps_voice", "gaps_written", "missing_proves", "incidents_open"):
+                     "gaps_open", "gaps_voice", "gaps_written", "missing_proves", "disc_missing", "incidents_open"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.late_buckets = [a + b for a, b in zip(self.late_buckets, other.late_buckets)]
 
@@ -202,6 +203,7 @@ class _Builder:
         self._shifts(s)
         self._gaps(s)
         self._evidence(s)
+        self._discs(s)
         self._incidents(s)
         self._off_duty(s)
         self._devices(s)
@@ -344,23 +346,68 @@ class _Builder:
         return found
 
     def _evidence(self, s) -> None:
-        pending = s.execute(select(Evidence.recording_id, Evidence.case_no)
-                            .join(Recording, Recording.id == Evidence.recording_id)
-                            .where(Evidence.case_no.is_not(None), Evidence.proves.is_(None),
-                                   Recording.status != "deleted")).all()
-        where = self._in_period_ids(s, [rid for rid, _case in pending])
-        rows = sorted(((*where[rid], rid, case_no) for rid, case_no in pending if rid in where),
-                      key=lambda r: (r[0] or "", r[1] or "", r[2]))
+        """证明对象 missing: for recordings in a case, or — where the policy says every stored
+        recording needs it (000 第31条) — for every recording of the period."""
+        rc = RecordingCompliance
+        if self.app.policy.evidence.proves_required == "all":
+            rows = s.execute(select(rc.team, rc.officer_badge, rc.made_at, rc.recording_id, Evidence.case_no)
+                             .join(Recording, Recording.id == rc.recording_id)
+                             .outerjoin(Evidence, Evidence.recording_id == rc.recording_id)
+                             .where(Evidence.proves.is_(None), Recording.status != "deleted", *self._in_period())
+                             .order_by(rc.team, rc.officer_badge, rc.recording_id)).all()
+        else:
+            pending = s.execute(select(Evidence.recording_id, Evidence.case_no)
+                                .join(Recording, Recording.id == Evidence.recording_id)
+                                .where(Evidence.case_no.is_not(None), Evidence.proves.is_(None),
+                                       Recording.status != "deleted")).all()
+            where = self._in_period_ids(s, [rid for rid, _case in pending])
+            rows = sorted(((*where[rid], rid, case_no) for rid, case_no in pending if rid in where),
+                          key=lambda r: (r[0] or "", r[1] or "", r[3]))
         items, total = [], 0
         for team, badge, made, rid, case_no in rows:
             key = self._key(team, badge)
             self.rows[key].missing_proves += 1
             total += 1
             if len(items) < self.req.item_limit:
-                items.append(self._item("evidence_missing_proves", key, recording_id=rid, case_no=case_no,
-                                        made_at=self._iso(made)))
+                code = "evidence_missing_proves" if case_no else "proves_missing_stored"
+                items.append(self._item(code, key, recording_id=rid, case_no=case_no, made_at=self._iso(made)))
         self.lists["evidence_missing_proves"] = ItemList("evidence_missing_proves", total, items,
                                                          self._command("case list", scoped=False))
+
+    def _discs(self, s) -> None:
+        """Evidence on disc in time (003 第41条 刻盘入卷 within hours of the recording's end; 004
+        第28条 a 光碟 when it is stored), where the policy asks for it: a disc export holding the
+        recording with the 证明对象 it has now. A disc made before 证明对象 was filled in, or
+        with another one, does not count: a new disc is due."""
+        rules = self.app.policy.evidence
+        if rules.disc == "none":
+            return
+        rc = RecordingCompliance
+        on_disc = (select(ExportItem.id).where(ExportItem.recording_id == Evidence.recording_id,
+                                               ExportItem.disc.is_(True), ExportItem.proves == Evidence.proves)
+                   .exists())
+        ended = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
+        rows = s.execute(select(rc.team, rc.officer_badge, rc.made_at, rc.recording_id, Evidence.case_no,
+                                ended, rc.deadline)
+                         .join(Recording, Recording.id == rc.recording_id)
+                         .join(Evidence, Evidence.recording_id == rc.recording_id)
+                         .where(Evidence.case_no.is_not(None), Recording.status != "deleted",
+                                or_(Evidence.proves.is_(None), ~on_disc), *self._in_period())
+                         .order_by(rc.team, rc.officer_badge, rc.made_at)).all()
+        items, total = [], 0
+        for team, badge, made, rid, case_no, end, deadline in rows:
+            due = (end + timedelta(hours=rules.disc_hours) if rules.disc == "hours_after_end" and end is not None
+                   else deadline)
+            if due is not None and due > self.now:
+                continue  # not due yet
+            key = self._key(team, badge)
+            self.rows[key].disc_missing += 1
+            total += 1
+            if len(items) < self.req.item_limit:
+                items.append(self._item("evidence_disc_missing", key, recording_id=rid, case_no=case_no,
+                                        due=self._iso(due), made_at=self._iso(made)))
+        self.lists["evidence_disc_missing"] = ItemList("evidence_disc_missing", total, items,
+                                                       self._command("case list", scoped=False))
 
     def _incidents(self, s) -> None:
         """Damaged files (002 第16条) and the incidents opened for them, open or closed."""
@@ -402,7 +449,8 @@ class _Builder:
                                                     self._command("recordings list --off-duty"))
 
     def _devices(self, s) -> None:
-        """Per camera (001 第27条, 003 第42条): faults the dock saw, and cameras not docked."""
+        """Per camera: faults the dock saw (the policy's device checks), stored recordings still kept
+        on it (不得自行保管), and cameras not docked."""
         owners = dict(s.execute(select(Device.id, Device.owner_badge)).all())
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
         per_device: dict[int, dict] = {}
@@ -414,6 +462,22 @@ class _Builder:
              .group_by(Device.id, Device.serial, Incident.code))
         for dev_id, serial, code, n in s.execute(q):
             per_device.setdefault(dev_id, {"device": serial, "findings": {}})["findings"][code] = n
+        # 不得自行保管: at its newest dock of the period, the camera still held recordings the store
+        # already had, made longer ago than the unit allows.
+        newest = (select(DockSession.device_id, func.max(DockSession.started_at).label("at"))
+                  .where(DockSession.started_at >= self.lo, DockSession.started_at < self.hi,
+                         DockSession.device_id.is_not(None)).group_by(DockSession.device_id).subquery())
+        keep = timedelta(days=self.app.policy.self_keeping.max_days)
+        for dev_id, serial, files, oldest, at in s.execute(
+                select(Device.id, Device.serial, DockSession.camera_kept_files, DockSession.camera_kept_oldest,
+                       DockSession.started_at)
+                .join(newest, newest.c.device_id == Device.id)
+                .join(DockSession, (DockSession.device_id == Device.id) & (DockSession.started_at == newest.c.at))
+                .where(DockSession.camera_kept_files > 0)):
+            if oldest is not None and oldest < at - keep:
+                entry = per_device.setdefault(dev_id, {"device": serial, "findings": {}})
+                entry["findings"]["camera_holds_stored"] = files
+                entry["kept_oldest"] = self._iso(oldest)
         until = min(self.hi, self.now)
         limit = until - timedelta(days=self.req.not_docked_days)
         for dev_id, serial, last_seen in s.execute(select(Device.id, Device.serial, Device.last_seen)
@@ -434,19 +498,22 @@ class _Builder:
         detail = {"device": entry["device"], "count": n}
         if code == "camera_not_docked":
             detail.update(days=n, last_seen=entry.get("last_seen"))
+        elif code == "camera_holds_stored":
+            detail.update(files=n, oldest=entry.get("kept_oldest"))
         finding = Finding(code, detail)
-        return {"code": code, "label_zh": finding.kind.label_zh, "article": finding.article, "count": n,
-                "message": finding.message_zh if code == "camera_not_docked" else f"{finding.kind.label_zh} ×{n}"}
+        worded = code in ("camera_not_docked", "camera_holds_stored")
+        return {"code": code, "label_zh": finding.kind.label_zh, "article": finding.article(self.app.policy), "count": n,
+                "message": finding.message_zh if worded else f"{finding.kind.label_zh} ×{n}"}
 
     def _cases(self, s) -> None:
         policy = self.app.policy
-        states = case_states(s, policy, self.req.team)
+        states = case_states(s, policy, self.app.calendar, self.req.team)
         overdue = {f.detail["case_no"]: f for f in case_findings(states, policy, self.now.astimezone(self.tz).date())}
-        self.cases = [{**c.as_dict(), "finding": overdue[c.case_no].as_dict() if c.case_no in overdue else None}
+        self.cases = [{**c.as_dict(), "finding": overdue[c.case_no].as_dict(policy) if c.case_no in overdue else None}
                       for c in states if c.status == "open" or c.missing_proves or c.not_exported
                       or c.case_no in overdue]
         self.lists["case_archive_overdue"] = ItemList(
-            "case_archive_overdue", len(overdue), [f.as_dict() for f in overdue.values()][:self.req.item_limit],
+            "case_archive_overdue", len(overdue), [f.as_dict(policy) for f in overdue.values()][:self.req.item_limit],
             self._command("case list", scoped=False))
 
     # ----- helpers -----------------------------------------------------------------------
@@ -458,7 +525,7 @@ class _Builder:
         team, badge = key
         detail = {"team": team, "officer": badge, "officer_name": self.names.get(badge), **detail}
         detail.setdefault("upload_article", self.upload_article)
-        return Finding(code, detail).as_dict()
+        return Finding(code, detail).as_dict(self.app.policy)
 
     def _command(self, base: str, scoped: bool = True) -> str:
         """The command that lists every item behind a figure (`scoped`: it takes the period and team)."""

@@ -12,6 +12,8 @@ from ingestd.compliance.roster import Roster
 from ingestd.db.models import Officer, RecordingCompliance, RosterImport, Shift
 from ingestd.jobs.queue import enqueue, recompute_spec
 
+OPEN_TRIP_DAYS = 45  # how far past the period a trip with no return yet is looked at
+
 
 def import_roster(app: App, roster: Roster, actor: str) -> dict:
     start, end = roster.period
@@ -47,10 +49,15 @@ def import_roster(app: App, roster: Roster, actor: str) -> dict:
                   period=[start.isoformat(), end.isoformat()], teams=teams, shifts=len(roster.rows),
                   replaced=len(replaced_ids))
         import_id = record.id
-        # Deadlines reach past the period's end (working days, returns), and recordings made
-        # the day before the period may now fall in an overnight shift.
+        # Deadlines reach past the period's end (working days, returns), recordings made the
+        # day before the period may now fall in an overnight shift, and a trip's recordings
+        # (连续工作/异地执法/偏远地区) run to its return — or, with none entered yet, onwards.
+        trips = [r for r in roster.rows if r.assignment in app.policy.upload.exception.assignments]
+        last = max([end] + [r.returned_at.astimezone(app.settings.tz).date() for r in trips if r.returned_at])
+        if any(r.returned_at is None for r in trips):
+            last = max(last, end + timedelta(days=OPEN_TRIP_DAYS))
         spec = recompute_spec({"from": (start - timedelta(days=1)).isoformat(),
-                               "to": (end + timedelta(days=1)).isoformat()})
+                               "to": (last + timedelta(days=1)).isoformat()})
         enqueue(ch, [spec], now)
     return {"import": import_id, "file": roster.file_name, "period": [start.isoformat(), end.isoformat()],
             "teams": teams, "shifts": len(roster.rows), "replaced": len(replaced_ids), "recompute_group": spec.group}

@@ -72,6 +72,9 @@ class DockSession(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # running | released | interrupted (finished, rebuilt: older)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every file committed: the camera may go
+    # 不得自行保管: recordings the camera still held that the store already had, and the oldest's time.
+    camera_kept_files: Mapped[int | None] = mapped_column(Integer)
+    camera_kept_oldest: Mapped[datetime | None] = mapped_column(UTCDateTime)
     device_source: Mapped[str | None] = mapped_column(String(16))  # given | file_names | folder_name
     files_seen: Mapped[int] = mapped_column(Integer, default=0)
     files_ingested: Mapped[int] = mapped_column(Integer, default=0)
@@ -434,6 +437,7 @@ class Evidence(Base):
     entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     object_version: Mapped[str | None] = mapped_column(String(16))  # OCFL version holding evidence.json
     exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content_note: Mapped[str | None] = mapped_column(Text)  # 录音内容 for the 文字说明 (000 第32条, 004 第29条)
 
 
 class LegalHold(Base):
@@ -481,6 +485,20 @@ class Export(Base):
     volumes: Mapped[list] = mapped_column(JSON)  # [{"bag": ..., "iso": ..., "files": n, "bytes": n}]
     by: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExportItem(Base):
+    """One recording in one export: whether it went onto a disc image, and the 证明对象 its
+    文字说明 stated then. A disc counts for 刻盘入卷 only while that is the 证明对象 now."""
+
+    __tablename__ = "export_items"
+    __table_args__ = (Index("ix_export_items_recording", "recording_id", "disc"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"), index=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"))
+    disc: Mapped[bool] = mapped_column(Boolean)
+    proves: Mapped[str | None] = mapped_column(Text)
 
 
 class Deletion(Base):

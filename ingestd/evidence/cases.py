@@ -1,6 +1,7 @@
 """Cases (案件): a case number links recordings; the end of the enforcement act starts the
-archive deadline of the policy in force (000 第32条 20 日, 001 第25条 30 日, 003 第39条 30 日,
-004 第29条 20 日; 002 第18条 leaves it to the unit)."""
+archive deadline of the policy in force (its days and article: 20 or 30 calendar days, or
+the unit's own rule). A deadline whose last day is a rest day moves to the next working
+day (民法典 第203条: 期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
+from ingestd.compliance.calendar import CalendarNotCovered, WorkCalendar
 from ingestd.compliance.policy import Policy
 from ingestd.db.models import Case, Evidence, Recording
 from ingestd.errors import UserError
@@ -18,9 +20,17 @@ from ingestd.findings import Finding
 from ingestd.users import require_user
 
 
-def archive_deadline(policy: Policy, ended_on: date | None) -> date | None:
+def archive_deadline(policy: Policy, ended_on: date | None, calendar: WorkCalendar) -> date | None:
     days = policy.archive.days_after_case_end
-    return ended_on + timedelta(days=days) if ended_on and days else None
+    if not ended_on or not days:
+        return None
+    last = ended_on + timedelta(days=days)
+    try:
+        while not calendar.is_workday(last):  # 民法典 第203条
+            last += timedelta(days=1)
+    except CalendarNotCovered:
+        pass  # a year no calendar covers yet: the plain date, the stricter of the two
+    return last
 
 
 def open_case(app: App, case_no: str, title: str | None, team: str | None, by: str) -> dict:
@@ -45,7 +55,7 @@ def end_case(app: App, case_no: str, ended_on: date, by: str) -> dict:
         case = _case(ch.session, case_no)
         case.status, case.ended_on = "ended", ended_on
         ch.record("case.ended", "case", case_no, ended_on=ended_on.isoformat(),
-                  archive_deadline=_iso(archive_deadline(app.policy, ended_on)))
+                  archive_deadline=_iso(archive_deadline(app.policy, ended_on, app.calendar)))
     return case_summary(app, case_no)
 
 
@@ -79,7 +89,7 @@ class CaseState:
                 "not_exported": self.not_exported}
 
 
-def case_states(session: Session, policy: Policy, team: str | None = None,
+def case_states(session: Session, policy: Policy, calendar: WorkCalendar, team: str | None = None,
                 case_no: str | None = None) -> list[CaseState]:
     only = [Evidence.case_no == case_no] if case_no is not None else []
     counts = session.execute(
@@ -95,7 +105,7 @@ def case_states(session: Session, policy: Policy, team: str | None = None,
         q = q.where(Case.team == team)
     if case_no is not None:
         q = q.where(Case.case_no == case_no)
-    return [CaseState(c.case_no, c.title, c.team, c.status, c.ended_on, archive_deadline(policy, c.ended_on),
+    return [CaseState(c.case_no, c.title, c.team, c.status, c.ended_on, archive_deadline(policy, c.ended_on, calendar),
                       *by_case.get(c.case_no, (0, 0, 0)))
             for c in session.execute(q).scalars()]
 
@@ -112,14 +122,14 @@ def case_findings(states: list[CaseState], policy: Policy, today: date) -> list[
 def case_summary(app: App, case_no: str) -> dict:
     with app.db.reading() as s:
         recs = case_recordings(s, case_no)  # says so if there is no such case
-        state = case_states(s, app.policy, case_no=case_no)[0]
+        state = case_states(s, app.policy, app.calendar, case_no=case_no)[0]
     return {**state.as_dict(), "recording_ids": recs, "policy": app.policy.name,
             "archive_article": app.policy.archive.article}
 
 
 def list_cases(app: App) -> list[dict]:
     with app.db.reading() as s:
-        return [c.as_dict() for c in case_states(s, app.policy)]
+        return [c.as_dict() for c in case_states(s, app.policy, app.calendar)]
 
 
 def case_recordings(session: Session, case_no: str) -> list[str]:

@@ -18,6 +18,11 @@ def sm3_job(app: App, job: Claimed) -> Done:
         raise StoreError(f"recording {job.subject} is not in the index")
     if rec.status == "deleted":
         return Done(job.id, {"skipped": "deleted under retention"})
+    return Done(job.id, {"sm3": record_sm3(app, rec)})
+
+
+def record_sm3(app: App, rec: Recording) -> str:
+    """Compute a stored original's SM3 and record it (an export needing it before its job ran)."""
     sm3 = file_digests(app.store.resolve(rec.object_id, rec.content_name), sm3=True)["sm3"]
     with app.changes.begin("ingestd") as ch:
         row = ch.session.get(Recording, rec.id)
@@ -28,4 +33,4 @@ def sm3_job(app: App, job: Claimed) -> Done:
         if row.sm3 is None:
             row.sm3 = sm3
             ch.record("recording.sm3", "recording", rec.id, sm3=sm3)
-    return Done(job.id, {"sm3": sm3})
+    return sm3

@@ -2,9 +2,10 @@
 manifests), one per disc-sized volume, each with the 文字说明 and optionally an ISO image.
 
 Before anything is copied every original is checked against the store and the index, so
-a tampered original is refused by name rather than handed over (002 第17条). The bytes
-are copied as stored, and the bag's own SHA-256 of each copy must equal the recording id.
-The export is an audit entry naming who exported what, to where (002 第19条).
+a tampered original is refused by name rather than handed over. The bytes are copied as
+stored, and the bag's own SHA-256 of each copy must equal the recording id. The export
+is an audit entry naming who exported what, to where, and records per recording whether
+it went onto a disc with which 证明对象 (what 刻盘入卷 is judged by).
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ from sqlalchemy import select
 
 from ingestd import __version__
 from ingestd.app import App
-from ingestd.db.models import Device, Evidence, Export, Recording, User
+from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, User
 from ingestd.errors import UserError
 from ingestd.evidence.access import authorise
 from ingestd.evidence.cases import case_recordings
+from ingestd.evidence.digest import record_sm3
 from ingestd.evidence.disc import disc_capacity, plan_volumes, write_iso
 from ingestd.evidence.metadata import made_at_text
 from ingestd.evidence.statement import Statement, StatementItem
 from ingestd.fixity import original_findings
 from ingestd.lookup import find_recording
 from ingestd.media.derivatives import derivative_dir
+from ingestd.timeline.reasons import REASONS
 from ingestd.users import require_user
 
 CHECKSUMS = ["sha256", "sha512"]
@@ -77,6 +80,8 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
         if problems:
             raise UserError(f"recording {item.rec.id[:12]} ({item.rec.original_name}) failed its fixity check, "
                             f"export refused: {problems[0].message}")
+        if item.rec.sm3 is None:  # its after-dock job has not run yet: the 文字说明 needs it now
+            item.rec.sm3 = record_sm3(app, item.rec)
     label = _label(case_no, now, app.settings.tz)
     volumes = plan_volumes([(it.rec.id, it.size) for it in items], capacity)
     by_id = {it.rec.id: it for it in items}
@@ -101,6 +106,8 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
         for ev in ch.session.execute(select(Evidence).where(Evidence.recording_id.in_(ids))).scalars():
             ev.exported_at = now
         ch.session.flush()
+        ch.session.add_all(ExportItem(export_id=row.id, recording_id=it.rec.id, disc=iso,
+                                      proves=it.ev.proves if it.ev else None) for it in items)
         ch.record("export.written", "export", str(row.id), by=by, case_no=case_no, recordings=ids,
                   out_dir=str(out.resolve()), volumes=[{k: v for k, v in w.items() if k != "path"} for w in written])
         export_id = row.id
@@ -146,7 +153,8 @@ def _statement(app: App, label: str, case_no: str | None, maker: str, now: datet
     header = [("案号", case_no or "（无）"), ("执法单位", app.policy.agency),
               ("导出编号", label), ("导出时间", now.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")),
               ("导出人", maker), ("文件数", f"{len(items)} 个，共 {volumes} 卷")]
-    statement = Statement(label, header)
+    statement = Statement(label, header, app.policy.cite("integrity"))
+    notes = _notes(app, [it.rec.id for it in items])
     for it in items:
         original, proxy, _manifest = _paths(it)
         ev = it.ev
@@ -155,8 +163,38 @@ def _statement(app: App, label: str, case_no: str | None, maker: str, now: datet
             method=ev.method if ev else "执法记录仪 现场记录，原始文件",
             made_at=made_at_text(ev.made_from if ev else it.rec.start, ev.made_to if ev else it.rec.end, tz),
             maker=ev.maker if ev else None, proves=ev.proves if ev else None, size=it.rec.size,
-            sha256=it.rec.id, sm3=it.rec.sm3, proxy=proxy))
+            sha256=it.rec.id, sm3=it.rec.sm3, proxy=proxy, notes=notes.get(it.rec.id, [])))
     return statement
+
+
+def _notes(app: App, ids: list[str]) -> dict[str, list[str]]:
+    """What the case file must say beside each recording: the stated reason of each
+    interruption around it (voice or written), the written explanation of each incident,
+    and the 录音内容 note, each with the article of the unit's policy behind it."""
+    policy, tz = app.policy, app.settings.tz
+    out: dict[str, list[str]] = {}
+
+    def when(value: datetime) -> str:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    with app.db.reading() as s:
+        for gap in s.execute(select(Gap).where(Gap.status == "explained", (Gap.before_recording_id.in_(ids))
+                                               | (Gap.after_recording_id.in_(ids))).order_by(Gap.start)).scalars():
+            how = (f"重新开始记录后第 {gap.voice_at_s:g} 秒语音说明" if gap.explanation == "voice"
+                   else f"书面说明：{gap.note}")
+            text = (f"中断说明：{when(gap.start)} 起中断 {gap.seconds:.0f} 秒，原因 {REASONS.get(gap.reason, gap.reason)}；"
+                    f"{how}（{gap.explained_by}，{when(gap.explained_at)}；依据 {policy.cite('interruption')}）")
+            for rid in {gap.before_recording_id, gap.after_recording_id} & set(ids):
+                out.setdefault(rid, []).append(text)
+        for inc in s.execute(select(Incident).where(Incident.recording_id.in_(ids), Incident.explanation.is_not(None))
+                             .order_by(Incident.id)).scalars():
+            out.setdefault(inc.recording_id, []).append(
+                f"书面说明（{inc.code}）：{inc.explanation}（{inc.explained_by}，{when(inc.explained_at)}；"
+                f"依据 {policy.cite('damaged_file')}）")
+        for rid, note in s.execute(select(Evidence.recording_id, Evidence.content_note)
+                                   .where(Evidence.recording_id.in_(ids), Evidence.content_note.is_not(None))):
+            out.setdefault(rid, []).append(f"录音内容：{note}（依据 {policy.cite('recording_content_note')}）")
+    return out
 
 
 def _write_volume(app: App, directory: Path, items: list[_Item], statement: Statement, number: int, total: int,

@@ -137,6 +137,7 @@ def document(rec: Recording, ev: Evidence, serial: str | None, tz: ZoneInfo) -> 
         "制作时间_iso": [t.isoformat() if t else None for t in (ev.made_from, ev.made_to)],
         "制作人": ev.maker,
         "证明对象": ev.proves,
+        "录音内容": ev.content_note,
         "case_no": ev.case_no,
         "long_term": ev.long_term,
         "entered_by": ev.entered_by,
@@ -145,11 +146,14 @@ def document(rec: Recording, ev: Evidence, serial: str | None, tz: ZoneInfo) -> 
 
 
 def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_term: str | None,
-                 by: str) -> dict:
-    """`ingestd evidence set`: enter 证明对象 (and the case, a 长期保存 category)."""
+                 by: str, content: str | None = None) -> dict:
+    """`ingestd evidence set`: enter 证明对象 (and the case, a 长期保存 category, the 录音内容
+    note the case file's 文字说明 carries)."""
     proves = proves.strip()
     if not proves:
         raise UserError("--proves must say what the recording proves (证明对象)")
+    if content is not None and not content.strip():
+        raise UserError("--content is empty: say what the recording's sound contains (录音内容)")
     categories = app.policy.long_term.categories
     if long_term is not None and long_term not in categories:
         known = "、".join(categories) if categories else "none under this policy"
@@ -164,9 +168,11 @@ def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_t
         ev.proves, ev.entered_by, ev.entered_at = proves, by, app.clock.now()
         if long_term is not None:
             ev.long_term = long_term
+        if content is not None:
+            ev.content_note = content.strip()
         doc = _store_version(app, rec, ev, serial, by, "证明对象 entered")
         ch.record("evidence.set", "recording", rec.id, proves=proves, case_no=ev.case_no, long_term=ev.long_term,
-                  object_version=ev.object_version)
+                  content=ev.content_note, object_version=ev.object_version)
         return {**doc, "object_version": ev.object_version}
 
 

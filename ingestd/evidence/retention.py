@@ -1,8 +1,10 @@
 """Retention (REGULATIONS.md §6): how long recordings are kept, and their deletion.
 
-A recording linked to a case is kept for the policy's years from the case's end; any
-other from when it was made (000 第33条 5 年, 004 第30条 3 年; the others 'per law', which
-never makes anything due here). Never deleted, whatever the date: anything under a legal
+The policy's years (案卷保存期限: 5 years under 000 第33条, 3 under 004 第30条; 'per law' under
+the others, which never makes anything due here) count, for a recording in a case, from
+the case's 归档 (its archive deadline) or its end, as the policy says; a recording in no
+case is kept by them only where the policy applies them to all recordings, from when it
+was made. Never deleted, whatever the date: anything under a legal
 hold, in a 长期保存 category (001 第17条), or linked to a case that has not ended.
 Deleting anything else is asked for, approved by an admin who is not the asker, and done
 as a new OCFL version that records it; each step is an audit entry (002 第17条).
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import Case, Deletion, Evidence, Recording
 from ingestd.errors import UserError
+from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
 from ingestd.ingest.store import Signature
 from ingestd.lookup import find_recording
@@ -34,7 +37,7 @@ class PlanItem:
     recording_id: str
     original_name: str
     case_no: str | None
-    basis: str  # case_end | recorded
+    basis: str  # archive | case_end | recorded | no_case
     base: date | None
     due_on: date | None
     state: str
@@ -55,7 +58,8 @@ def add_years(day: date, years: int) -> date:
 
 def plan(app: App, today: date | None = None, recording_ids: list[str] | None = None) -> list[PlanItem]:
     """Every recording's retention state (or these recordings'), changing nothing."""
-    years = app.policy.retention.years
+    rules = app.policy.retention
+    years = rules.years
     tz = app.settings.tz
     today = today or app.clock.now().astimezone(tz).date()
     made = func.coalesce(Recording.start_corrected, Recording.start, Recording.ingested_at)
@@ -70,8 +74,14 @@ def plan(app: App, today: date | None = None, recording_ids: list[str] | None = 
         rows = s.execute(q).all()
     items = []
     for rec_id, name, status, made_at, case_no, long_term, case_status, ended_on in rows:
-        basis = "case_end" if case_no else "recorded"
-        base = ended_on if case_no else (made_at.astimezone(tz).date() if made_at else None)
+        if case_no and rules.counts_from == "archive":
+            basis, base = "archive", archive_deadline(app.policy, ended_on, app.calendar) or ended_on
+        elif case_no and rules.counts_from == "case_end":
+            basis, base = "case_end", ended_on
+        elif not case_no and rules.applies_to == "case":
+            basis, base = "no_case", None  # the 案卷 period does not reach recordings outside any case
+        else:
+            basis, base = "recorded", made_at.astimezone(tz).date() if made_at else None
         due_on = add_years(base, years) if years and base else None
         if status == "deleted":
             state = "deleted"
@@ -81,7 +91,7 @@ def plan(app: App, today: date | None = None, recording_ids: list[str] | None = 
             state = "long_term"
         elif case_no and case_status != "ended":
             state = "open_case"
-        elif years is None:
+        elif years is None or basis == "no_case":
             state = "no_period"
         else:
             state = "due" if due_on and due_on <= today else "not_due"

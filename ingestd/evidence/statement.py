@@ -1,6 +1,7 @@
-"""The 文字说明 that goes with recordings into the case file (003 第39条 刻盘附卷; 000 第33条,
-004 第30条): for every file its name, 制作方法, 制作时间, 制作人, 证明对象, size and digests,
-and how to check them. Written as plain text (readable anywhere) and as PDF."""
+"""The 文字说明 that goes with recordings into the case file (附卷): for every file its name,
+制作方法, 制作时间, 制作人, 证明对象, size and digests, the stated reasons of its
+interruptions, written explanations and 录音内容, and how to check them. Written as plain
+text (readable anywhere) and as PDF. Articles are the unit's policy's."""
 
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ class StatementItem:
     sha256: str
     sm3: str
     proxy: str | None
+    notes: list[str] = field(default_factory=list)  # interruption reasons, 书面说明, 录音内容
 
 
 @dataclass
 class Statement:
     label: str
     header: list[tuple[str, str]]
+    integrity_article: str  # the unit's article against cutting or editing originals (or 本单位规定)
     items: list[StatementItem] = field(default_factory=list)
 
     @property
@@ -40,7 +43,7 @@ class Statement:
             "每一卷均为 BagIt（RFC 8493）格式的数据包：在该卷目录执行 `bagit.py --validate .` 可校验全部文件；"
             "或在该卷目录执行 `sha256sum -c manifest-sha256.txt`（SHA-512 同理）。",
             "原始文件的 SHA-256 应与本说明所列一致；SM3 可用 `openssl dgst -sm3 文件名` 或 `gmssl sm3 文件名` 计算比对。",
-            "原始文件自执法记录仪导出后按原样保存，未经剪辑、修改或删除（002 第17条、003 第39条）；"
+            f"原始文件自执法记录仪导出后按原样保存，未经剪辑、修改或删除（{self.integrity_article}）；"
             "播放副本为便于查看而转码，不作为原始证据。",
             "segments 目录中的分段清单（manifest.json）列出播放分段的 SHA-256，并由本单位签名；"
             "签名公钥见 ingestd-verify-key.pem。",
@@ -59,6 +62,7 @@ class Statement:
                       f"   大小：{it.size} 字节",
                       f"   SHA-256：{it.sha256}",
                       f"   SM3：{it.sm3}"]
+            lines += [f"   {note}" for note in it.notes]
             if it.proxy:
                 lines.append(f"   播放副本：{it.proxy}（转码副本，非原始文件）")
             lines.append("")

@@ -20,11 +20,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ingestd.changes import Change
 from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile, storage_fill
+from ingestd.db.types import UTCDateTime
 from ingestd.device_profiles import DeviceProfile
 from ingestd.findings import Finding
 from ingestd.ingest.followups import FollowUps
@@ -132,10 +133,22 @@ def release_session(app: "App", ctx: DockContext, counts: dict[str, int], bytes_
         row.finished_at, row.status = now, status
         if not interrupted:
             row.released_at = now
+        row.camera_kept_files, row.camera_kept_oldest = _kept_on_camera(ch, ctx)
         ch.record(f"dock.{status}", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested,
                   after_s=round((now - row.started_at).total_seconds(), 3))
         release_group(ch, ctx.session_id, now)
     return now
+
+
+def _kept_on_camera(ch: Change, ctx: DockContext) -> tuple[int, datetime | None]:
+    """Files this dock found on the camera whose bytes the store already held, and when the
+    oldest of them was made: what the officer kept on the camera after uploading it."""
+    when = func.coalesce(Recording.start_corrected, Recording.start, Recording.end)
+    n, oldest = ch.session.execute(
+        select(func.count(func.distinct(SourceFile.recording_id)), func.min(when, type_=UTCDateTime))
+        .join(Recording, Recording.id == SourceFile.recording_id)
+        .where(SourceFile.dock_session_id == ctx.session_id, SourceFile.outcome == "duplicate")).one()
+    return int(n or 0), oldest
 
 
 def known_sources(app: "App", ctx: DockContext) -> dict[tuple[str, int | None, int | None], str]:
@@ -300,7 +313,7 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
     if damaged:
         _open_damage_incident(ch, ctx, rec, entry, now)
         logs.append((logging.ERROR, "file.damaged", {"path": entry.rel_path, "recording": rec.id,
-                                                      "reason": rec.damage_reason, "article": "002 第16条"}))
+                                                      "reason": rec.damage_reason, "rule": "damaged_file"}))
     else:
         seconds = round(item.result.seconds, 3) if item.result else None
         logs.append((logging.INFO, "file.ingested", {"path": entry.rel_path, "recording": rec.id,
@@ -317,7 +330,7 @@ def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: S
     ch.session.add(incident)
     ch.session.flush()
     ch.record("incident.opened", "incident", str(incident.id), code=finding.code, recording=rec.id,
-              article=finding.kind.article)
+              rule=finding.kind.rule)
 
 
 def _source_row(ch: Change, ctx: DockContext, entry: SourceEntry, outcome: FileOutcome, now: datetime,

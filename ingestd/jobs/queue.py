@@ -29,6 +29,9 @@ from ingestd.errors import UserError
 from ingestd.jobs.kinds import RULES, JobKind, JobStatus, job_key
 
 PENDING = (JobStatus.HELD, JobStatus.QUEUED, JobStatus.RUNNING)
+# A job whose process died under it (a power cut, kill -9) is taken again this many times
+# more than its failures allow: only one that keeps dying with its process is given up.
+LOST_EXTRA = 5
 BACKOFF_S = (30, 60, 120, 300, 900, 3600)
 ERROR_KEEP = 2000
 
@@ -147,9 +150,11 @@ def _claimable(now: datetime):
     earlier = aliased(Job)
     blocked = exists().where(earlier.group_key == Job.group_key, earlier.stage < Job.stage,
                              earlier.status.in_([s.value for s in PENDING]))
-    ready = or_(and_(Job.status == JobStatus.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now)),
-                and_(Job.status == JobStatus.RUNNING, Job.lease_until < now))
-    return and_(ready, Job.attempts < Job.max_attempts, or_(Job.group_key.is_(None), ~blocked))
+    ready = or_(and_(Job.status == JobStatus.QUEUED, Job.attempts < Job.max_attempts,
+                     or_(Job.not_before.is_(None), Job.not_before <= now)),
+                and_(Job.status == JobStatus.RUNNING, Job.lease_until < now,
+                     Job.attempts < Job.max_attempts + LOST_EXTRA))
+    return and_(ready, or_(Job.group_key.is_(None), ~blocked))
 
 
 def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes: int | None = None,
@@ -200,9 +205,10 @@ def _expire_dead_holders(ch: Change, now: datetime) -> None:
 
 
 def _fail_exhausted(ch: Change, now: datetime) -> None:
-    """A job whose holder died on every attempt (it may be what kills them) stops here."""
+    """A job whose process keeps dying under it (it may be what kills them) stops here."""
     ids = list(ch.session.execute(select(Job.id).where(
-        Job.status == JobStatus.RUNNING, Job.lease_until < now, Job.attempts >= Job.max_attempts)).scalars())
+        Job.status == JobStatus.RUNNING, Job.lease_until < now,
+        Job.attempts >= Job.max_attempts + LOST_EXTRA)).scalars())
     if ids:
         ch.session.execute(update(Job).where(Job.id.in_(ids)).values(
             status=JobStatus.FAILED, finished_at=now, updated_at=now, lease_until=None,

@@ -185,7 +185,7 @@ def _store_gaps(app: App, device_id: int, candidates: list[GapCandidate], recs: 
                 gap.status = "superseded"
                 ch.record("gap.superseded", "gap", str(gap.id), reason="a later dock filled the timeline in")
     if opened:
-        event(log, logging.WARNING, "timeline.gaps", device=device_id, opened=opened, article="002 第14条")
+        event(log, logging.WARNING, "timeline.gaps", device=device_id, opened=opened, rule="interruption")
     return opened
 
 

@@ -11,4 +11,3 @@ REASONS: dict[str, str] = {
     "bad_weather": "天气情况恶劣",
     "other": "其他",  # needs a written note
 }
-ARTICLES = "002 第14条, 003 第20条, 004 第15条"

@@ -1,0 +1,88 @@
+"""Incidents and their written explanations (书面说明). A damaged or unstorable file is
+reported to the head at once and its written explanation is archived (002 第16条); a
+device fault (storage nearly full, clock drift, identity mismatch) is explained the same
+way. The explanation of a recording's incident goes into the recording's OCFL object as
+a new version (the original never changes) and into the audit log, like a gap's; an
+explained incident is closed and never explained twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ingestd.app import App
+from ingestd.db.models import Device, DockSession, Incident, Recording
+from ingestd.errors import UserError
+from ingestd.findings import Finding
+from ingestd.ingest.store import NewFile, Signature
+from ingestd.users import require_user
+
+MAX_NOTE = 4000
+
+
+def list_incidents(app: App, only_open: bool = False) -> list[dict]:
+    q = (select(Incident, Recording.original_name, Device.serial)
+         .outerjoin(Recording, Recording.id == Incident.recording_id)
+         .outerjoin(DockSession, DockSession.id == Incident.dock_session_id)
+         .outerjoin(Device, Device.id == DockSession.device_id)
+         .order_by(Incident.opened_at, Incident.id))
+    if only_open:
+        q = q.where(Incident.status == "open")
+    tz = app.settings.tz
+    policy = app.policy
+    with app.db.reading() as s:
+        return [incident_dict(inc, name, serial, tz, policy) for inc, name, serial in s.execute(q)]
+
+
+def incident_dict(inc: Incident, name: str | None, serial: str | None, tz, policy) -> dict:
+    def iso(value: datetime | None) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    finding = Finding(inc.code, inc.facts or {})
+    return {"id": inc.id, "code": inc.code, "label_zh": finding.kind.label_zh, "article": finding.article(policy),
+            "status": inc.status, "recording_id": inc.recording_id, "file": name, "device": serial,
+            "detail": inc.detail, "opened_at": iso(inc.opened_at), "explanation": inc.explanation,
+            "explained_by": inc.explained_by, "explained_at": iso(inc.explained_at)}
+
+
+def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:
+    note = note.strip()
+    if not note:
+        raise UserError("--note is empty: say in writing what happened")
+    if len(note) > MAX_NOTE:
+        raise UserError(f"--note is {len(note)} characters; at most {MAX_NOTE}")
+    now = app.clock.now()
+    with app.db.reading() as s:
+        user = require_user(s, by, doing="explain an incident")
+        inc = s.get(Incident, incident_id)
+        if inc is None:
+            raise UserError(f"no incident with id {incident_id}")
+        if inc.status != "open":
+            raise UserError(f"incident {incident_id} is already explained (by {inc.explained_by} at "
+                            f"{inc.explained_at.astimezone(app.settings.tz).isoformat()}); an explanation is "
+                            f"never replaced")
+        rec = s.get(Recording, inc.recording_id) if inc.recording_id else None
+    finding = Finding(inc.code, inc.facts or {})
+    version = None
+    if rec is not None:
+        doc = {"format": "ingestd-incident-explanation/1", "incident": incident_id, "code": inc.code,
+               "label_zh": finding.kind.label_zh, "detail": inc.detail, "opened_at": inc.opened_at.isoformat(),
+               "书面说明": note, "by": by, "by_name": user.name, "at": now.isoformat(),
+               "article": finding.article(app.policy)}
+        data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+        version = app.store.add_version(
+            rec.object_id, [NewFile(f"explanations/incident-{incident_id}.json", hashlib.sha256(data).hexdigest(),
+                                    data=data)],
+            Signature(by, f"urn:ingestd:badge:{by}", f"书面说明 of incident {incident_id} ({inc.code})", now))
+    with app.changes.begin(by) as ch:
+        row = ch.session.get(Incident, incident_id)
+        if row.status != "open":
+            raise UserError(f"incident {incident_id} was explained by someone else just now")
+        row.status, row.explanation, row.explained_by, row.explained_at = "closed", note, by, now
+        ch.record("incident.explained", "incident", str(incident_id), code=inc.code, note=note,
+                  recording=inc.recording_id, object_version=version, article=finding.article(app.policy))
+    return {"id": incident_id, "status": "closed", "object_version": version,
+            "object_id": rec.object_id if rec else None}
