@@ -7,7 +7,7 @@ DATA ?= var
 SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk umockdev \
   libpango-1.0-0 libpangoft2-1.0-0 poppler-utils xorriso genisoimage chromium
 
-.PHONY: run test bench system-deps venv install clean
+.PHONY: run test bench soak system-deps venv install clean
 PREFIX ?= /opt/ingestd
 
 # System packages from Debian; apt-get update runs once, and only when something is missing.
@@ -55,6 +55,10 @@ install: system-deps
 
 test: system-deps venv
 	$(BIN)/pytest -q
+
+# The long reliability proofs (a table of scenarios; every failure count must be 0).
+soak: system-deps venv
+	$(BIN)/python -m tests.soak
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_dock.py

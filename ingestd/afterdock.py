@@ -30,8 +30,10 @@ from ingestd.alerts.dispatch import sweep as alerts_sweep
 from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
-from ingestd.db.models import Device, Job, Officer, Recording, RecordingCompliance, RulesInForce
-from ingestd.errors import IngestdError, UserError
+from ingestd.db.models import Device, Incident, Job, Officer, Recording, RecordingCompliance, RulesInForce
+from ingestd.errors import IngestdError, NoSpaceError, UserError
+from ingestd.findings import Finding
+from ingestd.ingest.space import low_space
 from ingestd.evidence import digest, metadata
 from ingestd.ingest import pipeline
 from ingestd.ingest.commit import DockInfo
@@ -181,6 +183,8 @@ def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
     together share the threads."""
     profile = app.profile(req.profile)
     app.policy  # a broken policy or calendar fails before anything is copied
+    app.settle_unreleased()
+    refuse_when_low(app)
     note_rules(app)
     follow = AfterDock(app)
     own = offloader is None
@@ -191,6 +195,32 @@ def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
     finally:
         if own:
             offloader.close()
+
+
+def refuse_when_low(app: App) -> None:
+    """A dock is refused before it copies anything while a disk is below its reserve; the
+    admins hear of it (a disk_full incident, raised once per disk while it stays low)."""
+    places = [("store", app.data.store)] + ([("database", Path(app.db.folder))] if app.db.folder else [])
+    low = low_space(places, app.settings.ingest.reserve_mb)
+    if not low:
+        return
+    first = low[0]
+    try:
+        with app.changes.begin("ingestd") as ch:
+            open_one = ch.session.execute(select(Incident.id).where(
+                Incident.code == "disk_full", Incident.status == "open", Incident.dock_session_id.is_(None))).first()
+            if open_one is None:
+                finding = Finding("disk_full", {"where": first.path, "session": "-"})
+                incident = Incident(code="disk_full", detail=first.message, facts=finding.detail,
+                                    opened_at=app.clock.now(), status="open")
+                ch.session.add(incident)
+                ch.session.flush()
+                ch.record("incident.opened", "incident", str(incident.id), code="disk_full", where=first.path,
+                          free_mb=first.free_mb, reserve_mb=first.reserve_mb)
+    except NoSpaceError as exc:  # the database's own disk: the refusal below says it all the same
+        event(log, logging.ERROR, "dock.refused_unrecorded", error=str(exc))
+    event(log, logging.ERROR, "dock.refused", reason=first.message)
+    raise NoSpaceError(f"dock refused: {first.message}; free space, then dock again")
 
 
 def ingest(app: App, sources: list[Path], profile: str | None = None, device: str | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestd.changes import Changes
@@ -15,8 +15,9 @@ from ingestd.db import migrate
 from ingestd.db.engine import Database
 from ingestd.device_profiles import DeviceProfile, load_profiles
 from ingestd.errors import UserError
-from ingestd.db.models import DockSession
-from ingestd.ingest.staging import StagingArea
+from ingestd.db.models import DockSession, Incident
+from ingestd.findings import Finding
+from ingestd.ingest.staging import Marker, StagingArea
 from ingestd.jobs.queue import release_group
 from ingestd.ingest.store import OcflStore
 from ingestd.signing import Signer, Verifier, create_keypair
@@ -31,6 +32,8 @@ class App:
     clock: Clock
     _staging: StagingArea
     _changes: Changes | None = None
+    # Dock sessions this process could not mark (the database's disk was full), with their markers.
+    unreleased: dict[str, Marker] = field(default_factory=dict)
     _profiles: dict[str, DeviceProfile] | None = None
     _policies: dict[str, Policy] | None = None
     _calendar: WorkCalendar | None = None
@@ -41,8 +44,15 @@ class App:
         if require_init:
             data.require_initialised()
         staging = StagingArea(data.staging)
-        app = cls(settings, data, Database.open(settings.db_url), OcflStore(data.store, staging),
-                  clock or SystemClock(), staging)
+        db = Database.open(settings.db_url, settings.source_of("database_url"))
+        db.check()
+        if require_init:
+            current, head = migrate.current_revision(db), migrate.head_revision()
+            if current != head:
+                db.dispose()
+                raise UserError(f"the database schema is at {current or 'none'} and this ingestd needs {head}: "
+                                f"run `ingestd db upgrade`")
+        app = cls(settings, data, db, OcflStore(data.store, staging), clock or SystemClock(), staging)
         app.store = OcflStore(data.store, lambda: app.staging)
         return app
 
@@ -57,11 +67,25 @@ class App:
                 markers = self._staging.markers_in(dead)
                 for marker in markers:
                     self.store.repair(marker)
-                self._mark_interrupted([m.value for m in markers if m.kind == "dock"])
+                full = {m.value for m in markers if m.kind == "nospace"}
+                docks = [m.value for m in markers if m.kind == "dock"]
+                self._mark_interrupted([s for s in docks if s not in full])
+                self._mark_interrupted([s for s in docks if s in full], disk_full=True)
                 self._staging.remove(dead)  # only once every step it recorded is settled
         return self._staging
 
-    def _mark_interrupted(self, session_ids: list[str]) -> None:
+    def settle_unreleased(self) -> int:
+        """Mark interrupted the dock sessions a full disk kept this process from marking, with a
+        `disk_full` incident each (an alert follows), once the database takes writes again."""
+        settled = 0
+        for sid, marker in list(self.unreleased.items()):
+            self._mark_interrupted([sid], disk_full=True)  # raises NoSpaceError while still full
+            self.staging.done(marker)
+            del self.unreleased[sid]
+            settled += 1
+        return settled
+
+    def _mark_interrupted(self, session_ids: list[str], disk_full: bool = False) -> None:
         """A dead process's dock sessions: what they committed stays, and the jobs that
         follow a dock (timeline, compliance, 制作人), held until release, may run now."""
         if not session_ids:
@@ -71,7 +95,15 @@ class App:
                 row = ch.session.get(DockSession, sid)
                 if row is not None and row.status == "running":
                     row.status, row.finished_at = "interrupted", self.clock.now()
-                    ch.record("dock.interrupted", "dock_session", sid, reason="its process died")
+                    ch.record("dock.interrupted", "dock_session", sid,
+                              reason="the database's disk was full" if disk_full else "its process died")
+                    if disk_full:
+                        finding = Finding("disk_full", {"where": self.db.where, "session": sid})
+                        incident = Incident(code=finding.code, dock_session_id=sid, detail=finding.message,
+                                            facts=finding.detail, opened_at=self.clock.now(), status="open")
+                        ch.session.add(incident)
+                        ch.session.flush()
+                        ch.record("incident.opened", "incident", str(incident.id), code=finding.code, session=sid)
                 release_group(ch, sid, self.clock.now())
 
     @property
@@ -140,8 +172,9 @@ def initialise(settings: Settings) -> dict:
     if not config_file.exists():
         config_file.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
         wrote_config = True
-    db = Database.open(settings.db_url)
+    db = Database.open(settings.db_url, settings.source_of("database_url"))
     try:
+        db.check()
         backup = migrate.upgrade(db, data.backups)
         revision = migrate.current_revision(db)
     finally:

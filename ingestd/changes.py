@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ingestd import audit
 from ingestd.audit import AuditEntry
 from ingestd.clock import Clock
-from ingestd.db.engine import Database
-from ingestd.errors import AuditError
+from ingestd.db.engine import Database, is_disk_full
+from ingestd.errors import AuditError, NoSpaceError
 from ingestd.signing import Signer
 
 
@@ -54,6 +55,12 @@ class Changes:
                 audit.append(session, self.signer, dock=self.dock, actor=actor,
                              at=self.clock.now(), entries=change.entries)
             session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if is_disk_full(exc):
+                raise NoSpaceError(f"the database's disk is full ({self.db.where}); nothing of this change was "
+                                   f"kept: free space, then dock again", self.db.where) from None
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -22,8 +22,10 @@ from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
 from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
-from ingestd.errors import IngestdError, UserError
+from ingestd.errors import IngestdError, NoSpaceError, UserError
+from ingestd.ingest.names import valid_serial
 from ingestd.lookup import find_recording
+from ingestd.text import printable
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="ingestd: verified offload of 执法记录仪 recordings into a write-once evidence store.")
@@ -96,17 +98,19 @@ def ingest(ctx: typer.Context,
 
     for path in paths:
         if not path.exists() and not path.is_symlink():
-            raise UserError(f"path does not exist: {path}")
+            raise UserError(f"path does not exist: {printable(str(path))}")
+    if device is not None and (problem := valid_serial(device)) is not None:
+        raise UserError(f"--device {printable(device)!r}: a camera serial {problem}")
     with opened_app(ctx) as application:
         application.profile(profile)  # reject an unknown profile before anything starts
         clock_reading = parse_time(camera_clock, "--camera-clock", application.settings.tz) if camera_clock else None
         runs = run_ingest(application, paths, profile, device, clock_reading, wait=not no_wait)
     data = {"sessions": [r.as_dict() for r in runs],
             "files": [o.as_dict() for r in runs for o in r.outcomes]}
-    lines = [f"{o.status:9} {o.rel_path}" + (f"  ({o.reason})" if o.reason else "")
+    lines = [f"{o.status:9} {printable(o.rel_path)}" + (f"  ({printable(o.reason)})" if o.reason else "")
              for r in runs for o in r.outcomes]
     for r in runs:
-        device_text = f"device {r.device or '(none)'} ({r.device_source or 'unknown'})"
+        device_text = f"device {printable(r.device or '(none)')} ({r.device_source or 'unknown'})"
         state = f"released after {r.released_after_s:.2f} s" if r.released else "interrupted"
         lines.append(f"session {r.session_id}: {device_text}, {state}; "
                      + ", ".join(f"{k} {v}" for k, v in r.counts().items()))
@@ -169,7 +173,8 @@ def recordings_list(ctx: typer.Context,
             rows = s.execute(q.order_by(made, Recording.id)).all()
             data = [_recording_dict(rec, serial, comp, settings) for rec, serial, comp in rows]
     emit(data, as_json, "\n".join(
-        f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {d['path']}" for d in data))
+        f"{d['id'][:12]}  {d['start'] or '-':25}  {d['status']:7}  {d['size']:>12}  {printable(d['path'])}"
+        for d in data))
 
 
 @recordings_app.command("show")
@@ -246,8 +251,9 @@ def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     from ingestd.db.engine import Database
 
     settings = settings_of(ctx)
-    db = Database.open(settings.db_url)
+    db = Database.open(settings.db_url, settings.source_of("database_url"))
     try:
+        db.check()
         backup = migrate.upgrade(db, DataDir(settings.data_dir).backups)
         data = {"schema": migrate.current_revision(db), "backup": backup}
     finally:
@@ -260,10 +266,13 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        print(f"ingestd: {exc}", file=sys.stderr)
+        print(f"ingestd: {printable(str(exc))}", file=sys.stderr)
         sys.exit(2)
+    except NoSpaceError as exc:
+        print(f"ingestd: {printable(str(exc))}", file=sys.stderr)
+        sys.exit(3)
     except IngestdError as exc:
-        print(f"ingestd: internal error: {exc}", file=sys.stderr)
+        print(f"ingestd: internal error: {printable(str(exc))}", file=sys.stderr)
         sys.exit(3)
     except Exception:  # noqa: BLE001 - reported in full, never swallowed
         traceback.print_exc()

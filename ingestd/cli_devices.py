@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
 from ingestd.db.models import Device, DockSession, Incident
+from ingestd.text import printable
 
 devices_app = typer.Typer(no_args_is_help=True, help="Cameras (执法记录仪) known to this unit.")
 
@@ -51,7 +52,7 @@ def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             "clock_offset_s": ds.clock_offset_s if ds else None, "open_incidents": incidents.get(d.id, 0),
         })
     emit(data, as_json, "\n".join(
-        f"{d['serial']:16} {d['state']:24} {d['mb_per_s'] or '-':>8} MB/s  storage "
+        f"{printable(d['serial']):16} {d['state']:24} {d['mb_per_s'] or '-':>8} MB/s  storage "
         f"{'-' if d['storage_fill'] is None else format(d['storage_fill'], '.0%'):>5}  clock "
         f"{'-' if d['clock_offset_s'] is None else format(d['clock_offset_s'], '+.0f') + ' s':>8}  "
         f"owner {d['owner'] or '-'}" for d in data))

@@ -24,10 +24,10 @@ def jobs_status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
     with opened_app(ctx) as app:
         data = status(app).as_dict()
-    lines = [f"{'kind':11} {'held':>6} {'queued':>7} {'running':>8} {'done':>8} {'failed':>7}  oldest"]
+    lines = [f"{'kind':11} {'held':>6} {'queued':>7} {'retrying':>9} {'running':>8} {'done':>8} {'failed':>7}  oldest"]
     for kind, k in data["kinds"].items():
-        lines.append(f"{kind:11} {k['held']:>6} {k['queued']:>7} {k['running']:>8} {k['done']:>8} {k['failed']:>7}"
-                     f"  {_age(k['oldest_pending_s'])}")
+        lines.append(f"{kind:11} {k['held']:>6} {k['queued']:>7} {k['retrying']:>9} {k['running']:>8} {k['done']:>8} "
+                     f"{k['failed']:>7}  {_age(k['oldest_pending_s'])}")
     lines += [f"failed job {f['id']} ({f['kind']} {f['subject'][:16]}): {f['error']}" for f in data["failed"]]
     emit(data, as_json, "\n".join(lines))
 

@@ -16,6 +16,7 @@ from ingestd.config import Settings
 from ingestd.errors import UserError
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+EARLIEST, LATEST = 1970, 2999
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -53,11 +54,17 @@ def parse_time(value: str, option: str, tz: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UserError(f"invalid time for {option}: {value!r} (use ISO 8601, e.g. 2026-09-30T18:00)") from None
+    if not EARLIEST <= parsed.year <= LATEST:
+        # Deadlines run days past a time; a year at the end of the calendar cannot have one.
+        raise UserError(f"time for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def parse_date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise UserError(f"invalid date for {option}: {value!r} (use YYYY-MM-DD)") from None
+    if not EARLIEST <= parsed.year <= LATEST:
+        raise UserError(f"date for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
+    return parsed

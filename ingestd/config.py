@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +32,8 @@ class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     workers: int = Field(0, ge=0, le=64, description="offload threads shared by all docks; 0 = two per core")
+    reserve_mb: int = Field(1024, ge=0, description="docks are refused while the store's or the database's "
+                                                   "filesystem has less free space than this")
     chunk_kib: int = Field(1024, ge=64, le=65536, description="read/write unit of the streaming copy")
     default_profile: str = "generic"
 
@@ -158,6 +160,14 @@ class EmailChannel(BaseModel):
 Channel = Annotated[WebhookChannel | RobotChannel | EmailChannel, Field(discriminator="kind")]
 
 
+class FixitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sample_every_minutes: int = Field(10, ge=0, le=24 * 60, description="how often the daemon re-hashes a "
+                                                                        "random sample of originals; 0 = never")
+    sample_size: int = Field(20, ge=1, le=100_000, description="originals re-hashed each time")
+
+
 class AlertSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -175,6 +185,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="INGESTD_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
+    _config_path: Path | None = PrivateAttr(default=None)  # the file the settings came from, to blame
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = Field(
@@ -199,6 +210,7 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertSettings = AlertSettings()
+    fixity: FixitySettings = FixitySettings()
 
     @field_validator("timezone")
     @classmethod
@@ -212,6 +224,9 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def source_of(self, key: str) -> str:
+        return source_of(key, self._config_path)
 
     @property
     def db_url(self) -> str:
@@ -250,14 +265,31 @@ def config_path(explicit: Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def env_name(key: str) -> str:
+    """The environment variable that sets a (dotted) setting."""
+    return "INGESTD_" + key.replace(".", "__").upper()
+
+
+def source_of(key: str, path: Path | None) -> str:
+    """Where a setting's value came from, to blame the right thing in an error."""
+    var = env_name(key)
+    if var in os.environ:
+        return f"from {var}"
+    return f"in {path}" if path else "(default)"
+
+
 def load_settings(explicit: Path | None = None) -> Settings:
     path = config_path(explicit)
     if path is not None:
         try:
-            with path.open("rb") as fh:
-                tomllib.load(fh)  # surfaces syntax errors with their line before pydantic does
+            tomllib.loads(path.read_bytes().decode("utf-8"))  # syntax errors with their line, before pydantic
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                              f"save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
 
     class _FileSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path)
@@ -281,9 +313,12 @@ def load_settings(explicit: Path | None = None) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}invalid setting {key!r}: {first['msg']}") from None
-    return Settings.model_validate(loaded.model_dump())
+        raise ConfigError(f"invalid setting {key!r} {source_of(key, path)}: {first['msg']}") from None
+    settings = Settings.model_validate(loaded.model_dump())
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise ConfigError(f"data directory {settings.data_dir} ({source_of('data_dir', path)}) is a file, not a folder")
+    settings._config_path = path
+    return settings
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -328,6 +363,9 @@ DEFAULT_CONFIG_TEXT = """\
 # chunk_kib = 1024
 # The device profile used when none is named and none is recognised.
 # default_profile = "generic"
+# Free space (MiB) kept on the store's and the database's filesystems: below it a dock is
+# refused with a clear message and an alert, rather than failing half way.
+# reserve_mb = 1024
 
 [jobs]
 # Threads working the after-dock jobs (SM3, full probe, timeline, compliance, 制作人) at idle
@@ -366,6 +404,12 @@ DEFAULT_CONFIG_TEXT = """\
 # proxy_policy = "all"
 # workers = 0          # 0: one per core but one (at least one)
 # timeout_factor = 1.0 # an ffmpeg run may take this many times the clip's length
+
+[fixity]
+# The daemon re-hashes a random sample of originals this often (a mismatch is alerted to
+# the admins at once); `ingestd verify` checks them all. 0 turns the sampling off.
+# sample_every_minutes = 10
+# sample_size = 20
 
 [web]
 # host = "127.0.0.1"

@@ -57,5 +57,14 @@ class ToolTimeoutError(ToolError):
     """An external tool ran past its time limit and was killed."""
 
 
+class NoSpaceError(IngestdError):
+    """A disk ingestd writes to (the store's, the database's) is full or below its reserve:
+    nothing half done is kept, and docks are refused until space is freed."""
+
+    def __init__(self, message: str, where: str = ""):
+        super().__init__(message)
+        self.where = where
+
+
 class AuditError(IngestdError):
     """The audit log could not be appended to or its key is unusable (internal)."""

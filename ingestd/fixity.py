@@ -52,6 +52,7 @@ def verify_store(app: App, sample: int | None = None, rng: random.Random | None 
         for object_id, _path in app.store.iter_objects():
             if object_id not in indexed:
                 report.findings.append(Finding("object_unindexed", {"object_id": object_id}))
+        report.findings += [Finding("store_foreign", {"path": p}) for p in app.store.foreign_entries()]
     with app.changes.begin("ingestd") as ch:
         ch.record("fixity.checked", "store", "originals", checked=report.checked, sample=sample,
                   findings=[{"code": f.code, **f.detail} for f in report.findings])

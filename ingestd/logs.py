@@ -12,6 +12,8 @@ import os
 import sys
 from datetime import datetime, timezone
 
+from ingestd.text import printable
+
 _FIELDS = "ingestd_fields"
 
 
@@ -23,10 +25,16 @@ def event(logger: logging.Logger, level: int, name: str, exc: BaseException | No
 
 
 def _kv_value(value: object) -> str:
-    text = str(value)
-    if text == "" or any(c in text for c in ' "=\n\t'):
+    text = printable(str(value))  # a newline or U+202E in a file name must not forge or flip a line
+    if text == "" or any(c in text for c in ' "='):
         return json.dumps(text, ensure_ascii=False)
     return text
+
+
+def _json_line(data: dict) -> str:
+    # JSON escapes control characters itself; format characters (bidi) are escaped as \uXXXX
+    # too, which JSON reads back as the same text.
+    return printable(json.dumps(data, ensure_ascii=False, default=str), keep_backslash=True)
 
 
 class _Formatter(logging.Formatter):
@@ -46,7 +54,7 @@ class _Formatter(logging.Formatter):
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         if self.as_json:
-            return json.dumps(data, ensure_ascii=False, default=str)
+            return _json_line(data)
         return " ".join(f"{k}={_kv_value(v)}" for k, v in data.items())
 
 

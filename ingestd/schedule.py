@@ -14,6 +14,8 @@ from ingestd.alerts.dispatch import sweep as alerts_sweep_step
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute_recent
 from ingestd.compliance.report_schedule import write_scheduled
+from ingestd.errors import NoSpaceError
+from ingestd.fixity import verify_store
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.schedule")
@@ -25,6 +27,26 @@ def compliance_sweep(app: App) -> dict:
     event(log, logging.INFO, "compliance.sweep", shifts=result["shifts"], **{
         f"shifts_{k}": v for k, v in result["shift_status"].items()})
     return result
+
+
+def settle_unreleased(app: App) -> int:
+    """Dock sessions a full database disk kept from being marked: marked once it takes writes."""
+    try:
+        return app.settle_unreleased()
+    except NoSpaceError as exc:
+        event(log, logging.WARNING, "dock.still_unreleased", sessions=len(app.unreleased), error=str(exc))
+        return 0
+
+
+def fixity_sample(app: App) -> dict:
+    """A random sample of originals re-hashed against the store and the index; a mismatch is
+    an audited fixity finding, which the next alerts sweep (run now) sends to the admins."""
+    report = verify_store(app, app.settings.fixity.sample_size)
+    if report.failed:
+        event(log, logging.ERROR, "fixity.mismatch", findings=[f.code for f in report.findings])
+        if app.settings.alerts.enabled:
+            alerts_sweep(app)
+    return report.as_dict(app.policy)
 
 
 def alerts_sweep(app: App) -> dict:
@@ -40,6 +62,10 @@ def build_scheduler(app: App) -> BackgroundScheduler:
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     scheduler.add_job(compliance_sweep, "interval", args=[app], id="compliance-sweep",
                       minutes=app.settings.compliance.sweep_minutes)
+    scheduler.add_job(settle_unreleased, "interval", args=[app], id="settle-unreleased", minutes=1)
+    if app.settings.fixity.sample_every_minutes:
+        scheduler.add_job(fixity_sample, "interval", args=[app], id="fixity-sample",
+                          minutes=app.settings.fixity.sample_every_minutes)
     if app.settings.alerts.enabled:
         scheduler.add_job(alerts_sweep, "interval", args=[app], id=ALERTS_JOB,
                           minutes=app.settings.alerts.sweep_minutes)

@@ -10,15 +10,29 @@ import unicodedata
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
-def printable(text: str) -> str:
-    if text.isprintable() and "\\" not in text:
+def printable(text: str, keep_backslash: bool = False) -> str:
+    """`keep_backslash`: the text is already escaped (JSON), only what is left is escaped."""
+    if text.isprintable() and (keep_backslash or "\\" not in text):
         return text  # the common case, without a walk over every character
     out = []
     for c in text:
-        if c in _NAMED:
+        if c == "\\" and keep_backslash:
+            out.append(c)
+        elif c in _NAMED:
             out.append(_NAMED[c])
         elif unicodedata.category(c) in ("Cc", "Cf", "Cs"):
-            out.append(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+            out.append(_escape(ord(c), keep_backslash))
         else:
             out.append(c)
     return "".join(out)
+
+
+def _escape(code: int, json_text: bool) -> str:
+    if code < 0x100 and not json_text:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    if not json_text:
+        return f"\\U{code:08x}"
+    code -= 0x10000  # JSON spells a character beyond the BMP as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

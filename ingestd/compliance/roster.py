@@ -73,6 +73,14 @@ class _RowProblem(Exception):
         self.column = column
 
 
+@dataclass(frozen=True)
+class _Formula:
+    """An XLSX cell holding a formula whose value was never calculated and saved (a file
+    written by a program, not by Excel): its value is unknown, not empty."""
+
+    text: str
+
+
 def read_roster(path: Path, tz: ZoneInfo) -> Roster:
     if not path.is_file():
         raise UserError(f"roster file not found: {path}")
@@ -94,6 +102,10 @@ def read_roster(path: Path, tz: ZoneInfo) -> Roster:
             continue
         values = {key: (cells[i] if i < len(cells) else None) for key, (i, _) in columns.items()}
         try:
+            for key, value in values.items():
+                if isinstance(value, _Formula):
+                    raise _RowProblem(key, f"the formula {value.text!r} has no saved value: open the file in a "
+                                           f"spreadsheet program, let it calculate, and save it")
             rows.append(_parse_row(number, values, tz))
         except _RowProblem as exc:
             header = columns.get(exc.column, (None, exc.column))[1]
@@ -122,14 +134,21 @@ def _csv_rows(raw: bytes, path: Path) -> list[list[str]]:
 def _xlsx_rows(path: Path) -> list[list[object]]:
     from openpyxl import load_workbook
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
-        raise UserError(f"roster {path.name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+    def rows(data_only: bool) -> list[list[object]]:
+        try:
+            book = load_workbook(path, read_only=True, data_only=data_only)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
+            raise UserError(f"roster {path.name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
+        try:
+            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
+
+    values, formulas = rows(True), rows(False)
+    # A formula cell reads back as None when no value was saved with it: say so, not "empty".
+    return [[_Formula(f) if v is None and isinstance(f, str) and f.startswith("=") else v
+             for v, f in zip(vrow, frow + [None] * (len(vrow) - len(frow)))]
+            for vrow, frow in zip(values, formulas + [[]] * (len(values) - len(formulas)))]
 
 
 def _columns(path: Path, header: list[object]) -> dict[str, tuple[int, str]]:
@@ -161,8 +180,16 @@ def _parse_row(number: int, values: dict[str, object], tz: ZoneInfo) -> RosterRo
     badge = _required(values.get("badge"), "badge")
     name = _required(values.get("name"), "name")
     start = _when(values.get("shift_start"), "shift_start", day, tz)
+    if start.astimezone(tz).date() != day:
+        raise _RowProblem("shift_start", f"{start.astimezone(tz):%Y-%m-%d %H:%M} is not on the row's date {day}")
     end = _when(values.get("shift_end"), "shift_end", day, tz)
-    if end <= start:
+    if _has_date(values.get("shift_end")):
+        if end <= start:
+            raise _RowProblem("shift_end", f"the shift ends ({end.astimezone(tz):%Y-%m-%d %H:%M}) before it starts")
+    elif end == start:
+        raise _RowProblem("shift_end", "the shift starts and ends at the same time: give a 24-hour shift's end "
+                                       "with its date")
+    elif end < start:
         end += timedelta(days=1)  # a night shift running past midnight
     if end - start > timedelta(hours=72):
         raise _RowProblem("shift_end", "the shift is longer than 72 hours")
@@ -173,8 +200,10 @@ def _parse_row(number: int, values: dict[str, object], tz: ZoneInfo) -> RosterRo
     returned = None
     if _text(values.get("returned_at")):
         returned = _when(values.get("returned_at"), "returned_at", day, tz)
-        if returned < start:
+        if returned < start and not _has_date(values.get("returned_at")):
             returned += timedelta(days=1)
+        if returned < start:
+            raise _RowProblem("returned_at", "the return is before the shift starts")
     return RosterRow(number, day, badge, name, _text(values.get("cert_no")) or None,
                      _text(values.get("team")) or None, start, end, assignment, returned,
                      _text(values.get("camera")) or None)
@@ -221,6 +250,11 @@ def _date(value: object, column: str) -> date:
         except ValueError:
             continue
     raise _RowProblem(column, f"{text!r} is not a date" if text else "empty")
+
+
+def _has_date(value: object) -> bool:
+    """A full date and time, rather than a time on the row's date."""
+    return isinstance(value, datetime) or (not isinstance(value, time) and len(_text(value)) > 8)
 
 
 def _when(value: object, column: str, day: date, tz: ZoneInfo) -> datetime:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ingestd.errors import ConfigError, UserError
+
+
+def is_disk_full(exc: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or ENOSPC underneath either."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "53100":
+        return True
+    text = str(orig or exc).lower()
+    return "database or disk is full" in text or "no space left on device" in text
 
 
 def make_engine(url: str) -> Engine:
@@ -39,17 +53,62 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 @dataclass
 class Database:
     engine: Engine
 
     @classmethod
-    def open(cls, url: str) -> "Database":
-        return cls(make_engine(url))
+    def open(cls, url: str, source: str = "") -> "Database":
+        """An engine for `url`, refused with one line naming the setting (and where it was set)
+        when the URL is not one ingestd can use."""
+        where = f" ({source})" if source else ""
+        try:
+            parsed = make_url(url)
+            db = cls(make_engine(url))
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise ConfigError(f"database_url {_shown(url)!r}{where} is not usable: {str(exc).splitlines()[0]} "
+                              f"(use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)") from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ConfigError(f"database_url {_shown(url)!r}{where}: ingestd keeps its data in SQLite or PostgreSQL, "
+                              f"not {parsed.get_backend_name()}")
+        return db
+
+    def check(self) -> None:
+        """Connect once, so that a database that cannot be reached is said in one line at the
+        start rather than as a traceback from the middle of a command."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            database = self.engine.url.database if self.is_sqlite else None
+            if database and not os.path.isdir(os.path.dirname(database) or "."):
+                reason = f"the folder {os.path.dirname(database)} does not exist"
+            raise UserError(f"cannot open the database {_shown(str(self.engine.url))}: {reason}") from None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def where(self) -> str:
+        """The database as a person finds it: its file for SQLite, its server otherwise."""
+        if self.is_sqlite:
+            return self.engine.url.database or "memory"
+        return _shown(str(self.engine.url))
+
+    @property
+    def folder(self) -> str | None:
+        """The folder holding an SQLite database, whose free space ingestd watches."""
+        database = self.engine.url.database if self.is_sqlite else None
+        return os.path.dirname(os.path.abspath(database)) if database else None
 
     @contextmanager
     def reading(self, snapshot: bool = False) -> Iterator[Session]:

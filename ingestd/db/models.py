@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -147,7 +148,8 @@ class SourceFile(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"), index=True)
     device_key: Mapped[str] = mapped_column(String(255))
-    rel_path: Mapped[str] = mapped_column(Text)
+    rel_path: Mapped[str] = mapped_column(Text)  # for people: undecodable bytes shown as \xNN
+    rel_path_raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the name's bytes: what is compared
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[str] = mapped_column(String(16))  # ingested | duplicate | damaged | skipped | failed

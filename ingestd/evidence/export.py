@@ -10,6 +10,7 @@ it went onto a disc with which 证明对象 (what 刻盘入卷 is judged by).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -59,8 +60,7 @@ class _Item:
 def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None = None,
            iso: bool = False, disc: str = "dvd") -> dict:
     capacity = disc_capacity(disc)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"export folder is not empty: {out}")
+    _check_out(app, out)
     now = app.clock.now()
     with app.db.reading() as s:
         user = require_user(s, by, doing="export recordings")
@@ -113,6 +113,24 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
         export_id = row.id
     return {"export": export_id, "label": label, "case_no": case_no, "recordings": len(ids),
             "volumes": written, "out": str(out.resolve())}
+
+
+def _check_out(app: App, out: Path) -> None:
+    """An export goes to an empty (or new) folder this process can write, outside the data
+    directory: written into the store it would make the storage root invalid (OCFL)."""
+    where = out.resolve()
+    data = app.settings.data_dir.resolve()
+    if where == data or where.is_relative_to(data):
+        raise UserError(f"export folder {out} is inside the data directory {data}; export somewhere else")
+    if where.exists() and not where.is_dir():
+        raise UserError(f"export folder {out} is a file, not a folder")
+    if where.is_dir() and any(where.iterdir()):
+        raise UserError(f"export folder is not empty: {out}")
+    parent = where
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"export folder {out} cannot be written here ({parent} is not writable)")
 
 
 def _items(app: App, s, ids: list[str]) -> list[_Item]:

@@ -11,6 +11,7 @@ ingest.json, so nothing is stored twice and nothing is lost.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -27,6 +28,7 @@ from ingestd.changes import Change
 from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile, storage_fill
 from ingestd.db.types import UTCDateTime
 from ingestd.device_profiles import DeviceProfile
+from ingestd.errors import NoSpaceError
 from ingestd.findings import Finding
 from ingestd.ingest.followups import FollowUps
 from ingestd.ingest.names import extension, safe_name
@@ -122,7 +124,7 @@ def _register_device(ch: Change, serial: str, profile: str, now: datetime) -> in
 
 
 def release_session(app: "App", ctx: DockContext, counts: dict[str, int], bytes_ingested: int,
-                    interrupted: bool = False) -> datetime:
+                    interrupted: bool = False, disk_full: str | None = None) -> datetime:
     """Every file the dock will take is committed: the camera may go. The session's own jobs
     (timeline, compliance, 制作人) are let loose in the same transaction. A session cut
     short keeps what it committed and is `interrupted`; its jobs run all the same."""
@@ -134,6 +136,9 @@ def release_session(app: "App", ctx: DockContext, counts: dict[str, int], bytes_
         if not interrupted:
             row.released_at = now
         row.camera_kept_files, row.camera_kept_oldest = _kept_on_camera(ch, ctx)
+        if disk_full:
+            _device_incident(ch, ctx.session_id, now, Finding("disk_full", {"where": disk_full,
+                                                                            "session": ctx.session_id}))
         ch.record(f"dock.{status}", "dock_session", ctx.session_id, counts=counts, bytes=bytes_ingested,
                   after_s=round((now - row.started_at).total_seconds(), 3))
         release_group(ch, ctx.session_id, now)
@@ -151,12 +156,22 @@ def _kept_on_camera(ch: Change, ctx: DockContext) -> tuple[int, datetime | None]
     return int(n or 0), oldest
 
 
-def known_sources(app: "App", ctx: DockContext) -> dict[tuple[str, int | None, int | None], str]:
-    """Files this device already delivered, keyed by path, size and mtime -> recording id."""
+def known_sources(app: "App", ctx: DockContext) -> dict[tuple[bytes, int | None, int | None], str]:
+    """Files this device already delivered, keyed by the bytes of their path, size and mtime ->
+    recording id. A row from before names were kept as bytes counts only where its shown
+    name is unambiguous (no escape in it); any other file is read again, and its content
+    decides."""
     with app.db.reading() as s:
-        rows = s.execute(select(SourceFile.rel_path, SourceFile.size, SourceFile.mtime_ns, SourceFile.recording_id)
+        rows = s.execute(select(SourceFile.rel_path, SourceFile.rel_path_raw, SourceFile.size, SourceFile.mtime_ns,
+                                SourceFile.recording_id)
                          .where(SourceFile.device_key == ctx.device_key, SourceFile.recording_id.is_not(None)))
-        return {(r.rel_path, r.size, r.mtime_ns): r.recording_id for r in rows}
+        known = {}
+        for r in rows:
+            raw = r.rel_path_raw if r.rel_path_raw is not None else \
+                (r.rel_path.encode("utf-8") if "\\" not in r.rel_path else None)
+            if raw is not None:
+                known[(bytes(raw), r.size, r.mtime_ns)] = r.recording_id
+        return known
 
 
 def record_scan(app: "App", ctx: DockContext, total: int) -> None:
@@ -210,7 +225,13 @@ def store_batch(app: "App", items: list[Pending]) -> list[Pending]:
     point. Where the bytes were stored before (indexed or not: a crash after the store
     commit), or another dock committed them first, what the object itself says counts."""
     assembled = [item.assembled for item in items if item.assembled is not None]
-    stored = dict(zip((a.object_id for a in assembled), app.store.commit_assembled(assembled)))
+    try:
+        stored = dict(zip((a.object_id for a in assembled), app.store.commit_assembled(assembled)))
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise NoSpaceError(f"the store's disk is full ({app.data.store}); the files not yet recorded stay on "
+                           f"the camera: free space, then dock again", str(app.data.store)) from None
     out = []
     for item in items:
         if item.assembled is not None and stored.get(item.assembled.object_id) is None:
@@ -250,10 +271,10 @@ def _write(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps
             Recording.id.in_([item.doc["sha256"] for item in content]))).scalars()) if content else set()
         earlier: dict[str, set[str]] = {}
         if content:
-            for path, rid in ch.session.execute(select(SourceFile.rel_path, SourceFile.recording_id).where(
+            for path, rid in ch.session.execute(select(SourceFile.rel_path_raw, SourceFile.recording_id).where(
                     SourceFile.device_key == ctx.device_key, SourceFile.recording_id.is_not(None),
-                    SourceFile.rel_path.in_([item.entry.rel_path for item in content]))):
-                earlier.setdefault(path, set()).add(rid)
+                    SourceFile.rel_path_raw.in_([item.entry.rel_raw for item in content]))):
+                earlier.setdefault(bytes(path), set()).add(rid)
         new: list[Recording] = []
         for item in items:
             if item.outcome is not None:
@@ -267,7 +288,7 @@ def _write(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps
             elif item.doc["sha256"] in indexed:
                 outcome = _duplicate(ch, ctx, item, now, session_row, logs)
             else:
-                outcome, rec = _index(ch, ctx, item, now, session_row, earlier.get(item.entry.rel_path, set()), logs)
+                outcome, rec = _index(ch, ctx, item, now, session_row, earlier.get(item.entry.rel_raw, set()), logs)
                 indexed.add(rec.id)
                 new.append(rec)
             outcomes.append(outcome)
@@ -336,7 +357,7 @@ def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: S
 def _source_row(ch: Change, ctx: DockContext, entry: SourceEntry, outcome: FileOutcome, now: datetime,
                 row: DockSession, bytes_added: int = 0) -> None:
     ch.session.add(SourceFile(dock_session_id=ctx.session_id, device_key=ctx.device_key, rel_path=entry.rel_path,
-                              size=entry.size, mtime_ns=entry.mtime_ns, outcome=outcome.status,
+                              rel_path_raw=entry.rel_raw, size=entry.size, mtime_ns=entry.mtime_ns, outcome=outcome.status,
                               recording_id=outcome.recording_id, code=outcome.code, reason=outcome.reason,
                               seen_at=now))
     row.files_seen += 1

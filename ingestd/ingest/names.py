@@ -39,6 +39,21 @@ def safe_name(raw: str) -> str:
     return name
 
 
+MAX_SERIAL = 128
+
+
+def valid_serial(serial: str) -> str | None:
+    """Why a camera serial cannot be used (it names the device in the index, in paths of
+    the inbox and in every printed line), or None when it can."""
+    if not serial or len(serial) > MAX_SERIAL:
+        return f"must be 1 to {MAX_SERIAL} characters"
+    if not serial.isprintable():
+        return "has a control or format character"
+    if "/" in serial or serial in (".", "..") or serial != serial.strip():
+        return "may not contain '/', be '.' or '..', or start or end with a space"
+    return None
+
+
 def extension(raw: str) -> str:
     """Lower-case extension without the dot ('' if none)."""
     _, dot, ext = display(raw).rpartition(".")

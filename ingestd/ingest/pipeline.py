@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Iterator
 
 from ingestd import failpoints
 from ingestd.device_profiles import DeviceProfile
+from ingestd.errors import NoSpaceError
 from ingestd.findings import Finding
 from ingestd.ingest import commit
 from ingestd.ingest.followups import FollowUps
-from ingestd.ingest.names import display, extension
+from ingestd.ingest.names import display, extension, valid_serial
+from ingestd.text import printable
 from ingestd.ingest.offload import OffloadRequest, offload
 from ingestd.ingest.outcome import DockRun
 from ingestd.ingest.walk import SourceEntry, kind_of_mode, walk
@@ -63,7 +65,7 @@ def source_entries(root: Path) -> Iterator[SourceEntry]:
     st = root.lstat()
     kind = kind_of_mode(st.st_mode)
     yield SourceEntry(os.fspath(root), display(root.name), kind, st.st_size if kind == "file" else None,
-                      st.st_mtime_ns)
+                      st.st_mtime_ns, os.fsencode(root.name))
 
 
 def identify_device(root: Path, entries: list[SourceEntry], profile: DeviceProfile,
@@ -72,10 +74,11 @@ def identify_device(root: Path, entries: list[SourceEntry], profile: DeviceProfi
     else the name of the dock root's folder, as an inbox names its cameras."""
     named = {facts.device for e in entries if e.kind == "file"
              if (facts := profile.parse_name(e.rel_path, tz)) is not None and facts.device}
-    if len(named) == 1:
-        return named.pop(), "file_names"
+    if len(named) == 1 and valid_serial(serial := next(iter(named))) is None:
+        return serial, "file_names"
     folder = root if root.is_dir() else root.parent
-    return (display(folder.name), "folder_name") if folder.name else (None, None)
+    name = printable(display(folder.name))
+    return (name, "folder_name") if valid_serial(name) is None else (None, None)
 
 
 class Offloader:
@@ -126,13 +129,28 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
                   device_source=device_source)
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial, device_source=device_source)
-    interrupted = True
+    interrupted, disk_full = True, None
     try:
         _offload_all(app, ctx, entries, offloader, follow, stop, run)
         interrupted = len(run.outcomes) < len(entries)
+    except NoSpaceError as exc:
+        disk_full = exc.where or "disk"
+        raise
     finally:
         run.outcomes.sort(key=lambda o: o.rel_path)
-        run.finished_at = commit.release_session(app, ctx, run.counts(), run.bytes_ingested, interrupted)
+        try:
+            run.finished_at = commit.release_session(app, ctx, run.counts(), run.bytes_ingested, interrupted,
+                                                     disk_full)
+        except NoSpaceError:
+            # The database's disk is full: the session cannot even be marked. Its marker stays,
+            # and it is marked interrupted (with a disk_full incident) as soon as space allows,
+            # by this process or, should it end first, by the next one to open staging.
+            app.unreleased[ctx.session_id] = dock_marker
+            try:
+                app.staging.mark("nospace", ctx.session_id)
+            except OSError:
+                pass  # the staging disk is full too: the incident is then opened without its cause
+            raise
         run.released = not interrupted
         app.staging.done(dock_marker)
     event(log, logging.INFO, "dock.released" if run.released else "dock.interrupted", session=ctx.session_id,
@@ -151,7 +169,7 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
         if skip is not None:
             ready.append(skip)
             continue
-        previous = known.get((entry.rel_path, entry.size, entry.mtime_ns))
+        previous = known.get((entry.rel_raw, entry.size, entry.mtime_ns))
         if previous is not None:
             ready.append(commit.no_content(entry, "duplicate", "already_ingested", Finding(
                 "already_ingested", {"path": entry.rel_path, "recording_id": previous}).message,

@@ -22,12 +22,14 @@ from ingestd.durable import write_file
 from ingestd.errors import StoreError
 
 LOCK = "owner.lock"
-MARKER_KINDS = ("target", "version", "dock")
+MARKER_KINDS = ("target", "version", "dock", "nospace")
 
 
 @dataclass(frozen=True)
 class Marker:
-    kind: str  # target: store paths being created (one a line) | version: an object being versioned | dock: a dock session
+    # target: store paths being created (one a line) | version: an object being versioned |
+    # dock: a dock session | nospace: a dock session cut short by a full disk
+    kind: str
     value: str
     path: Path
 
@@ -47,8 +49,11 @@ class StagingArea:
         return self
 
     def close(self) -> None:
+        """Remove this process's staging, unless it still notes unfinished steps: then it is
+        only let go, and the next process to open staging settles them."""
         if self._lock_fd >= 0:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not self.markers_in(self.dir):
+                shutil.rmtree(self.dir, ignore_errors=True)
             os.close(self._lock_fd)
             self._lock_fd = -1
 

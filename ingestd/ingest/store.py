@@ -89,6 +89,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _is_tuple(name: str) -> bool:
+    return len(name) == TUPLE_SIZE and all(c in "0123456789abcdef" for c in name)
+
+
 def _check_logical_path(path: str) -> None:
     parts = path.split("/")
     if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -155,6 +159,59 @@ class OcflStore:
                 yield self.read_inventory_at(here)["id"], here
             else:
                 dirs.sort()
+
+    def foreign_entries(self) -> list[str]:
+        """Everything in the storage root that is not part of the store (OCFL E072/E001): at
+        the top only the declaration, the layout and its extension; below it the n-tuple
+        directories, then objects, each holding only its declaration, inventory, sidecar,
+        version directories and what its inventories name. Paths relative to the root."""
+        foreign: list[str] = []
+        top = {f"0=ocfl_{SPEC}", "ocfl_layout.json", "extensions"}
+        for entry in sorted(self.root.iterdir()):
+            if entry.name in top:
+                continue
+            if entry.is_dir() and not entry.is_symlink() and _is_tuple(entry.name):
+                self._foreign_below(entry, 1, foreign)
+            else:
+                foreign.append(entry.name)
+        return foreign
+
+    def _foreign_below(self, directory: Path, depth: int, foreign: list[str]) -> None:
+        for entry in sorted(directory.iterdir()):
+            rel = os.fspath(entry.relative_to(self.root))
+            if entry.is_symlink() or not entry.is_dir():
+                foreign.append(rel)
+            elif depth < TUPLES:
+                if _is_tuple(entry.name):
+                    self._foreign_below(entry, depth + 1, foreign)
+                else:
+                    foreign.append(rel)
+            elif not (entry / f"0=ocfl_object_{SPEC}").is_file():
+                foreign.append(rel)  # not an object: nothing else may live at this depth
+            else:
+                foreign += [os.fspath((entry / p).relative_to(self.root)) for p in self._unlisted(entry)]
+
+    def _unlisted(self, object_dir: Path) -> list[str]:
+        """Files and directories inside an object that its inventories do not account for."""
+        try:
+            inventory = self.read_inventory_at(object_dir)
+        except StoreError:
+            return []  # verify_object names an unreadable inventory
+        expected = {f"0=ocfl_object_{SPEC}", "inventory.json", SIDECAR}
+        for version in inventory["versions"]:
+            expected |= {version, f"{version}/inventory.json", f"{version}/{SIDECAR}", f"{version}/content"}
+        listed = {p for paths in inventory["manifest"].values() for p in paths}
+        out = []
+        for dirpath, dirs, files in os.walk(object_dir):
+            rel_dir = os.path.relpath(dirpath, object_dir)
+            for name in dirs + files:
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if rel in expected or rel in listed or any(p.startswith(rel + "/") for p in listed):
+                    continue
+                out.append(rel)
+                if name in dirs:
+                    dirs.remove(name)
+        return out
 
     # ----- reading ----------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ class SourceEntry:
     kind: str  # file | symlink | fifo | device | socket | other
     size: int | None
     mtime_ns: int | None
+    # The relative path as the bytes the camera's filesystem holds: what "the same file" is
+    # compared on, since two different names can display alike (a literal "\xff" and 0xFF).
+    rel_raw: bytes = b""
 
     @property
     def display_path(self) -> str:
@@ -50,7 +53,7 @@ def walk(root: Path) -> Iterator[SourceEntry]:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:
             # An unreadable directory is reported as one entry rather than dropped silently.
-            yield SourceEntry(current, _rel(root_str, current), "unreadable_dir", None, None)
+            yield SourceEntry(current, _rel(root_str, current), "unreadable_dir", None, None, _raw(root_str, current))
             continue
         subdirs = []
         for entry in entries:
@@ -60,9 +63,13 @@ def walk(root: Path) -> Iterator[SourceEntry]:
                 continue
             kind = kind_of_mode(st.st_mode)
             yield SourceEntry(entry.path, _rel(root_str, entry.path), kind,
-                              st.st_size if kind == "file" else None, st.st_mtime_ns)
+                              st.st_size if kind == "file" else None, st.st_mtime_ns, _raw(root_str, entry.path))
         stack.extend(reversed(subdirs))
 
 
 def _rel(root: str, path: str) -> str:
     return display(os.path.relpath(path, root)).replace(os.sep, "/")
+
+
+def _raw(root: str, path: str) -> bytes:
+    return os.fsencode(os.path.relpath(path, root))

@@ -314,6 +314,7 @@ class KindStatus:
     running: int = 0
     done: int = 0
     failed: int = 0
+    retrying: int = 0  # of the queued: failed once or more, waiting out their backoff
     oldest_pending_s: float | None = None
 
 
@@ -328,7 +329,8 @@ class QueueStatus:
 
     def as_dict(self) -> dict:
         return {"kinds": {k: vars(v) for k, v in self.kinds.items()},
-                "held": self.total("held"), "queued": self.total("queued"), "running": self.running,
+                "held": self.total("held"), "queued": self.total("queued"), "retrying": self.total("retrying"),
+                "running": self.running,
                 "done": self.total("done"), "failed": self.failed,
                 "oldest_pending_s": max((v.oldest_pending_s for v in self.kinds.values()
                                          if v.oldest_pending_s is not None), default=None)}
@@ -350,6 +352,9 @@ def status(app, kinds: Iterable[JobKind] | None = None) -> QueueStatus:
             if state in PENDING and oldest is not None:
                 age = (now - oldest).total_seconds()
                 entry.oldest_pending_s = max(entry.oldest_pending_s or 0.0, round(age, 1))
+        for kind, n in s.execute(select(Job.kind, func.count()).where(
+                Job.kind.in_(kind_values), Job.status == JobStatus.QUEUED, Job.not_before > now).group_by(Job.kind)):
+            result.kinds[kind].retrying = n
         result.running = [{"id": j.id, "kind": j.kind, "subject": j.subject, "worker": j.worker,
                            "attempt": j.attempts, "lease_until": j.lease_until}
                           for j in s.execute(select(Job).where(Job.kind.in_(kind_values),

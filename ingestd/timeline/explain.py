@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 from ingestd.app import App
 from ingestd.db.models import Gap, Recording
@@ -16,6 +17,8 @@ from ingestd.timeline.reasons import REASONS
 
 
 def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note: str | None, by: str) -> dict:
+    if voice_at is not None and not math.isfinite(voice_at):
+        raise UserError(f"--voice-at must be a number of seconds, not {voice_at!r}")
     if reason not in REASONS:
         raise UserError(f"unknown reason {reason!r} (use one of: {', '.join(REASONS)})")
     if (voice_at is None) == (note is None):
