@@ -191,6 +191,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default SQLite at <data_dir>/ingestd.db"
     )
+    database_wait_s: float = Field(120.0, ge=0, le=3600, description="how long a dock or a job waits for a "
+                                                                    "database that went away before it gives up")
     timezone: str = "Asia/Shanghai"
     dock_name: str = Field(default_factory=socket.gethostname)
     log_format: str = Field("kv", pattern="^(kv|json)$")
@@ -332,6 +334,8 @@ DEFAULT_CONFIG_TEXT = """\
 # SQLAlchemy URL. Default: SQLite (WAL) at <data_dir>/ingestd.db. Several docks sharing
 # one database use PostgreSQL, e.g. "postgresql+psycopg://ingestd@db.local/ingestd".
 # database_url = ""
+# How long a dock or a job waits, retrying, for a database that went away for a moment.
+# database_wait_s = 120
 
 # The unit's timezone: camera file names carry local time, deadlines end at local 24:00.
 # timezone = "Asia/Shanghai"

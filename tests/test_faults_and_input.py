@@ -217,3 +217,115 @@ def test_a_dock_is_refused_below_the_reserve(tmp_path, clips):
     assert len(dock.cli_json("incidents", "list", "--open")) == 1  # raised once while it stays low
     assert list((dock.settings.data_dir / "store").rglob("*.mp4")) == []
     shutil.rmtree(tmp_path / "cam")
+
+
+def _small_dump(cam: Path, base: Path, n: int) -> None:
+    cam.mkdir(parents=True)
+    data = base.read_bytes()
+    for i in range(n):
+        tag = f"{i:08d}".encode()
+        (cam / f"20261120_{10 + i // 60:02d}{i % 60:02d}00.mp4").write_bytes(
+            data + (8 + len(tag)).to_bytes(4, "big") + b"free" + tag)
+
+
+@pytest.mark.postgres
+def test_postgres_connections_cut_while_docking(tmp_path):
+    """The database goes away for moments while a dock and its jobs run (every connection
+    terminated, again and again): the dock waits and retries; every file is stored and
+    recorded once, every job done, the audit chain whole."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        dock = make_dock(tmp_path, INGESTD_DATABASE_URL=url)
+        cam = tmp_path / "CAM-PG"
+        _small_dump(cam, make_clip(tmp_path / "b.mp4", ClipSpec(seconds=1, width=160, height=120)), 60)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        stop, cuts = threading.Event(), []
+
+        def cut() -> None:
+            with admin.connect() as conn:
+                while not stop.wait(0.3):
+                    n = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+                    cuts.append(n)
+
+        cutter = threading.Thread(target=cut)
+        cutter.start()
+        try:
+            proc = dock.cli("ingest", str(cam), "--device", "CAM-PG", "--json", check=None)
+        finally:
+            stop.set()
+            cutter.join()
+            admin.dispose()
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert sum(cuts) > 0, "no connection was ever cut"
+        recs = dock.cli_json("recordings", "list")
+        assert len(recs) == 60 and all(r["sm3"] and r["upload_status"] for r in recs)
+        status = dock.cli_json("jobs", "status")
+        assert status["failed"] == [] and all(k["running"] == 0 for k in status["kinds"].values())
+        assert dock.cli_json("verify")["ok"] and dock.cli_json("audit", "verify")["ok"]
+
+
+def test_sqlite_locked_by_another_process_is_waited_for(tmp_path):
+    import sqlite3
+    import threading
+
+    dock = make_dock(tmp_path)
+    cam = tmp_path / "CAM-L"
+    _small_dump(cam, make_clip(tmp_path / "b.mp4", ClipSpec(seconds=1, width=160, height=120)), 10)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(dock.settings.data_dir / "ingestd.db", isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        holding.set()
+        release.wait(3)  # another process holds the write lock for a while
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    proc = subprocess.Popen([os.sys.executable, "-m", "ingestd", "ingest", str(cam), "--device", "CAM-L"],
+                            env=dock.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    release.set()
+    holder.join()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(dock.cli_json("recordings", "list")) == 10
+
+
+def test_a_clock_stepped_back_and_forth_keeps_deadlines_leases_and_the_chain(tmp_path, clips):
+    from datetime import datetime, timedelta, timezone
+
+    from ingestd.afterdock import ingest, work_jobs
+    from ingestd.clock import FixedClock
+    from ingestd.jobs import queue
+    from ingestd.jobs.kinds import DERIVATIVES
+    from ingestd.schedule import compliance_sweep
+
+    dock = make_dock(tmp_path)
+    copy_clip(clips["h264"], tmp_path / "cam" / "20261120_100000.mp4")
+    clock = FixedClock(datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
+    app = dock.app(clock)
+    try:
+        ingest(app, [tmp_path / "cam"], None, "C1")
+        first = dock.cli_json("recordings", "list")[0]
+        clock.advance(timedelta(days=-3))  # the host's clock jumps back
+        [job] = queue.claim(app, "w1", DERIVATIVES)
+        clock.advance(timedelta(minutes=30))  # forward a little while w1 works: its hour's lease holds
+        assert job.id not in [j.id for j in queue.claim(app, "w2", DERIVATIVES, limit=10)]
+        clock.advance(timedelta(days=4))  # far forward: the lease runs out and the job is taken again
+        assert job.id in [j.id for j in queue.claim(app, "w4", DERIVATIVES, limit=10)]
+        assert queue.finish(app, "w1", [queue.Done(job.id)]) == [job.id]  # w1 no longer holds it
+        compliance_sweep(app)
+        work_jobs(app, DERIVATIVES)
+    finally:
+        app.close()
+    again = dock.cli_json("recordings", "list")[0]
+    assert (again["deadline"], again["upload_status"]) == (first["deadline"], first["upload_status"])
+    assert dock.cli_json("audit", "verify")["ok"]  # ordered by sequence, whatever the clock said

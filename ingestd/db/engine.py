@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingestd.errors import ConfigError, UserError
+
+T = TypeVar("T")
 
 
 def is_disk_full(exc: OperationalError) -> bool:
@@ -22,6 +25,42 @@ def is_disk_full(exc: OperationalError) -> bool:
         return True
     text = str(orig or exc).lower()
     return "database or disk is full" in text or "no space left on device" in text
+
+
+TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "40001", "40P01"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The database went away or was busy for a moment (a restarted server, a terminated or
+    dropped connection, a serialization failure, SQLite locked past its busy timeout): the
+    same transaction may simply be tried again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(orig or exc).lower()
+    return any(t in text for t in ("database is locked", "server closed the connection", "connection refused",
+                                   "terminating connection", "connection is closed", "consuming input failed"))
+
+
+def again_when_transient(fn: Callable[[], T], wait_s: float, what: str, log=None) -> T:
+    """Run `fn` (one whole transaction), running it again while the database is away for a
+    moment, for at most `wait_s` seconds in all; then the last error stands."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if not is_transient(exc) or time.monotonic() + delay > deadline:
+                raise
+            if log is not None:
+                log(what, str(exc.orig or exc).splitlines()[0], delay)
+            time.sleep(delay)  # back off before the next try
+            delay = min(delay * 2, 5.0)
 
 
 def make_engine(url: str) -> Engine:

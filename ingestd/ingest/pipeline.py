@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ingestd import failpoints
 from ingestd.device_profiles import DeviceProfile
+from ingestd.db.engine import again_when_transient
 from ingestd.errors import NoSpaceError
 from ingestd.findings import Finding
 from ingestd.ingest import commit
@@ -101,6 +102,14 @@ class Offloader:
         self.close()
 
 
+def _again(app: "App", what: str, fn):
+    """One transaction of the dock, run again while the database is away for a moment."""
+    def note(step: str, error: str, delay: float) -> None:
+        event(log, logging.WARNING, "dock.database_away", step=step, error=error, retry_in_s=delay)
+
+    return again_when_transient(fn, app.settings.database_wait_s, what, note)
+
+
 def _take(app: "App", ctx: commit.DockContext, entry: SourceEntry, req: OffloadRequest,
           stop: threading.Event | None) -> commit.Pending | None:
     if stop is not None and stop.is_set():
@@ -123,8 +132,8 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
     # process marks interrupted (and lets its jobs run) rather than "running" for ever.
     session_id = uuid.uuid4().hex
     dock_marker = app.staging.mark("dock", session_id)
-    ctx = commit.start_session(app, session_id, display(os.fspath(root)), profile, device_serial, follow, info,
-                               camera_clock, device_source)
+    ctx = _again(app, "start_session", lambda: commit.start_session(
+        app, session_id, display(os.fspath(root)), profile, device_serial, follow, info, camera_clock, device_source))
     run = DockRun(ctx.session_id, display(os.fspath(root)), profile.name, device_serial, app.clock.now(),
                   device_source=device_source)
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
@@ -139,8 +148,8 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
     finally:
         run.outcomes.sort(key=lambda o: o.rel_path)
         try:
-            run.finished_at = commit.release_session(app, ctx, run.counts(), run.bytes_ingested, interrupted,
-                                                     disk_full)
+            run.finished_at = _again(app, "release_session", lambda: commit.release_session(
+                app, ctx, run.counts(), run.bytes_ingested, interrupted, disk_full))
         except NoSpaceError:
             # The database's disk is full: the session cannot even be marked. Its marker stays,
             # and it is marked interrupted (with a disk_full incident) as soon as space allows,
@@ -160,8 +169,8 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
 
 def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry], offloader: Offloader,
                  follow: FollowUps, stop: threading.Event | None, run: DockRun) -> None:
-    commit.record_scan(app, ctx, len(entries))
-    known = commit.known_sources(app, ctx)
+    _again(app, "record_scan", lambda: commit.record_scan(app, ctx, len(entries)))
+    known = _again(app, "known_sources", lambda: commit.known_sources(app, ctx))
     ready: list[commit.Pending] = []
     todo: list[tuple[SourceEntry, OffloadRequest]] = []
     for entry in entries:
@@ -198,7 +207,8 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
             if batch:
                 batch = commit.store_batch(app, batch)
                 failpoints.hit("dock.stored")
-            for outcome in commit.write_batch(app, ctx, batch, follow) if batch else ():
+            written = _again(app, "write_batch", lambda: commit.write_batch(app, ctx, batch, follow)) if batch else []
+            for outcome in written:
                 run.outcomes.append(outcome)
                 if outcome.status in ("ingested", "damaged"):
                     run.bytes_ingested += outcome.size or 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from ingestd import failpoints
+from ingestd.db.engine import again_when_transient
 from ingestd.errors import IngestdError
 from ingestd.jobs import queue
 from ingestd.jobs.kinds import RULES, JobKind
@@ -52,7 +53,8 @@ class Runner:
         """Claim and do one batch of jobs. False when nothing could be claimed."""
         for kind in self._by_priority():
             batch = self.batching.get(kind, Batching())
-            claimed = queue.claim(self.app, worker, [kind], batch.limit, batch.max_bytes, groups)
+            claimed = self._again("claim", lambda: queue.claim(self.app, worker, [kind], batch.limit,
+                                                                batch.max_bytes, groups))
             if claimed:
                 self._run(worker, claimed)
                 return True
@@ -70,17 +72,20 @@ class Runner:
             for job in claimed:
                 failpoints.hit(f"job.claimed:{job.kind.value}")
                 try:
-                    results.append(self.handlers[job.kind](self.app, job))
+                    # Jobs are idempotent: one the database dropped half way is simply run again.
+                    results.append(self._again(job.kind.value, lambda: self.handlers[job.kind](self.app, job)))
                     failpoints.hit(f"job.handled:{job.kind.value}")
                 except IngestdError as exc:
-                    queue.fail(self.app, worker, job.id, str(exc))
+                    error = str(exc)
+                    self._again("fail", lambda: queue.fail(self.app, worker, job.id, error))
                     event(log, logging.WARNING, "job.failed", job=job.id, kind=job.kind, subject=job.subject,
-                          attempt=job.attempt, error=str(exc))
+                          attempt=job.attempt, error=error)
                 except Exception as exc:  # noqa: BLE001 - recorded on the job and logged in full
-                    queue.fail(self.app, worker, job.id, f"{type(exc).__name__}: {exc}")
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._again("fail", lambda: queue.fail(self.app, worker, job.id, error))
                     event(log, logging.ERROR, "job.crashed", exc=exc, job=job.id, kind=job.kind,
                           subject=job.subject, attempt=job.attempt)
-            lost = queue.finish(self.app, worker, results)
+            lost = self._again("finish", lambda: queue.finish(self.app, worker, results))
             for job_id in lost:
                 event(log, logging.WARNING, "job.lease_lost", job=job_id, worker=worker)
             self.done += len(results) - len(lost)
@@ -88,6 +93,12 @@ class Runner:
             with self._lock:
                 for c in claimed:
                     self._held.pop(c.id, None)
+
+    def _again(self, what: str, fn):
+        def note(step: str, error: str, delay: float) -> None:
+            event(log, logging.WARNING, "jobs.database_away", step=step, error=error, retry_in_s=delay)
+
+        return again_when_transient(fn, self.app.settings.database_wait_s, what, note)
 
     def renew_leases(self) -> None:
         with self._lock:
