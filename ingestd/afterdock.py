@@ -31,7 +31,7 @@ from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.db.models import Device, Incident, Job, Officer, Recording, RecordingCompliance, RulesInForce
-from ingestd.errors import IngestdError, NoSpaceError, UserError
+from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
 from ingestd.ingest.space import low_space
 from ingestd.evidence import digest, metadata
@@ -42,6 +42,7 @@ from ingestd.jobs import queue
 from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, IMPORTANT_BOOST, RULES, SESSION_KINDS, JobKind
 from ingestd.jobs.runner import Batching, Runner
 from ingestd.logs import event
+from ingestd.lookup import recording_for_job
 from ingestd.media import derivatives, facts
 from ingestd.timeline.process import timeline_job
 
@@ -127,10 +128,9 @@ def _device_scope(app: App, serial: str) -> tuple[tuple[date, date] | None, list
 
 
 def _derivative(app: App, job: queue.Claimed) -> queue.Done:
-    with app.db.reading() as s:
-        rec = s.get(Recording, job.subject)
+    rec = recording_for_job(app, job.subject)
     if rec is None:
-        raise IngestdError(f"recording {job.subject} is not in the index")
+        return queue.Done(job.id, {"skipped": "deleted under retention"})
     output, partial = derivatives.make(app, rec, job.kind.value)
     return queue.Done(job.id, output, partial)
 

@@ -6,7 +6,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingestd.db.models import Device, Recording
-from ingestd.errors import UserError
+from ingestd.errors import StoreError, UserError
+
+
+def recording_for_job(app, rec_id: str) -> Recording | None:
+    """The recording an after-dock job works on; None once retention deleted it (nothing
+    is left to hash, probe or transcode)."""
+    with app.db.reading() as s:
+        rec = s.get(Recording, rec_id)
+    if rec is None:
+        raise StoreError(f"recording {rec_id} is not in the index")
+    return None if rec.status == "deleted" else rec
 
 
 def find_recording(session: Session, rec_id: str) -> tuple[Recording, str | None]:

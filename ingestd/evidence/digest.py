@@ -9,14 +9,12 @@ from ingestd.db.models import Recording
 from ingestd.digests import file_digests
 from ingestd.errors import StoreError
 from ingestd.jobs.queue import Claimed, Done
+from ingestd.lookup import recording_for_job
 
 
 def sm3_job(app: App, job: Claimed) -> Done:
-    with app.db.reading() as s:
-        rec = s.get(Recording, job.subject)
+    rec = recording_for_job(app, job.subject)
     if rec is None:
-        raise StoreError(f"recording {job.subject} is not in the index")
-    if rec.status == "deleted":
         return Done(job.id, {"skipped": "deleted under retention"})
     return Done(job.id, {"sm3": record_sm3(app, rec)})
 

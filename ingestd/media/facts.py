@@ -8,8 +8,8 @@ from __future__ import annotations
 from ingestd.app import App
 from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.db.models import Recording
-from ingestd.errors import StoreError
 from ingestd.jobs.queue import Claimed, Done
+from ingestd.lookup import recording_for_job
 
 MEDIAINFO_KEYS = ("format", "encoded_date", "tagged_date", "recorded_date", "comapplequicktimemake",
                   "comapplequicktimemodel", "writing_application", "duration")
@@ -26,11 +26,8 @@ def mediainfo(path: str) -> dict:
 
 
 def probe_job(app: App, job: Claimed) -> Done:
-    with app.db.reading() as s:
-        rec = s.get(Recording, job.subject)
+    rec = recording_for_job(app, job.subject)
     if rec is None:
-        raise StoreError(f"recording {job.subject} is not in the index")
-    if rec.status == "deleted":
         return Done(job.id, {"skipped": "deleted under retention"})
     path = str(app.store.resolve(rec.object_id, rec.content_name))
     found: dict = {"mediainfo": mediainfo(path)}
