@@ -38,7 +38,7 @@ class ContainerFacts:
 def _open(path: str, indexed: bool = False):
     try:
         return av.open(path, options=INDEXED_OPTIONS if indexed else PROBE_OPTIONS, metadata_errors="replace")
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, ValueError, TypeError, OverflowError) as exc:
         raise MediaUnreadable(_reason(exc)) from None
 
 
@@ -47,17 +47,28 @@ def _reason(exc: Exception) -> str:
 
 
 def container_facts(path: str, indexed: bool = False) -> ContainerFacts:
-    """`indexed`: the file is an MP4/MOV whose box structure is known to be whole."""
+    """`indexed`: the file is an MP4/MOV whose box structure is known to be whole. A file
+    whose streams FFmpeg opens but cannot describe (no codec it knows, absurd values) is
+    unreadable too: a hostile file is stored and marked, never a crash of the dock."""
     with _open(path, indexed) as container:
-        video = next(({"codec": s.codec_context.name, "width": s.codec_context.width or None,
-                       "height": s.codec_context.height or None, "fps": _rate(s.average_rate)}
-                      for s in container.streams.video), None)
-        audio = next(({"codec": s.codec_context.name, "channels": s.codec_context.channels or None,
-                       "sample_rate": s.codec_context.sample_rate or None}
-                      for s in container.streams.audio), None)
-        duration = container.duration / av.time_base if container.duration is not None else None
+        try:
+            video = next(({"codec": _codec(s), "width": s.codec_context.width or None,
+                           "height": s.codec_context.height or None, "fps": _rate(s.average_rate)}
+                          for s in container.streams.video), None)
+            audio = next(({"codec": _codec(s), "channels": s.codec_context.channels or None,
+                           "sample_rate": s.codec_context.sample_rate or None}
+                          for s in container.streams.audio), None)
+            duration = container.duration / av.time_base if container.duration is not None else None
+        except (AttributeError, ValueError, TypeError, OverflowError, ZeroDivisionError, av.FFmpegError) as exc:
+            raise MediaUnreadable(f"streams cannot be described ({type(exc).__name__}: {exc})"[:300]) from None
         return ContainerFacts(container.format.name, duration, container.metadata.get("creation_time"),
                               video, audio)
+
+
+def _codec(stream) -> str:
+    if stream.codec_context is None:
+        raise ValueError(f"stream {stream.index} has no codec FFmpeg knows")
+    return stream.codec_context.name
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ def packet_scan(path: str) -> PacketScan:
             for packet in container.demux(stream):
                 if packet.pts is not None:
                     pts.append(float(packet.pts * base))
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
             raise MediaUnreadable(f"demux stopped after {len(pts)} packets: {_reason(exc)}") from None
     return scan_timestamps(pts)
 

@@ -32,6 +32,21 @@ def jobs_status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     emit(data, as_json, "\n".join(lines))
 
 
+@jobs_app.command("retry")
+def jobs_retry(ctx: typer.Context, job: int = typer.Argument(..., metavar="ID"),
+               by: str = typer.Option(..., "--by", help="Who asks (an enabled user)."),
+               as_json: bool = JsonOpt) -> None:
+    """Queue a failed (or done) job of any kind again."""
+    from ingestd.jobs.queue import retry
+    from ingestd.users import require_user
+
+    with opened_app(ctx) as app:
+        with app.db.reading() as s:
+            require_user(s, by, doing="retry a job")
+        row = retry(app, job, by)
+    emit({"id": job, "kind": row.kind, "status": "queued"}, as_json, f"job {job} ({row.kind}) queued again")
+
+
 @jobs_app.command("work")
 def jobs_work(ctx: typer.Context,
               until_idle: bool = typer.Option(False, "--until-idle", help="Return once nothing can be claimed "

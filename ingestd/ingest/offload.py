@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import mmap
 import os
 import stat
@@ -32,6 +33,7 @@ import time
 from dataclasses import dataclass
 
 from ingestd.durable import drop_cache
+from ingestd.logs import event
 from ingestd.errors import StoreError
 from ingestd.ingest.probe import ProbeResult, probe
 
@@ -63,6 +65,9 @@ class OffloadResult:
         return self.error_code is None
 
 
+log = logging.getLogger("ingestd.ingest")
+
+
 class _SourceProblem(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -75,7 +80,7 @@ def offload(req: OffloadRequest) -> OffloadResult:
         size, sha256, mtime_ns = _copy(req)
         # Check the structure while the staged pages are still cached: the demuxer reads the
         # header and index, and reading them from disk again would cost more than the copy.
-        result_probe = probe(req.staged, size) if req.media else ProbeResult(damaged=False)
+        result_probe = _checked(req.staged, size) if req.media else ProbeResult(damaged=False)
         _verify(req.staged, sha256, req.chunk_size, size)
     except _SourceProblem as exc:
         _discard(req.staged)
@@ -86,6 +91,18 @@ def offload(req: OffloadRequest) -> OffloadResult:
                              "store_write_failed", f"{exc.strerror or exc}")
     return OffloadResult(req.source, req.staged, size, sha256, time.monotonic() - started,
                          probe=result_probe, mtime_ns=mtime_ns)
+
+
+def _checked(staged: str, size: int) -> ProbeResult:
+    """The structural check, which a hostile file must never turn into the end of the dock:
+    anything it raises marks this file damaged, with the cause logged in full."""
+    try:
+        return probe(staged, size)
+    except OSError:
+        raise  # the dock's own disk: handled as a write failure
+    except Exception as exc:  # noqa: BLE001 - logged with its traceback; the file is still stored
+        event(log, logging.ERROR, "file.check_crashed", exc=exc, staged=staged)
+        return ProbeResult(damaged=True, reason=f"the structural check failed ({type(exc).__name__}: {exc})"[:300])
 
 
 def _copy(req: OffloadRequest) -> tuple[int, str, int]:

@@ -31,7 +31,7 @@ from ingestd.jobs.kinds import RULES, JobKind, JobStatus, job_key
 PENDING = (JobStatus.HELD, JobStatus.QUEUED, JobStatus.RUNNING)
 # A job whose process died under it (a power cut, kill -9) is taken again this many times
 # more than its failures allow: only one that keeps dying with its process is given up.
-LOST_EXTRA = 5
+LOST_EXTRA = 10
 BACKOFF_S = (30, 60, 120, 300, 900, 3600)
 ERROR_KEEP = 2000
 
@@ -139,11 +139,12 @@ def _row(spec: JobSpec, now: datetime) -> dict:
 
 def release_group(ch: Change, group: str, now: datetime) -> int:
     """The session is released (or was interrupted): its held jobs may run."""
-    n = ch.session.execute(update(Job).where(Job.group_key == group, Job.status == JobStatus.HELD)
-                           .values(status=JobStatus.QUEUED, updated_at=now)).rowcount
-    if n:
-        ch.record("jobs.released", "dock_session", group, jobs=n)
-    return n
+    held = list(ch.session.execute(select(Job.id).where(Job.group_key == group, Job.status == JobStatus.HELD))
+                .scalars())
+    if held:  # a write with nothing to record would be refused by the door
+        ch.session.execute(update(Job).where(Job.id.in_(held)).values(status=JobStatus.QUEUED, updated_at=now))
+        ch.record("jobs.released", "dock_session", group, jobs=len(held))
+    return len(held)
 
 
 def _claimable(now: datetime):
@@ -200,7 +201,10 @@ def _expire_dead_holders(ch: Change, now: datetime) -> None:
                                                                  Job.lease_until >= now)).all()
     dead = [job_id for job_id, holder in running if holder_is_dead(holder)]
     if dead:
-        ch.session.execute(update(Job).where(Job.id.in_(dead)).values(lease_until=now - timedelta(microseconds=1)))
+        # Taken again at once, but behind the jobs of its kind that never died with a process:
+        # one that kills its process is not the first thing every restart runs into.
+        ch.session.execute(update(Job).where(Job.id.in_(dead)).values(lease_until=now - timedelta(microseconds=1),
+                                                                     priority=Job.priority + 1))
         ch.record("jobs.holder_gone", "jobs", str(dead[0]), ids=dead)
 
 
