@@ -25,7 +25,7 @@ def deadline(ctx: typer.Context,
              assignment: Optional[str] = typer.Option(None, "--assignment", help="regular, continuous, offsite or remote."),
              returned: Optional[str] = typer.Option(None, "--returned", help="When the officer returned to the unit."),
              as_json: bool = JsonOpt) -> None:
-    """The upload deadline of a recording under a policy (REGULATIONS.md §1)."""
+    """The upload deadline of a recording under a policy (docs/rules.md)."""
     settings = settings_of(ctx)
     tz = settings.tz
     chosen = get_policy(load_policies(settings.policies_dir), policy or settings.policy)

@@ -35,7 +35,7 @@ def test_every_agency_has_its_profile():
 
 @pytest.mark.parametrize("policy", WORKING_DAY_POLICIES)
 @pytest.mark.parametrize("end, expected", [
-    # REGULATIONS.md §7: Friday 18:00 under 2 working days -> Tuesday 24:00
+    # the rules' worked example: Friday 18:00 under 2 working days -> Tuesday 24:00
     ("2026-11-20 18:00", "2026-11-25 00:00"),
     ("2026-11-20 00:00", "2026-11-25 00:00"),  # any time of the day counts the same
     ("2026-11-23 09:00", "2026-11-26 00:00"),  # Monday -> Wednesday 24:00
@@ -76,14 +76,14 @@ def test_24_hour_deadline_is_exact_to_the_second(policy):
     assert d.at == t("2026-11-21 18:00")
     assert d.rule == "hours"
     uploaded_late = t("2026-11-21 18:00:01")
-    assert uploaded_late > d.at  # REGULATIONS.md §7: late at Saturday 18:00:01
+    assert uploaded_late > d.at  # the rules' worked example: late at Saturday 18:00:01
     assert not t("2026-11-21 18:00:00") > d.at
 
 
 @pytest.mark.parametrize("policy", WORKING_DAY_POLICIES + HOUR_POLICIES)
 @pytest.mark.parametrize("assignment", ["continuous", "offsite", "remote"])
 def test_return_exception_takes_the_later_deadline(policy, assignment):
-    # REGULATIONS.md §7: rostered 异地, returns Monday 09:00 -> on time until Tuesday 09:00
+    # the rules' worked example: rostered 异地, returns Monday 09:00 -> on time until Tuesday 09:00
     late_return = due(policy, "2026-11-20 18:00", assignment, "2026-11-23 09:00")
     if policy in HOUR_POLICIES:
         assert late_return.at == t("2026-11-24 09:00")

@@ -164,7 +164,7 @@ def test_statuses_move_with_time_and_docks(unit):
     clock.at = datetime(2026, 11, 21, 18, tzinfo=TZ)
     recompute_recent(app)
     assert _status(app)[1]["CAM-C"] == "pending"
-    clock.at += timedelta(seconds=1)  # REGULATIONS.md §7: late at 18:00:01
+    clock.at += timedelta(seconds=1)  # the rules' worked example: late at 18:00:01
     recompute_recent(app)
     assert _status(app)[1]["CAM-C"] == "overdue"
 

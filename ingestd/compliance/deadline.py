@@ -1,4 +1,4 @@
-"""The upload deadline of one recording (REGULATIONS.md §1).
+"""The upload deadline of one recording (docs/rules.md).
 
 Normal deadline from the policy: hours after the recording ends (001 第25条, 002 第16条,
 003 第41条), or N working days counted from the day after the recording day, ending at

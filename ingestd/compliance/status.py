@@ -1,8 +1,8 @@
 """Who a recording belongs to, when it was due, whether it was on time; and what each
 rostered shift still owes. Pure functions over typed facts: recompute.py does the I/O.
 
-"Uploaded" means the original is in the store with its digest verified (REGULATIONS.md
-§1), i.e. the recording's `ingested_at`.
+"Uploaded" means the original is in the unit's designated store with its digest verified
+(储存至本单位指定的存储器, docs/rules.md), i.e. the recording's `ingested_at`.
 """
 
 from __future__ import annotations

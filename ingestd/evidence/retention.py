@@ -1,4 +1,4 @@
-"""Retention (REGULATIONS.md §6): how long recordings are kept, and their deletion.
+"""Retention (docs/rules.md): how long recordings are kept, and their deletion.
 
 The policy's years (案卷保存期限: 5 years under 000 第33条, 3 under 004 第30条; 'per law' under
 the others, which never makes anything due here) count, for a recording in a case, from
