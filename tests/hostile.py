@@ -229,6 +229,7 @@ def tamper(work: Path, env: dict, rounds: int, seed: int = 7) -> Outcome:
     out = Outcome("tamper")
     rng = random.Random(seed)
     bases = base_media(work / "base")
+    start = time.monotonic()
     for r in range(rounds):
         how = TAMPERS[r % len(TAMPERS)]
         data_dir = work / f"t{r}" / "var"
@@ -276,4 +277,5 @@ def tamper(work: Path, env: dict, rounds: int, seed: int = 7) -> Outcome:
         out.states += 1
         if check.returncode != 1 or not json.loads(check.stdout)["findings"]:
             out.failures.append(f"round {r} ({how}): not found (exit {check.returncode})")
+    out.seconds = time.monotonic() - start
     return out
