@@ -329,3 +329,30 @@ def test_a_clock_stepped_back_and_forth_keeps_deadlines_leases_and_the_chain(tmp
     again = dock.cli_json("recordings", "list")[0]
     assert (again["deadline"], again["upload_status"]) == (first["deadline"], first["upload_status"])
     assert dock.cli_json("audit", "verify")["ok"]  # ordered by sequence, whatever the clock said
+
+
+def test_store_disk_full_loses_nothing_and_the_next_dock_finishes(tmp_path, small_disk):
+    """The store's own disk (a 1 MiB tmpfs, where O_DIRECT is refused and the plain path is
+    taken) fills during a dock: each file either stored whole and recorded, or left on the
+    camera with a recorded status; no traceback; with space back, the next dock takes the rest."""
+    data_root = small_disk
+    cam = tmp_path / "CAM-S"
+    _small_dump(cam, make_clip(tmp_path / "b.mp4", ClipSpec(seconds=4, width=640, height=360, bitrate="4M")), 12)
+    dump = sum(p.stat().st_size for p in cam.iterdir())
+    subprocess.run(["mount", "-o", f"remount,size={dump // 2 + (1 << 20)}", str(data_root)], check=True)
+    dock = make_dock(data_root, INGESTD_INGEST__RESERVE_MB="0",
+                     INGESTD_DATABASE_URL=f"sqlite:///{tmp_path / 'ingestd.db'}")
+    proc = dock.cli("ingest", str(cam), "--device", "CAM-S", "--json", check=None)
+    assert "Traceback" not in proc.stderr
+    if proc.returncode == 0:
+        codes = {f["code"] for f in __import__("json").loads(proc.stdout)["files"] if f["status"] == "failed"}
+        assert codes == {"store_write_failed"}
+    else:
+        one_line_error(proc, 3)
+    subprocess.run(["mount", "-o", "remount,size=256m", str(data_root)], check=True)
+    again = dock.cli_json("ingest", str(cam), "--device", "CAM-S")
+    assert {f["status"] for f in again["files"]} <= {"ingested", "duplicate"}
+    recs = dock.cli_json("recordings", "list")
+    assert len(recs) == 12 and len({r["id"] for r in recs}) == 12
+    assert dock.cli_json("verify")["ok"] and ocfl_validate(dock.settings.data_dir / "store")[0]
+    assert list((dock.settings.data_dir / "staging").iterdir()) == []

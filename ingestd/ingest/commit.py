@@ -210,11 +210,17 @@ def prepare(app: "App", ctx: DockContext, entry: SourceEntry, result: OffloadRes
         return no_content(entry, status, result.error_code, result.error)
     object_id = object_id_for(result.sha256)
     doc = _ingest_document(app, ctx, entry, result, object_id)
-    assembled = app.store.assemble(object_id, [
-        NewFile(doc["content_name"], result.sha256, source=result.staged),
-        NewFile(INGEST_JSON, *_json_file(doc)),
-    ], Signature(f"ingestd@{app.settings.dock_name}", dock_uri(app.settings.dock_name),
-                 f"ingest {entry.rel_path} from {ctx.device_serial or ctx.source_root}", app.clock.now()))
+    try:
+        assembled = app.store.assemble(object_id, [
+            NewFile(doc["content_name"], result.sha256, source=result.staged),
+            NewFile(INGEST_JSON, *_json_file(doc)),
+        ], Signature(f"ingestd@{app.settings.dock_name}", dock_uri(app.settings.dock_name),
+                     f"ingest {entry.rel_path} from {ctx.device_serial or ctx.source_root}", app.clock.now()))
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        _discard(result.staged)  # the store's disk is full: nothing kept, the next dock takes it
+        return no_content(entry, "failed", "store_write_failed", exc.strerror or str(exc))
     if assembled.work is None:
         _discard(result.staged)  # these bytes are in the store already
     return Pending(entry, result=result, doc=doc, assembled=assembled)
