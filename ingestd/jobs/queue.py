@@ -164,6 +164,13 @@ def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes:
     stopping at `max_bytes` of payload `size` (at least one job)."""
     now = app.clock.now()
     kinds = [k.value for k in kinds]
+    # Idle workers ask often: look first without the write lock every writer takes.
+    with app.db.reading() as s:
+        candidate = s.execute(select(Job.id).where(Job.kind.in_(kinds), or_(
+            Job.status == JobStatus.RUNNING, and_(Job.status == JobStatus.QUEUED,
+                                                  or_(Job.not_before.is_(None), Job.not_before <= now)))).limit(1)).first()
+    if candidate is None:
+        return []
     with app.changes.begin(worker) as ch:
         _expire_dead_holders(ch, now)
         _fail_exhausted(ch, now)
