@@ -30,6 +30,7 @@ from ingestd.alerts.dispatch import sweep as alerts_sweep
 from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
+from ingestd.compliance.roster_import import import_roster as write_roster
 from ingestd.db.models import Device, Incident, Job, Officer, Recording, RecordingCompliance, RulesInForce
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
@@ -199,7 +200,7 @@ def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
 
 def refuse_when_low(app: App) -> None:
     """A dock is refused before it copies anything while a disk is below its reserve; the
-    admins hear of it (a disk_full incident, raised once per disk while it stays low)."""
+    admins hear of it (one disk_full incident, not another while that one is open)."""
     places = [("store", app.data.store)] + ([("database", Path(app.db.folder))] if app.db.folder else [])
     low = low_space(places, app.settings.ingest.reserve_mb)
     if not low:
@@ -253,8 +254,6 @@ def recompute_result(app: App, group: str) -> dict:
 
 def import_roster(app: App, roster, actor: str) -> dict:
     """`ingestd roster import`: the roster in one transaction, then its recompute seen through."""
-    from ingestd.compliance.roster_import import import_roster as write_roster
-
     result = write_roster(app, roster, actor)
     return {**result, **recompute_result(app, result.pop("recompute_group"))}
 

@@ -4,9 +4,10 @@ For new content, `prepare` (run beside the copy, in the offload thread) lays the
 object out in staging. The dock's own thread then takes every file that finished
 meanwhile: `store_batch` renames their objects into the store with one flush before and
 one after (the store's commit point), and `write_batch` records recordings, source
-files, incidents, the dock counters and the jobs that follow in one audited transaction. A crash between the two leaves an object the database does not
-know; the next ingest of the same bytes, or `store rebuild-index`, adopts it from its own
-ingest.json, so nothing is stored twice and nothing is lost.
+files, incidents, the dock counters and the jobs that follow in one audited transaction.
+A crash between the two leaves an object the database does not know; the next ingest of
+the same bytes, or `store rebuild-index`, adopts it from its own ingest.json, so nothing
+is stored twice and nothing is lost.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """One dock session, start to release: walk → classify → offload + store → record → release.
 
 Stages are plain functions over typed records; only commit.py writes. Offloads run in a
-pool of threads shared by every dock of the process; each file's copy is proven and put
-into the store in its own thread, while the dock's thread records whatever finished
-meanwhile in one transaction. A file that fails never stops the others. When every file
+pool of threads shared by every dock of the process; each file's copy is proven and laid
+out as an object in staging in its own thread, while the dock's thread commits whatever
+finished meanwhile to the store and the database as one batch. A file that fails never
+stops the others. When every file
 is recorded the session is released: the camera may go. What follows (SM3, probes,
 timeline, compliance, 制作人, derivatives) is durable jobs, asked for by `follow`.
 """
@@ -122,7 +123,8 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
                 info: commit.DockInfo = commit.DockInfo(), stop: threading.Event | None = None,
                 camera_clock: datetime | None = None, device_source: str | None = None) -> DockRun:
     # The path the admin named is resolved; nothing below it is ever followed.
-    root = Path(os.fspath(source.resolve()))
+    root = source.resolve()
+    shown = display(os.fspath(root))
     entries = [e for e in source_entries(root) if only is None or e.path in only]
     if device_serial is None:
         device_serial, device_source = identify_device(root, entries, profile, app.settings.tz)
@@ -133,9 +135,8 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
     session_id = uuid.uuid4().hex
     dock_marker = app.staging.mark("dock", session_id)
     ctx = _again(app, "start_session", lambda: commit.start_session(
-        app, session_id, display(os.fspath(root)), profile, device_serial, follow, info, camera_clock, device_source))
-    run = DockRun(ctx.session_id, display(os.fspath(root)), profile.name, device_serial, app.clock.now(),
-                  device_source=device_source)
+        app, session_id, shown, profile, device_serial, follow, info, camera_clock, device_source))
+    run = DockRun(ctx.session_id, shown, profile.name, device_serial, app.clock.now(), device_source=device_source)
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial, device_source=device_source)
     interrupted, disk_full = True, None
@@ -191,6 +192,7 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
     # Largest first: a long clip started last would leave the other threads idle at the end.
     todo.sort(key=lambda job: job[0].size or 0, reverse=True)
     futures = {offloader.submit(_take, app, ctx, entry, req, stop) for entry, req in todo}
+    batch: list[commit.Pending] = []
     try:
         while ready or futures:
             if futures and len(ready) < BATCH_MAX:
@@ -204,24 +206,28 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
                 finished, futures = wait(futures), set()
                 ready += [p for f in finished.done if not f.cancelled() and (p := f.result()) is not None]
             batch, ready = ready[:BATCH_MAX], ready[BATCH_MAX:]
-            if batch:
-                batch = commit.store_batch(app, batch)
-                failpoints.hit("dock.stored")
-            written = _again(app, "write_batch", lambda: commit.write_batch(app, ctx, batch, follow)) if batch else []
-            for outcome in written:
+            if not batch:
+                continue
+            batch = commit.store_batch(app, batch)
+            failpoints.hit("dock.stored")
+            for outcome in _again(app, "write_batch", lambda: commit.write_batch(app, ctx, batch, follow)):
                 run.outcomes.append(outcome)
                 if outcome.status in ("ingested", "damaged"):
                     run.bytes_ingested += outcome.size or 0
-            if batch:
-                failpoints.hit("dock.recorded")
+            failpoints.hit("dock.recorded")
     finally:
-        # On an error: let the copies in flight end. What they laid out in staging goes with
-        # it; what is in the store is whole, and is adopted by the next dock of the same bytes.
+        # On an error: let the copies in flight end, and drop what they and the unrecorded
+        # files laid out in staging; what is in the store is whole, and is adopted by the next
+        # dock of the same bytes.
         for f in futures:
             f.cancel()
         for f in wait(futures).done:
-            if not f.cancelled() and f.exception() is not None:
+            if f.cancelled():
+                continue
+            if f.exception() is not None:
                 event(log, logging.ERROR, "dock.copy_failed", exc=f.exception(), session=ctx.session_id)
-        for item in ready:
+            elif f.result() is not None:
+                ready.append(f.result())
+        for item in ready + batch:  # a committed object's work folder is gone already
             if item.assembled is not None and item.assembled.work is not None:
                 shutil.rmtree(item.assembled.work, ignore_errors=True)

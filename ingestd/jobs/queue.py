@@ -147,12 +147,16 @@ def release_group(ch: Change, group: str, now: datetime) -> int:
     return len(held)
 
 
+def _due(now: datetime):
+    """Not waiting out a retry backoff."""
+    return or_(Job.not_before.is_(None), Job.not_before <= now)
+
+
 def _claimable(now: datetime):
     earlier = aliased(Job)
     blocked = exists().where(earlier.group_key == Job.group_key, earlier.stage < Job.stage,
                              earlier.status.in_([s.value for s in PENDING]))
-    ready = or_(and_(Job.status == JobStatus.QUEUED, Job.attempts < Job.max_attempts,
-                     or_(Job.not_before.is_(None), Job.not_before <= now)),
+    ready = or_(and_(Job.status == JobStatus.QUEUED, Job.attempts < Job.max_attempts, _due(now)),
                 and_(Job.status == JobStatus.RUNNING, Job.lease_until < now,
                      Job.attempts < Job.max_attempts + LOST_EXTRA))
     return and_(ready, or_(Job.group_key.is_(None), ~blocked))
@@ -167,8 +171,7 @@ def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes:
     # Idle workers ask often: look first without the write lock every writer takes.
     with app.db.reading() as s:
         candidate = s.execute(select(Job.id).where(Job.kind.in_(kinds), or_(
-            Job.status == JobStatus.RUNNING, and_(Job.status == JobStatus.QUEUED,
-                                                  or_(Job.not_before.is_(None), Job.not_before <= now)))).limit(1)).first()
+            Job.status == JobStatus.RUNNING, and_(Job.status == JobStatus.QUEUED, _due(now)))).limit(1)).first()
     if candidate is None:
         return []
     with app.changes.begin(worker) as ch:
@@ -312,8 +315,7 @@ def waiting(app, groups: Iterable[str], kinds: Iterable[JobKind]) -> int:
     query = (select(func.count()).select_from(Job)
              .where(Job.group_key.in_(list(groups)), Job.kind.in_([k.value for k in kinds]),
                     or_(Job.status.in_([JobStatus.HELD.value, JobStatus.RUNNING.value]),
-                        and_(Job.status == JobStatus.QUEUED, Job.attempts < Job.max_attempts,
-                             or_(Job.not_before.is_(None), Job.not_before <= now)))))
+                        and_(Job.status == JobStatus.QUEUED, Job.attempts < Job.max_attempts, _due(now)))))
     with app.db.reading() as s:
         return s.execute(query).scalar_one()
 
