@@ -88,7 +88,8 @@ class Runner:
             lost = self._again("finish", lambda: queue.finish(self.app, worker, results))
             for job_id in lost:
                 event(log, logging.WARNING, "job.lease_lost", job=job_id, worker=worker)
-            self.done += len(results) - len(lost)
+            with self._lock:  # several worker threads count into it
+                self.done += len(results) - len(lost)
         finally:
             with self._lock:
                 for c in claimed:
