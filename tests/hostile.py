@@ -279,3 +279,64 @@ def tamper(work: Path, env: dict, rounds: int, seed: int = 7) -> Outcome:
             out.failures.append(f"round {r} ({how}): not found (exit {check.returncode})")
     out.seconds = time.monotonic() - start
     return out
+
+
+def camera_faults(work: Path, env: dict, rounds: int, seed: int = 11) -> Outcome:
+    """Read errors from the camera at random points, injected into the real system calls by
+    strace (`-e inject`, limited with `-P` to the camera's files): one EIO or ENODEV on a read,
+    or an unplug (every read and open from that moment fails with ENODEV). The dock must give
+    each file a status, store nothing that was not read whole, and leave the rest on the
+    camera; a clean dock afterwards takes it, and the store and the audit log stay valid."""
+    out = Outcome("camera read faults")
+    rng = random.Random(seed)
+    cam = work / "CAM-EIO"
+    (cam / "DCIM").mkdir(parents=True)
+    base = base_media(work / "base")["mp4"]
+    for i in range(4):
+        # 300 KiB more in a `free` box each: with 64 KiB chunks a file takes several reads, so a
+        # fault can land mid-file
+        (cam / "DCIM" / f"20261120_0{8 + i}0000.mp4").write_bytes(
+            base + struct.pack(">I4s", 8 + (300 << 10), b"free") + rng.randbytes(300 << 10))
+    files = sorted((cam / "DCIM").iterdir())
+    expected = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    reads = sum(len(p.read_bytes()) // (64 << 10) + 2 for p in files)
+    limit_to = [arg for p in files for arg in ("-P", str(p))]
+    start = time.monotonic()
+    for r in range(rounds):
+        renv = {**env, "INGESTD_DATA_DIR": str(work / f"r{r}" / "var"), "INGESTD_INGEST__CHUNK_KIB": "64",
+                "INGESTD_INGEST__WORKERS": str(rng.choice([1, 2]))}
+        run(renv, "init")
+        at = rng.randint(1, reads // int(renv["INGESTD_INGEST__WORKERS"]))
+        unplug = rng.random() < 0.5
+        error = "ENODEV" if unplug else rng.choice(["EIO", "ENODEV"])
+        inject = [f"readv:error={error}:when={at}{'+' if unplug else ''}"]
+        if unplug:
+            inject.append(f"openat:error=ENODEV:when={rng.randint(1, 3)}+")
+        argv = ["strace", "-f", "-qq", "-o", "/dev/null", *limit_to, "-e", "trace=readv,openat",
+                *[a for i in inject for a in ("-e", f"inject={i}")],
+                sys.executable, "-m", "ingestd", "ingest", str(cam), "--device", "CAM-EIO", "--json"]
+        faulted = subprocess.run(argv, env=renv, capture_output=True, text=True, timeout=300,
+                                 stdin=subprocess.DEVNULL)
+        out.iterations += 1
+        out.files += len(files)
+        label = f"round {r} ({error} at read {at}{', unplugged' if unplug else ''})"
+        if faulted.returncode != 0 or "Traceback" in faulted.stderr:
+            out.failures.append(f"{label}: exit {faulted.returncode} {faulted.stderr[-300:]}")
+            continue
+        got = json.loads(faulted.stdout)["files"]
+        failed = [f for f in got if f["status"] == "failed"]
+        out.states += len(failed)
+        if any(f["code"] != "read_failed" for f in failed):
+            out.failures.append(f"{label}: a failed file with another code: {failed}")
+        stored = {f["sha256"] for f in got if f["status"] in ("ingested", "duplicate")}
+        if not stored <= expected or any(f["status"] not in ("ingested", "duplicate", "failed") for f in got):
+            out.failures.append(f"{label}: statuses {[(f['status'], f.get('code')) for f in got]}")
+        again = run(renv, "ingest", str(cam), "--device", "CAM-EIO", "--json")
+        listed = json.loads(run(renv, "recordings", "list", "--json").stdout)
+        if again.returncode != 0 or {rec["sha256"] for rec in listed} != expected or len(listed) != len(expected):
+            out.failures.append(f"{label}: after a clean dock {len(listed)} recordings, wanted {len(expected)}")
+        for check in (("verify", "--json"), ("audit", "verify", "--json")):
+            if run(renv, *check).returncode != 0:
+                out.failures.append(f"{label}: `{' '.join(check[:-1])}` failed")
+    out.seconds = time.monotonic() - start
+    return out

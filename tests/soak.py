@@ -1,7 +1,9 @@
 """`make soak`: the long reliability proofs, with a table of what was tried and what failed
 (every failure must be 0): 500+ media files mutated from real clips, a hostile tree of
-10,000 files 12 levels deep with a 5 GB sparse file, tampering at random places, and the
-crash points of the dock and of every after-dock job kind repeated at random moments.
+10,000 files 12 levels deep with a 5 GB sparse file, tampering at random places, camera
+read errors and unplugs at random points, the crash points of the dock and of every
+after-dock job kind repeated at random moments, and every crash state a power cut could
+leave during a recorded dock and a recorded run of the after-dock jobs (tests/crashstates.py).
 Run from the repository: `python -m tests.soak` (SOAK_SCALE=0.1 for a quick look)."""
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.hostile import HEADER, Outcome, hostile_media, hostile_tree, run, tamper
+from tests.crashstates import explore
+from tests.hostile import HEADER, Outcome, camera_faults, hostile_media, hostile_tree, run, tamper
 
 SCALE = float(os.environ.get("SOAK_SCALE", "1"))
 
@@ -71,6 +74,16 @@ def kill_loop(work: Path, env: dict, rounds: int) -> Outcome:
     return out
 
 
+def crash_states(work: Path, which: str) -> Outcome:
+    start = time.monotonic()
+    result = explore(work, which, mixes=2 if SCALE >= 1 else 1, limit=None if SCALE >= 1 else max(6, int(60 * SCALE)))
+    # iterations: the cuts (one at each sync, one at the end)
+    out = Outcome(f"crash states: {which}", iterations=result.syncs + 1, files=result.files,
+                  states=result.explored, failures=result.failures)
+    out.seconds = time.monotonic() - start
+    return out
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ingestd-soak-", dir=os.environ.get("SOAK_DIR", "/var/tmp")))
     outcomes = [
@@ -78,7 +91,10 @@ def main() -> int:
         hostile_tree(work / "tree", fresh(work, "tree"), files=max(100, int(10_000 * SCALE)),
                      sparse_gb=5.0 * SCALE if SCALE >= 1 else 0.0),
         tamper(work / "tamper", fresh(work, "tamper"), rounds=max(7, int(70 * SCALE))),
+        camera_faults(work / "eio", fresh(work, "eio"), rounds=max(4, int(30 * SCALE))),
         kill_loop(work / "kill", fresh(work, "kill"), rounds=max(4, int(40 * SCALE))),
+        crash_states(work / "crash-dock", "dock"),
+        crash_states(work / "crash-jobs", "jobs"),
     ]
     print(HEADER)
     for o in outcomes:

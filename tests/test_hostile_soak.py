@@ -4,7 +4,7 @@ camera tree and every kind of tampering, through the real command line."""
 from __future__ import annotations
 
 from tests.conftest import make_dock
-from tests.hostile import TAMPERS, hostile_media, hostile_tree, tamper
+from tests.hostile import TAMPERS, camera_faults, hostile_media, hostile_tree, tamper
 
 
 def test_hostile_media_is_stored_byte_for_byte_with_a_status(tmp_path):
@@ -23,3 +23,9 @@ def test_every_kind_of_tampering_is_named(tmp_path):
     dock = make_dock(tmp_path)
     outcome = tamper(tmp_path / "work", dock.env, rounds=len(TAMPERS))
     assert outcome.iterations == len(TAMPERS) and outcome.failures == [], outcome.failures
+
+
+def test_camera_read_errors_and_unplugs_lose_nothing(tmp_path):
+    dock = make_dock(tmp_path)
+    outcome = camera_faults(tmp_path / "work", dock.env, rounds=3)
+    assert outcome.iterations == 3 and outcome.failures == [], outcome.failures

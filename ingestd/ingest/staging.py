@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestd.durable import write_file
+from ingestd.durable import fsync_dir, write_file
 from ingestd.errors import StoreError
 
 LOCK = "owner.lock"
@@ -44,6 +44,8 @@ class StagingArea:
         self.base.mkdir(parents=True, exist_ok=True)
         self.dir = self.base / f"p{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.dir.mkdir()
+        # A marker is only found after a power cut if the directory holding it is found too.
+        fsync_dir(self.base)
         self._lock_fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return self
@@ -80,6 +82,10 @@ class StagingArea:
         self._require_open()
         path = self.dir / f"{kind}-{uuid.uuid4().hex}"
         write_file(path, value.encode("utf-8"), 0o600, sync=sync)
+        if sync:
+            # The name must be durable as well as the bytes: a dock session committed as
+            # `running` whose marker a power cut took would stay running for ever.
+            fsync_dir(self.dir)
         return Marker(kind, value, path)
 
     def _require_open(self) -> None:
