@@ -179,6 +179,15 @@ def initialise(settings: Settings) -> dict:
         revision = migrate.current_revision(db)
     finally:
         db.dispose()
+    from ingestd.users import FIRST_ADMIN, ensure_first_admin
+
+    app = App.open(settings)
+    try:
+        first_password = ensure_first_admin(app)
+    finally:
+        app.close()
     return {"data_dir": str(Path(data.root).resolve()), "store": str(data.store.resolve()),
             "database": settings.db_url, "schema": revision, "backup": backup,
-            "config": str(config_file.resolve()), "config_written": wrote_config}
+            "config": str(config_file.resolve()), "config_written": wrote_config,
+            "first_admin": {"badge": FIRST_ADMIN, "password": first_password, "temporary": True}
+            if first_password else None}

@@ -70,7 +70,11 @@ def _root(ctx: typer.Context,
 def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Create the data directory, originals store, signing key, database and default config."""
     result = initialise(settings_of(ctx))
-    emit(result, as_json, f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})")
+    text = f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})"
+    if result["first_admin"]:
+        text += (f"\nfirst administrator: {result['first_admin']['badge']}, one-time password "
+                 f"{result['first_admin']['password']} (shown once; change it at the first log-in)")
+    emit(result, as_json, text)
 
 
 @app.command()
@@ -79,6 +83,19 @@ def run(ctx: typer.Context) -> None:
     from ingestd.daemon import run_daemon
 
     run_daemon(App.open(settings_of(ctx)))  # the daemon closes the app itself when it stops
+
+
+@app.command()
+def web(ctx: typer.Context, host: Optional[str] = typer.Option(None, "--host", help="Address (default [web] host)."),
+        port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default [web] port).")) -> None:
+    """Serve the web console alone, without docking (`ingestd run` serves it with the daemon)."""
+    from ingestd.web.server import WebServer
+
+    application = App.open(settings_of(ctx))
+    try:
+        WebServer(application, host, port).run()
+    finally:
+        application.close()
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, opened_app, parse_date, parse_time, settings_of
+from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app, parse_date, parse_time, settings_of
 from ingestd.compliance.calendar import WorkCalendar
 from ingestd.compliance.deadline import upload_deadline
 from ingestd.compliance.policy import ASSIGNMENTS, get_policy, load_policies
@@ -53,13 +53,13 @@ def rules(ctx: typer.Context,
 
 @roster_app.command("import")
 def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX."),
-                  by: str = typer.Option("admin", "--by", help="Who imports it (badge or user name)."),
+                  by: str = ByOpt,
                   as_json: bool = JsonOpt) -> None:
     """Import a roster; re-importing a period replaces it. Nothing is imported from a bad file."""
     from ingestd.afterdock import import_roster
     from ingestd.compliance.roster import read_roster
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         roster = read_roster(file, app.settings.tz)
         app.policy  # a broken policy fails before anything is written
         result = import_roster(app, roster, by)

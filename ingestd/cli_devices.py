@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
-from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
+from ingestd.cli_support import ByOpt, JsonOpt, emit, iso, opened_app, settings_of
 from ingestd.db.models import Device, DockSession, Incident
 from ingestd.text import printable
 
@@ -60,11 +60,11 @@ def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 @devices_app.command("owner")
 def devices_owner(ctx: typer.Context, serial: str = typer.Argument(...), badge: str = typer.Argument(...),
-                  by: str = typer.Option("admin", "--by"), as_json: bool = JsonOpt) -> None:
+                  by: str = ByOpt, as_json: bool = JsonOpt) -> None:
     """Register the officer a camera is issued to (used when the roster does not say); the
     recordings it decides are computed again (officer, deadlines, 制作人)."""
     from ingestd.afterdock import set_owner
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         data = set_owner(app, serial, badge, by)
     emit(data, as_json, f"{serial} is issued to {badge}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, opened_app
+from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app
 from ingestd.text import printable
 
 incidents_app = typer.Typer(no_args_is_help=True, help="Incidents (damaged files, device faults) and their 书面说明.")
@@ -26,12 +26,12 @@ def incidents_list(ctx: typer.Context, only_open: bool = typer.Option(False, "--
 @incidents_app.command("explain")
 def incidents_explain(ctx: typer.Context, incident: int = typer.Argument(..., metavar="ID"),
                       note: str = typer.Option(..., "--note", help="The written explanation (书面说明)."),
-                      by: str = typer.Option(..., "--by", help="Badge of the person explaining (an enabled user)."),
+                      by: str = ByOpt,
                       as_json: bool = JsonOpt) -> None:
     """Record the written explanation of an incident; it is then closed."""
     from ingestd.evidence.incidents import explain_incident
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         data = explain_incident(app, incident, note, by)
     emit(data, as_json, f"incident {incident} explained and closed"
                         + (f" (object version {data['object_version']})" if data["object_version"] else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, opened_app
+from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app
 from ingestd.jobs.kinds import AFTER_DOCK, JobKind
 
 jobs_app = typer.Typer(no_args_is_help=True, help="After-dock jobs: SM3, probes, timeline, compliance, 制作人, "
@@ -34,13 +34,13 @@ def jobs_status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 @jobs_app.command("retry")
 def jobs_retry(ctx: typer.Context, job: int = typer.Argument(..., metavar="ID"),
-               by: str = typer.Option(..., "--by", help="Who asks (an enabled user)."),
+               by: str = ByOpt,
                as_json: bool = JsonOpt) -> None:
     """Queue a failed (or done) job of any kind again."""
     from ingestd.jobs.queue import retry
     from ingestd.users import require_user
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         with app.db.reading() as s:
             require_user(s, by, doing="retry a job")
         row = retry(app, job, by)

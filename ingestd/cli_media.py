@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestd.cli_support import JsonOpt, emit, opened_app
+from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app
 from ingestd.errors import UserError
 from ingestd.jobs.kinds import DERIVATIVES
 
@@ -26,18 +26,18 @@ def media_status(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 @media_app.command("retry")
 def media_retry(ctx: typer.Context, job: int = typer.Argument(..., metavar="ID"),
-                by: str = typer.Option("admin", "--by"), as_json: bool = JsonOpt) -> None:
+                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
     """Queue a failed (or done) derivative job again."""
     from ingestd.jobs.queue import retry
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         retry(app, job, by, DERIVATIVES)
     emit({"id": job, "status": "queued"}, as_json, f"media job {job} queued again")
 
 
 @media_app.command("request")
 def media_request(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar="REC"),
-                  by: str = typer.Option("admin", "--by"), as_json: bool = JsonOpt) -> None:
+                  by: str = ByOpt, as_json: bool = JsonOpt) -> None:
     """Ask for a recording's derivatives now (for the on_demand policy), first in the queue."""
     from sqlalchemy import select
 
@@ -46,7 +46,7 @@ def media_request(ctx: typer.Context, rec_id: str = typer.Argument(..., metavar=
     from ingestd.jobs.queue import enqueue
     from ingestd.lookup import find_recording
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         with app.db.reading() as s:
             rec, _serial = find_recording(s, rec_id)
             have = set(s.execute(select(Job.kind).where(Job.subject == rec.id,

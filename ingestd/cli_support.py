@@ -16,6 +16,7 @@ from ingestd.config import Settings
 from ingestd.errors import UserError
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+ByOpt = typer.Option(..., "--by", help="Who does it: the badge or user name of an enabled user.")
 EARLIEST, LATEST = 1970, 2999
 
 
@@ -28,10 +29,15 @@ def open_app(ctx: typer.Context) -> App:
 
 
 @contextmanager
-def opened_app(ctx: typer.Context) -> Iterator[App]:
-    """The app for one command, closed (staging released, connections returned) however it ends."""
+def opened_app(ctx: typer.Context, by: str | None = None) -> Iterator[App]:
+    """The app for one command, closed (staging released, connections returned) however it ends.
+    `by`: the acting person from --by, who must be an enabled user (checked here, once)."""
     app = open_app(ctx)
     try:
+        if by is not None:
+            from ingestd.users import acting
+
+            acting(app, by)
         yield app
     finally:
         app.close()

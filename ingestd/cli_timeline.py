@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
+from ingestd.cli_support import ByOpt, JsonOpt, emit, iso, opened_app, settings_of
 from ingestd.db.models import Device, Gap, RecordingCompliance
 from ingestd.timeline.reasons import REASONS
 
@@ -55,12 +55,12 @@ def gaps_explain(ctx: typer.Context, gap: int = typer.Argument(..., metavar="GAP
                  voice_at: Optional[float] = typer.Option(None, "--voice-at", help="Second of the following clip where "
                                                                                    "the officer explained it."),
                  note: Optional[str] = typer.Option(None, "--note", help="The written explanation."),
-                 by: str = typer.Option(..., "--by", help="Badge of the person explaining."),
+                 by: str = ByOpt,
                  as_json: bool = JsonOpt) -> None:
     """Record why a gap happened: a reason and the second the officer said it, or a written note."""
     from ingestd.timeline.explain import explain_gap
 
-    with opened_app(ctx) as app:
+    with opened_app(ctx, by) as app:
         result = explain_gap(app, gap, reason, voice_at, note, by)
     emit(result, as_json, f"gap {gap} explained: {REASONS[reason]} ({result['explanation']}), "
                           f"{result['object_id']} {result['object_version']}")

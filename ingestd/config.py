@@ -86,8 +86,20 @@ class MediaSettings(BaseModel):
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(True, description="`ingestd run` serves the web console")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    certfile: Path | None = Field(None, description="HTTPS: the certificate chain (PEM); else plain HTTP, for "
+                                                    "127.0.0.1 or behind a reverse proxy")
+    keyfile: Path | None = None
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(12, ge=1, le=24 * 7)
+    login_failures_per_account: int = Field(5, ge=1, description="failed log-ins in the window before 429")
+    login_failures_per_address: int = Field(20, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    pin_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"],
+                                     description="where badge + PIN log-ins are taken: the dock's own screen")
 
 
 class ScheduledReport(BaseModel):
@@ -416,8 +428,20 @@ DEFAULT_CONFIG_TEXT = """\
 # sample_size = 20
 
 [web]
+# The console, served by `ingestd run` (or alone by `ingestd web`). On the office LAN give
+# the dock's address, and a certificate for HTTPS, or keep 127.0.0.1 behind a reverse proxy.
+# enabled = true
 # host = "127.0.0.1"
 # port = 8080
+# certfile = "/etc/ingestd/tls/console.crt"
+# keyfile = "/etc/ingestd/tls/console.key"
+# language = "zh-CN"          # or "en"
+# session_idle_minutes = 30
+# session_absolute_hours = 12
+# login_failures_per_account = 5   # within login_window_minutes, then 429
+# login_failures_per_address = 20
+# login_window_minutes = 15
+# pin_addresses = ["127.0.0.1", "::1"]   # badge + PIN only from the dock's own screen
 
 [report]
 # Labels in Chinese ("zh"), or Chinese with English beside them ("zh-en").

@@ -126,6 +126,12 @@ class Daemon:
             from ingestd.metrics import serve
 
             serve(self.app, lambda: len(self.inflight))
+        web = None
+        if self.app.settings.web.enabled:
+            from ingestd.web.server import WebServer
+
+            web = WebServer(self.app)
+            web.start()
         afterdock.note_rules(self.app)  # a changed policy or calendar asks for every deadline again
         workers = afterdock.runner(self.app, AFTER_DOCK, name="jobs").start(self.stop_event)
         workers += afterdock.runner(self.app, DERIVATIVES, self.app.settings.media_workers,
@@ -144,6 +150,8 @@ class Daemon:
         if self.usb is not None:
             self.usb.stop()
         self.scheduler.shutdown(wait=True)
+        if web is not None:
+            web.stop()
         for thread in workers:
             thread.join(timeout=30)  # an ffmpeg run in flight ends at its own time limit; its lease hands it on
         self.pool.shutdown(wait=True)

@@ -1,41 +1,138 @@
-"""People who act on the store and their roles. The web console's log-in builds on this;
-here it decides who may approve access (002 第19条), legal holds and deletions."""
+"""People who act on the store and their roles, their passwords for the web console and the
+PINs for the dock's screen. Here it is decided who may approve access (002 第19条), legal
+holds and deletions; the web console and the command line resolve the acting person here."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from enum import StrEnum
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
-from ingestd.db.models import User
+from ingestd.db.models import User, WebSession
 from ingestd.errors import UserError
+from ingestd.passwords import check_new_password, check_new_pin, hash_secret, temporary_password
 
-ROLES = ("officer", "team_head", "legal", "admin")
-ROLE_ZH = {"officer": "执法人员", "team_head": "队长", "legal": "法制科", "admin": "管理员"}
-# Roles that see every team's recordings as part of their duty (法制审核, administration).
-UNIT_WIDE = ("legal", "admin")
+
+class Role(StrEnum):
+    OFFICER = "officer"  # 执法人员: own recordings and interruptions
+    TEAM_HEAD = "team_head"  # 执法队负责人: the team's items, approvals for the team
+    LEGAL = "legal"  # 法制科: unit-wide read, evidence, cases, exports
+    ADMIN = "admin"  # 信息中心: devices, users, roster, settings
+    AUDITOR = "auditor"  # 督察: read-only everywhere, the audit trail included
+
+
+ROLES = tuple(r.value for r in Role)
+ROLE_ZH = {"officer": "执法人员", "team_head": "队长", "legal": "法制科", "admin": "信息中心", "auditor": "督察"}
+# Roles that see every team's recordings as part of their duty (法制审核, administration, 督察).
+UNIT_WIDE = ("legal", "admin", "auditor")
+FIRST_ADMIN = "admin"
 
 
 def add_user(app: App, badge: str, name: str, role: str, team: str | None, email: str | None,
-             mobile: str | None, by: str) -> dict:
+             mobile: str | None, by: str, password: str | None = None, temporary: bool = False) -> dict:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r} (use {', '.join(ROLES)})")
     if not badge.strip() or not name.strip():
         raise UserError("a user needs a badge (警号 or user name) and a name")
+    if password is not None:
+        check_new_password(password, badge)
     with app.changes.begin(by) as ch:
+        require_user(ch.session, by, ("admin",), "add or change users")
         user = ch.session.get(User, badge)
         action = "user.updated" if user else "user.added"
         if user is None:
-            user = User(badge=badge, created_at=app.clock.now(), disabled=False)
+            user = User(badge=badge, created_at=app.clock.now(), disabled=False, password_temporary=False)
             ch.session.add(user)
         user.name, user.role, user.team, user.email, user.mobile = name, role, team, email, mobile
-        ch.record(action, "user", badge, name=name, role=role, team=team)
+        if password is not None:
+            _set_password(user, password, temporary, app)
+        ch.record(action, "user", badge, name=name, role=role, team=team,
+                  **({"password": "temporary" if temporary else "set"} if password is not None else {}))
         return user_dict(user)
+
+
+def _set_password(user: User, password: str, temporary: bool, app: App) -> None:
+    user.password_hash, user.password_temporary = hash_secret(password), temporary
+    user.password_changed_at = app.clock.now()
+
+
+def set_password(app: App, badge: str, password: str, by: str, temporary: bool = False,
+                 keep_session: str | None = None) -> dict:
+    """A new password: by the person themself, or by an admin (then usually temporary). Every
+    other log-in of that person ends with it."""
+    check_new_password(password, badge)
+    with app.changes.begin(by) as ch:
+        actor = require_user(ch.session, by)
+        if actor.badge != badge and actor.role != "admin":
+            raise UserError(f"user {by} may not set another person's password: needs {ROLE_ZH['admin']}")
+        user = require_user(ch.session, badge)
+        _set_password(user, password, temporary, app)
+        ended = _end_sessions(ch.session, badge, app, keep=keep_session)
+        ch.record("user.password_set", "user", badge, temporary=temporary, sessions_ended=ended)
+        return user_dict(user)
+
+
+def set_pin(app: App, badge: str, pin: str, by: str) -> dict:
+    check_new_pin(pin, badge)
+    with app.changes.begin(by) as ch:
+        actor = require_user(ch.session, by)
+        if actor.badge != badge and actor.role != "admin":
+            raise UserError(f"user {by} may not set another person's PIN: needs {ROLE_ZH['admin']}")
+        user = require_user(ch.session, badge)
+        user.pin_hash = hash_secret(pin)
+        ch.record("user.pin_set", "user", badge)
+        return user_dict(user)
+
+
+def disable_user(app: App, badge: str, by: str) -> dict:
+    with app.changes.begin(by) as ch:
+        require_user(ch.session, by, ("admin",), "disable users")
+        if badge == by:
+            raise UserError(f"user {by} may not disable their own account")
+        user = ch.session.get(User, badge)
+        if user is None:
+            raise UserError(f"no user {badge!r}")
+        if user.disabled:
+            return user_dict(user)
+        user.disabled = True
+        ended = _end_sessions(ch.session, badge, app)
+        ch.record("user.disabled", "user", badge, sessions_ended=ended)
+        return user_dict(user)
+
+
+def _end_sessions(session: Session, badge: str, app: App, keep: str | None = None) -> int:
+    query = update(WebSession).where(WebSession.badge == badge, WebSession.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(WebSession.token_hash != keep)
+    return session.execute(query.values(revoked_at=app.clock.now())).rowcount or 0
+
+
+def ensure_first_admin(app: App) -> str | None:
+    """`ingestd init` on a unit with no 信息中心 account yet: an `admin` with a one-time
+    password (returned, shown once, to be changed at the first log-in)."""
+    with app.db.reading() as s:
+        if s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False)).limit(1)).first():
+            return None
+    password = temporary_password()
+    with app.changes.begin("ingestd") as ch:
+        user = ch.session.get(User, FIRST_ADMIN)
+        if user is None:
+            user = User(badge=FIRST_ADMIN, name="信息中心管理员", created_at=app.clock.now())
+            ch.session.add(user)
+        user.role, user.disabled = "admin", False
+        _set_password(user, password, True, app)
+        ch.record("user.added", "user", FIRST_ADMIN, name=user.name, role="admin", password="temporary",
+                  reason="the first administrator, made by `ingestd init`")
+    return password
 
 
 def user_dict(user: User) -> dict:
     return {"badge": user.badge, "name": user.name, "role": user.role, "role_zh": ROLE_ZH[user.role],
-            "team": user.team, "email": user.email, "mobile": user.mobile, "disabled": user.disabled}
+            "team": user.team, "email": user.email, "mobile": user.mobile, "disabled": bool(user.disabled),
+            "has_password": user.password_hash is not None, "password_temporary": bool(user.password_temporary),
+            "has_pin": user.pin_hash is not None}
 
 
 def list_users(app: App) -> list[dict]:
@@ -52,3 +149,9 @@ def require_user(session: Session, badge: str, roles: tuple[str, ...] | None = N
         allowed = "/".join(ROLE_ZH[r] for r in roles)
         raise UserError(f"user {badge} ({ROLE_ZH[user.role]}) may not {doing or 'do this'}: needs {allowed}")
     return user
+
+
+def acting(app: App, badge: str) -> str:
+    """The person named by the command line's --by: an enabled user, resolved once."""
+    with app.db.reading() as s:
+        return require_user(s, badge).badge

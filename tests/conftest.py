@@ -45,6 +45,7 @@ class Dock:
     root: Path
     settings: Settings
     env: dict
+    first_admin_password: str | None = None  # the one-time password `init` printed
 
     def app(self, clock=None) -> App:
         return App.open(self.settings, clock)
@@ -63,13 +64,14 @@ class Dock:
 
 def make_dock(root: Path, **env_extra: str) -> Dock:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")}
+    # The daemon's web console is tested on ports of its own (tests/test_web*.py), not 8080.
     env.update({"INGESTD_DATA_DIR": str(root / "var"), "INGESTD_DOCK_NAME": "test-dock",
-                "INGESTD_LOG_LEVEL": "WARNING", **env_extra})
+                "INGESTD_LOG_LEVEL": "WARNING", "INGESTD_WEB__ENABLED": "false", **env_extra})
     settings = Settings(data_dir=root / "var", dock_name="test-dock", database_url=env_extra.get("INGESTD_DATABASE_URL"),
                         ingest={"workers": int(env_extra.get("INGESTD_INGEST__WORKERS", "0"))},
                         **({"policy": env_extra["INGESTD_POLICY"]} if "INGESTD_POLICY" in env_extra else {}))
-    initialise(settings)
-    return Dock(root, settings, env)
+    made = initialise(settings)
+    return Dock(root, settings, env, (made["first_admin"] or {}).get("password"))
 
 
 @pytest.fixture

@@ -431,8 +431,9 @@ class State:
     fs: Fs
 
 
-def states(before: Fs, ops: list[Op], mixes: int = 2, seed: int = 0) -> list[State]:
-    """Every distinct state at every sync boundary (see the module's text)."""
+def states(before: Fs, ops: list[Op], mixes: int = 2, seed: int = 0, only: str | None = None) -> list[State]:
+    """Every distinct state at every sync boundary (see the module's text); `only`: those of
+    one variant (e.g. "durable only"), distinct among themselves."""
     rng = random.Random(seed)
     cuts = [i for i, op in enumerate(ops) if op.kind == "sync"] + [len(ops)]
     seen: set[str] = set()
@@ -463,6 +464,8 @@ def states(before: Fs, ops: list[Op], mixes: int = 2, seed: int = 0) -> list[Sta
                      and rng.random() < 0.5}
             choices[f"mix {n + 1}"] = keep
         for variant, extra in choices.items():
+            if only is not None and variant != only:
+                continue
             fs = copy.deepcopy(before)
             for i in range(cut):
                 if durable[i] or i in extra:
@@ -602,7 +605,7 @@ def explore(work: Path, which: str, limit: int | None = None, mixes: int = 2, se
     cam = work / "camera"
     expected = camera(cam)
     env, before, ops, _ = record(work / "recorded", cam, which)
-    found = [s for s in states(before, ops, mixes=mixes, seed=seed) if variant in (None, s.variant)]
+    found = states(before, ops, mixes=mixes, seed=seed, only=variant)
     chosen = found if limit is None or limit >= len(found) else \
         [found[round(i * (len(found) - 1) / (limit - 1))] for i in range(limit)] if limit > 1 else found[-1:]
     result = Exploration(which, len([o for o in ops if o.kind != "sync"]), len([o for o in ops if o.kind == "sync"]),

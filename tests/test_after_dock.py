@@ -83,7 +83,7 @@ def _complete(dock, cam: Path) -> dict:
 
 def _with_roster(dock, tmp_path: Path, camera: str) -> None:
     (tmp_path / "roster.csv").write_text(ROSTER.format(camera=camera), encoding="utf-8")
-    dock.cli_json("roster", "import", str(tmp_path / "roster.csv"))
+    dock.cli_json("roster", "import", "--by", "admin", str(tmp_path / "roster.csv"))
 
 
 def _run_killed(dock, *args: str, failpoint: str | None = None, kill_after_s: float | None = None) -> int:
@@ -118,7 +118,7 @@ def test_crash_while_a_recompute_runs_is_finished_by_the_next_command(tmp_path, 
     dock = make_dock(tmp_path)
     dock.cli_json("ingest", str(dump), "--device", "CAM-77")
     (tmp_path / "roster.csv").write_text(ROSTER.format(camera="CAM-77"), encoding="utf-8")
-    assert _run_killed(dock, "roster", "import", str(tmp_path / "roster.csv"),
+    assert _run_killed(dock, "roster", "import", "--by", "admin", str(tmp_path / "roster.csv"),
                        failpoint="job.claimed:recompute") == -signal.SIGKILL
     dock.cli_json("jobs", "work", "--until-idle")
     recs = dock.cli_json("recordings", "list")
@@ -181,15 +181,15 @@ def test_owner_change_and_roster_import_update_maker_and_figures(tmp_path, clips
         "日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
         "2026-11-21,012345,张三,L-001,一队,08:00,18:00,常规,,CAM-OTHER\n"
         "2026-11-21,054321,李四,L-002,二队,08:00,18:00,常规,,CAM-OTHER2\n", encoding="utf-8")
-    dock.cli_json("roster", "import", str(tmp_path / "r.csv"))
-    owned = dock.cli_json("devices", "owner", "CAM-OWN", "054321")
+    dock.cli_json("roster", "import", "--by", "admin", str(tmp_path / "r.csv"))
+    owned = dock.cli_json("devices", "owner", "--by", "admin", "CAM-OWN", "054321")
     assert owned["recomputed"]["recordings"] == 1 and owned["evidence_rederived"] == 1
     [rec] = dock.cli_json("recordings", "list")
     assert (rec["officer"], rec["officer_source"], rec["team"]) == ("054321", "device_owner", "二队")
     assert dock.cli_json("evidence", "show", rid)["制作人"] == "李四（执法证号 L-002，警号 054321）"
     # A roster that puts the camera with another officer that day takes precedence.
     (tmp_path / "r2.csv").write_text(ROSTER.format(camera="CAM-OWN"), encoding="utf-8")
-    imported = dock.cli_json("roster", "import", str(tmp_path / "r2.csv"))
+    imported = dock.cli_json("roster", "import", "--by", "admin", str(tmp_path / "r2.csv"))
     assert imported["recomputed"]["recordings"] == 1 and imported["evidence_rederived"] == 1
     [rec] = dock.cli_json("recordings", "list")
     assert (rec["officer"], rec["officer_source"]) == ("012345", "roster")
@@ -206,15 +206,20 @@ def test_a_growing_file_is_not_stored_as_damaged(tmp_path, clips):
     copy_clip(clips["h264"], cam / "20261120_080000.mp4")
     growing = cam / "20261120_081000.mp4"
     growing.write_bytes(data[: len(data) // 4])
-    writing = threading.Event()
+    writing, docked = threading.Event(), threading.Event()
 
     def write_rest() -> None:
+        # Like a camera still recording: it grows for as long as the dock runs, and its last
+        # bytes come only after the dock returned (never a fixed time a loaded machine misses).
+        chunks = list(range(len(data) // 4, len(data), 16384))
         with open(growing, "ab") as fh:
-            for i in range(len(data) // 4, len(data), 16384):
+            for n, i in enumerate(chunks):
+                if n == len(chunks) - 1:
+                    docked.wait(120)
                 fh.write(data[i:i + 16384])
                 fh.flush()
                 writing.set()
-                time.sleep(0.002)
+                time.sleep(0.02)
 
     writer = threading.Thread(target=write_rest)
     writer.start()
@@ -225,6 +230,7 @@ def test_a_growing_file_is_not_stored_as_damaged(tmp_path, clips):
     finally:
         app.close()
     assert writer.is_alive(), "the file must still be growing while the dock copies it"
+    docked.set()
     writer.join()
     outcome = {o.rel_path: o for o in run.outcomes}[growing.name]
     assert (outcome.status, outcome.code) == ("skipped", "changed_during_copy")

@@ -112,9 +112,9 @@ def world(tmp_path, clips):
     clock = FixedClock(datetime(2026, 11, 20, 12, tzinfo=TZ))
     app = App.open(settings, clock)
     import_roster(app, read_roster(write_csv(tmp_path / "r.csv", ZH, ROWS, "utf-8-sig"), TZ), "admin")
-    add_user(app, "012345", "张三", "officer", "一中队", "zhangsan@unit.test", "13800000001", "setup")
-    add_user(app, "H1", "一中队长", "team_head", "一中队", "h1@unit.test", "13800000002", "setup")
-    add_user(app, "A1", "管理员", "admin", None, "admin@unit.test", None, "setup")
+    add_user(app, "012345", "张三", "officer", "一中队", "zhangsan@unit.test", "13800000001", "admin")
+    add_user(app, "H1", "一中队长", "team_head", "一中队", "h1@unit.test", "13800000002", "admin")
+    add_user(app, "A1", "管理员", "admin", None, "admin@unit.test", None, "admin")
     yield app, settings, clock, receiver, mailbox, dock
     app.close()
     controller.stop()
@@ -293,6 +293,6 @@ def test_a_fixity_failure_reaches_the_admins_once(world, tmp_path, clips):
     assert verify_store(app).failed
     assert sweep(app)["raised"] == 1
     alert = json.loads(receiver.on("/hook")[-1]["body"])
-    assert alert["event"] == "fixity_changed" and alert["recipients"] == ["A1"] and alert["article"] == "002 第17条"
+    assert alert["event"] == "fixity_changed" and sorted(alert["recipients"]) == ["A1", "admin"] and alert["article"] == "002 第17条"
     clock.advance(timedelta(minutes=5))
     assert sweep(app)["raised"] == 0

@@ -31,7 +31,7 @@ def test_ingest_is_fully_audited(audited):
         actions = [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
     # the first command notes the rules in force (policy, calendar), then the dock starts
     # (registering the camera, named after its folder, in the same transaction)
-    assert actions[:3] == ["rules.changed", "device.registered", "dock.started"]
+    assert actions[:4] == ["user.added", "rules.changed", "device.registered", "dock.started"]  # init made admin
     # the camera is released, then the jobs that follow run: compliance for what arrived
     assert actions.index("dock.released") < actions.index("compliance.recomputed")
     assert actions.index("recording.sm3") > actions.index("dock.released")  # SM3 is after-dock work

@@ -38,13 +38,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _people(app):
-    add_user(app, "012345", "张三", "officer", "一中队", None, None, "setup")
-    add_user(app, "067890", "李四", "officer", "二中队", None, None, "setup")
-    add_user(app, "H1", "一中队长", "team_head", "一中队", None, None, "setup")
-    add_user(app, "H2", "二中队长", "team_head", "二中队", None, None, "setup")
-    add_user(app, "L1", "法制员", "legal", None, None, None, "setup")
-    add_user(app, "A1", "管理员甲", "admin", None, None, None, "setup")
-    add_user(app, "A2", "管理员乙", "admin", None, None, None, "setup")
+    add_user(app, "012345", "张三", "officer", "一中队", None, None, "admin")
+    add_user(app, "067890", "李四", "officer", "二中队", None, None, "admin")
+    add_user(app, "H1", "一中队长", "team_head", "一中队", None, None, "admin")
+    add_user(app, "H2", "二中队长", "team_head", "二中队", None, None, "admin")
+    add_user(app, "L1", "法制员", "legal", None, None, None, "admin")
+    add_user(app, "A1", "管理员甲", "admin", None, None, None, "admin")
+    add_user(app, "A2", "管理员乙", "admin", None, None, None, "admin")
 
 
 def _dock(app, tmp: Path, clips, serial: str, files: dict[str, str]) -> dict[str, str]:

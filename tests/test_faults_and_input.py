@@ -52,7 +52,7 @@ def test_names_are_compared_as_the_bytes_they_are(tmp_path):
 
 def test_export_inside_the_data_directory_is_refused_and_verify_finds_foreign_files(tmp_path, clips):
     dock = make_dock(tmp_path)
-    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "setup")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
     copy_clip(clips["h264"], tmp_path / "cam" / "20261120_100000.mp4")
     [rid] = [f["recording_id"] for f in dock.cli_json("ingest", str(tmp_path / "cam"), "--device", "C1")["files"]]
     store = dock.settings.data_dir / "store"
@@ -109,7 +109,7 @@ def test_bad_config_files_and_data_dirs(tmp_path):
 
 def test_voice_at_must_be_a_number_of_seconds(tmp_path, clips):
     dock = make_dock(tmp_path)
-    dock.cli_json("users", "add", "O1", "--name", "张三", "--role", "officer", "--by", "setup")
+    dock.cli_json("users", "add", "O1", "--name", "张三", "--role", "officer", "--by", "admin")
     copy_clip(clips["h264"], tmp_path / "cam" / "20261120_100000.mp4")
     copy_clip(clips["h264_b"], tmp_path / "cam" / "20261120_100100.mp4")
     dock.cli_json("ingest", str(tmp_path / "cam"), "--device", "C1")
@@ -130,7 +130,7 @@ def test_roster_rows_that_cannot_be_right_are_refused(tmp_path, row, says):
     dock = make_dock(tmp_path)
     path = tmp_path / "r.csv"
     path.write_text(ROSTER_HEAD + row + "\n", encoding="utf-8")
-    line = one_line_error(dock.cli("roster", "import", str(path), check=None), 2)
+    line = one_line_error(dock.cli("roster", "import", "--by", "admin", str(path), check=None), 2)
     assert says in line and "row 2" in line and "nothing was imported" in line
     assert dock.cli_json("compliance", "shifts") == []
 
@@ -144,7 +144,7 @@ def test_xlsx_formula_without_a_saved_value_is_named(tmp_path):
     sheet.append(["2026-11-20", "=TEXT(12345,\"000000\")", "张三", "", "一队", "08:00", "18:00", "常规", "", "C1"])
     book.save(tmp_path / "r.xlsx")  # written by a program: no cached value for the formula
     dock = make_dock(tmp_path)
-    line = one_line_error(dock.cli("roster", "import", str(tmp_path / "r.xlsx"), check=None), 2)
+    line = one_line_error(dock.cli("roster", "import", "--by", "admin", str(tmp_path / "r.xlsx"), check=None), 2)
     assert "formula" in line and "no saved value" in line and "empty" not in line
 
 

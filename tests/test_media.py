@@ -112,9 +112,9 @@ def test_damaged_originals_partial_proxy_or_recorded_failure(tmp_path):
     assert ffprobe(derivative_dir(app, done.subject) / "proxy" / "proxy.mp4")["streams"]
     # the originals are untouched
     assert dock.cli_json("verify")["ok"]
-    retried = dock.cli_json("media", "retry", str(failed["id"]))
+    retried = dock.cli_json("media", "retry", "--by", "admin", str(failed["id"]))
     assert retried["status"] == "queued"
-    assert dock.cli("media", "retry", "99999", check=2).stderr.startswith("ingestd: no job with id 99999")
+    assert dock.cli("media", "retry", "--by", "admin", "99999", check=2).stderr.startswith("ingestd: no job with id 99999")
 
 
 def test_a_dead_workers_job_is_taken_again_when_its_lease_runs_out(unit):
@@ -139,7 +139,7 @@ def test_on_demand_policy_queues_nothing_until_asked(tmp_path, clips):
     copy_clip(clips["h264"], tmp_path / "cam" / "a.mp4")
     rid = dock.cli_json("ingest", str(tmp_path / "cam"))["files"][0]["recording_id"]
     assert dock.cli_json("media", "status")["queued"] == 0
-    assert dock.cli_json("media", "request", rid[:10])["queued"] == ["proxy", "hls", "thumbnails"]
+    assert dock.cli_json("media", "request", "--by", "admin", rid[:10])["queued"] == ["proxy", "hls", "thumbnails"]
     app = dock.app()
     assert work_jobs(app, DERIVATIVES) == 3
     assert (derivative_dir(app, rid) / "proxy" / "proxy.mp4").is_file()

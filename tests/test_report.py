@@ -64,8 +64,8 @@ def _build_unit(tmp: Path, clips, **env: str):
     clock = FixedClock(datetime(2026, 11, 20, 12, tzinfo=TZ))
     app = dock.app(clock)
     import_roster(app, read_roster(write_csv(tmp / "r.csv", ZH, ROWS, "utf-8-sig"), TZ), "admin")
-    add_user(app, "H1", "一中队长", "team_head", "一中队", None, None, "setup")
-    add_user(app, "L1", "法制员", "legal", None, None, None, "setup")
+    add_user(app, "H1", "一中队长", "team_head", "一中队", None, None, "admin")
+    add_user(app, "L1", "法制员", "legal", None, None, None, "admin")
     cams = tmp / "cams"
     cams.mkdir()
     clock.at = datetime(2026, 11, 21, 8, tzinfo=TZ)

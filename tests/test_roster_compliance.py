@@ -86,7 +86,7 @@ def test_bad_rows_are_named_and_nothing_is_imported(tmp_path, change, message):
     change(rows)
     dock = make_dock(tmp_path)
     path = write_csv(tmp_path / "排班.csv", ZH, rows, "utf-8-sig")
-    proc = dock.cli("roster", "import", str(path), check=2)
+    proc = dock.cli("roster", "import", "--by", "admin", str(path), check=2)
     assert message in proc.stderr and "nothing was imported" in proc.stderr
     with dock.app().db.reading() as s:
         assert s.execute(select(func.count()).select_from(Shift)).scalar() == 0
@@ -113,9 +113,9 @@ def test_header_problems(tmp_path, header, message):
 
 def test_reimport_replaces_the_period_for_the_files_teams_only(tmp_path):
     dock = make_dock(tmp_path)
-    dock.cli("roster", "import", str(write_csv(tmp_path / "all.csv", ZH, ROWS, "utf-8-sig")))
+    dock.cli("roster", "import", "--by", "admin", str(write_csv(tmp_path / "all.csv", ZH, ROWS, "utf-8-sig")))
     team_one = [r for r in ROWS if r[4] == "一中队"][:1]  # 一中队 now only has 张三 that day
-    out = dock.cli_json("roster", "import", str(write_csv(tmp_path / "one.csv", ZH, team_one, "utf-8-sig")))
+    out = dock.cli_json("roster", "import", "--by", "admin", str(write_csv(tmp_path / "one.csv", ZH, team_one, "utf-8-sig")))
     assert out["replaced"] == 2 and out["shifts"] == 1
     with dock.app().db.reading() as s:
         assert sorted(s.execute(select(Shift.badge)).scalars()) == ["012345", "022222", "067890"]

@@ -108,7 +108,7 @@ def test_a_damaged_clip_is_judged_by_its_last_known_time(policy):
 def _roster(dock, tmp: Path, *rows: str) -> None:
     path = tmp / f"roster-{len(list(tmp.glob('roster-*')))}.csv"
     path.write_text(ROSTER_HEAD + "".join(r + "\n" for r in rows), encoding="utf-8")
-    dock.cli_json("roster", "import", str(path))
+    dock.cli_json("roster", "import", "--by", "admin", str(path))
 
 
 def test_a_return_entered_later_recomputes_the_officer(tmp_path, clips):
@@ -140,7 +140,7 @@ def test_a_return_entered_later_recomputes_the_officer(tmp_path, clips):
 
 def test_incidents_are_explained_in_writing_and_closed(tmp_path, clips):
     dock = make_dock(tmp_path)
-    dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "setup")
+    dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "admin")
     cam = tmp_path / "CAM-I"
     data = clips["h264"].read_bytes()
     (cam / "20261120_100000.mp4").parent.mkdir(parents=True)
@@ -256,7 +256,7 @@ def test_evidence_discs_under_changsha(tmp_path, clips):
     from ingestd.compliance.report import ReportRequest, build_report
 
     dock = make_dock(tmp_path, INGESTD_POLICY="changsha-county")
-    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "setup")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
     cam = tmp_path / "CAM-E"
     copy_clip(clips["h264"], cam / "20261120_100000.mp4")
     [rid] = [f["recording_id"] for f in dock.cli_json("ingest", str(cam), "--device", "CAM-E")["files"]]
@@ -286,7 +286,7 @@ def test_no_disc_finding_where_the_policy_asks_for_none(tmp_path, clips):
     from ingestd.compliance.report import ReportRequest, build_report
 
     dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
-    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "setup")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
     cam = tmp_path / "CAM-N"
     copy_clip(clips["h264"], cam / "20261120_100000.mp4")
     [rid] = [f["recording_id"] for f in dock.cli_json("ingest", str(cam), "--device", "CAM-N")["files"]]
@@ -301,7 +301,7 @@ def test_no_disc_finding_where_the_policy_asks_for_none(tmp_path, clips):
 
 def test_statement_carries_written_explanations_and_recording_content(tmp_path, clips):
     dock = make_dock(tmp_path, INGESTD_POLICY="zhengxiang-hrss")
-    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "setup")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
     cam = tmp_path / "CAM-S"
     copy_clip(clips["h264"], cam / "20261120_100000.mp4")
     copy_clip(clips["h264_b"], cam / "20261120_100100.mp4")
@@ -359,7 +359,7 @@ def test_retention_counts_from_archive_and_only_for_case_files(tmp_path, clips):
     from ingestd.evidence import retention
 
     dock = make_dock(tmp_path, INGESTD_POLICY="hengyang-forestry")
-    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "setup")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
     cam = tmp_path / "CAM-R"
     copy_clip(clips["h264"], cam / "20261120_100000.mp4")
     copy_clip(clips["h264_b"], cam / "20261120_100100.mp4")

@@ -171,5 +171,5 @@ def test_devices_list_shows_state_and_progress(dock, clips, tmp_path):
     assert d["serial"] == "CAM-L" and d["state"] == "released"
     assert d["files"] == {"total": 2, "seen": 2, "ingested": 2, "damaged": 0, "failed": 0}
     assert d["mb_per_s"] is not None and d["open_incidents"] == 0
-    proc = dock.cli("devices", "owner", "CAM-L", "999999", check=2)
+    proc = dock.cli("devices", "owner", "--by", "admin", "CAM-L", "999999", check=2)
     assert "no officer with badge 999999" in proc.stderr

@@ -402,6 +402,41 @@ class User(Base):
     mobile: Mapped[str | None] = mapped_column(String(32))  # for @-mentions in DingTalk robots
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The web console: Argon2id hashes only. A temporary password must be changed at the first
+    # log-in; the PIN signs an officer in on the dock's own screen.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_temporary: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+
+
+class WebSession(Base):
+    """A log-in: the cookie holds a random token, the database only its SHA-256, so a copy of
+    the database signs nobody in. Revoked by log-out, a password change or disabling the user."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    badge: Mapped[str] = mapped_column(ForeignKey("users.badge"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute limit
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="password")  # password | pin (the dock screen)
+
+
+class LoginAttempt(Base):
+    """Every log-in tried, for throttling per account and per address across processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_badge_at", "badge", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    badge: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
 
 
 class Case(Base):

@@ -1,0 +1,133 @@
+"""Users (信息中心 changes them, 督察 reads them) and the audit trail, with its chain's
+verification run in the background."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from ingestd import audit
+from ingestd.db.models import AuditEvent, AuditHead
+from ingestd.errors import UserError
+from ingestd.passwords import temporary_password
+from ingestd.users import ROLE_ZH, ROLES, add_user, disable_user, list_users
+from ingestd.web.access import Page, may_change
+from ingestd.web.server import Edge
+
+AUDIT_PAGE = 100
+CHECK_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    entries: int
+    first_bad: int | None
+    checked_at: datetime
+    head_hash: str | None
+    head_signature: str | None
+
+
+class ChainChecker:
+    """The whole chain is walked in a thread, never while a page waits; a page shows the
+    last result and starts a new walk when that one is older than CHECK_EVERY."""
+
+    def __init__(self, edge: Edge):
+        self.edge = edge
+        self.result: ChainCheck | None = None
+        self._running = threading.Lock()
+
+    def latest(self) -> ChainCheck | None:
+        stale = self.result is None or self.edge.app.clock.now() - self.result.checked_at > CHECK_EVERY
+        if stale and self._running.acquire(blocking=False):
+            threading.Thread(target=self._walk, name="audit-check", daemon=True).start()
+        return self.result
+
+    def _walk(self) -> None:
+        try:
+            app = self.edge.app
+            with app.db.reading() as s:
+                findings = audit.verify(s, app.verifier())
+                head = s.get(AuditHead, 1)
+                self.result = ChainCheck(not findings, head.seq if head else 0,
+                                         findings[0].detail["seq"] if findings else None, app.clock.now(),
+                                         head.hash if head else None, head.signature if head else None)
+        finally:
+            self._running.release()
+
+
+def router(edge: Edge) -> APIRouter:
+    r = APIRouter()
+    app = edge.app
+    checker = ChainChecker(edge)
+
+    def users_page(request: Request, viewer, status_code: int = 200, **extra):
+        return edge.page(request, "users.html", viewer, status_code=status_code, users=list_users(app),
+                         roles=[(role, ROLE_ZH[role]) for role in ROLES],
+                         can_change=may_change(viewer.role, Page.USERS), **extra)
+
+    @r.get("/users")
+    def users(request: Request):
+        return users_page(request, edge.require(request, Page.USERS))
+
+    @r.post("/users")
+    async def users_add(request: Request):
+        viewer, form = await edge.posted(request, Page.USERS)
+        password = temporary_password()
+        try:
+            added = add_user(app, str(form.get("badge", "")).strip(), str(form.get("name", "")).strip(),
+                             str(form.get("role", "")), str(form.get("team", "")).strip() or None, None, None,
+                             viewer.badge, password, temporary=True)
+        except UserError as exc:
+            return users_page(request, viewer, 400, error=str(exc))
+        return users_page(request, viewer, added=added, password=password)
+
+    @r.post("/users/{badge}/disable")
+    async def users_disable(request: Request, badge: str):
+        viewer, _form = await edge.posted(request, Page.USERS)
+        try:
+            disable_user(app, badge, viewer.badge)
+        except UserError as exc:
+            return users_page(request, viewer, 400, error=str(exc))
+        return RedirectResponse("/users", status_code=303)
+
+    @r.get("/audit")
+    def audit_trail(request: Request, person: str = "", action: str = "", subject: str = "",
+                    since: str = "", until: str = "", before: int | None = None):
+        viewer = edge.require(request, Page.AUDIT)
+        q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE + 1)
+        if person:
+            q = q.where(AuditEvent.actor == person)
+        if action:
+            q = q.where(AuditEvent.action.startswith(action))
+        if subject:
+            q = q.where(AuditEvent.subject_id == subject)
+        tz = app.settings.tz
+        try:
+            if since:
+                q = q.where(AuditEvent.at >= datetime.fromisoformat(since).replace(tzinfo=tz))
+            if until:
+                q = q.where(AuditEvent.at < datetime.fromisoformat(until).replace(tzinfo=tz) + timedelta(days=1))
+        except ValueError:
+            return edge.page(request, "message.html", viewer, status_code=400,
+                             message=f"not a date: {since or until}")
+        if before is not None:
+            q = q.where(AuditEvent.seq < before)  # keyset: the next page starts below the last seq shown
+        with app.db.reading() as s:
+            rows = s.execute(q).scalars().all()
+        entries = [{"seq": e.seq, "at": e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor,
+                    "action": e.action, "subject": f"{e.subject_type} {e.subject_id}", "dock": e.dock,
+                    "detail": json.dumps(json.loads(e.detail), ensure_ascii=False)[:300]}
+                   for e in rows[:AUDIT_PAGE]]
+        older = entries[-1]["seq"] if len(rows) > AUDIT_PAGE else None
+        return edge.page(request, "audit.html", viewer, entries=entries, older=older, chain=checker.latest(),
+                         filters={"person": person, "action": action, "subject": subject, "since": since,
+                                  "until": until})
+
+    return r

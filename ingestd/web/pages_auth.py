@@ -1,0 +1,100 @@
+"""Log-in, log-out and changing one's password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from ingestd.errors import UserError
+from ingestd.passwords import matches
+from ingestd.users import set_password
+from ingestd.web import sessions
+from ingestd.web.server import Edge, NeedLogin, _safe_next, set_session_cookie
+from ingestd.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginOutcome
+
+
+def _address(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+def router(edge: Edge) -> APIRouter:
+    r = APIRouter()
+    t = edge.templates.env.globals["t"]
+
+    def login_page(request: Request, next_path: str, error: str | None = None, status_code: int = 200):
+        token = sessions.new_login_csrf()
+        response = edge.page(request, "login.html", None, status_code=status_code, login_csrf=token,
+                             next_path=_safe_next(next_path), error=error)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure,
+                            path="/login")
+        return response
+
+    @r.get("/login")
+    def login_form(request: Request, next: str = "/"):
+        return login_page(request, next)
+
+    @r.post("/login")
+    async def login(request: Request):
+        form = dict(await request.form())
+        next_path = _safe_next(form.get("next"))
+        if not sessions.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+            return login_page(request, next_path, t["form_expired"], 403)
+        result = sessions.sign_in(edge.app, str(form.get("badge", "")), str(form.get("password", "")),
+                                  _address(request))
+        if result.outcome is LoginOutcome.THROTTLED:
+            return login_page(request, next_path, t["login_throttled"], 429)
+        if result.outcome is LoginOutcome.REFUSED:
+            return login_page(request, next_path, t["login_refused"], 401)
+        target = "/password" if result.viewer.must_change_password else next_path
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(edge, response, result.token)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        return response
+
+    @r.post("/logout")
+    async def logout(request: Request):
+        viewer = edge.viewer(request)
+        if viewer is None:
+            raise NeedLogin()
+        form = dict(await request.form())
+        if sessions.csrf_ok(edge.app, viewer, form.get("csrf_token")):
+            sessions.sign_out(edge.app, viewer)
+        request.state.renew = None
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    def password_page(request: Request, viewer, error: str | None = None, status_code: int = 200):
+        return edge.page(request, "password.html", viewer, status_code=status_code, error=error)
+
+    @r.get("/password")
+    def password_form(request: Request):
+        viewer = edge.viewer(request)
+        if viewer is None:
+            raise NeedLogin()
+        return password_page(request, viewer)
+
+    @r.post("/password")
+    async def password_change(request: Request):
+        viewer = edge.viewer(request)
+        if viewer is None:
+            raise NeedLogin()
+        form = dict(await request.form())
+        if not sessions.csrf_ok(edge.app, viewer, form.get("csrf_token")):
+            return password_page(request, viewer, t["form_expired"], 403)
+        new, again = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
+        with edge.app.db.reading() as s:
+            from ingestd.db.models import User
+
+            stored = s.get(User, viewer.badge).password_hash
+        if not matches(stored, str(form.get("current_password", ""))):
+            return password_page(request, viewer, t["wrong_current"], 400)
+        if new != again:
+            return password_page(request, viewer, t["passwords_differ"], 400)
+        try:
+            set_password(edge.app, viewer.badge, new, viewer.badge, keep_session=viewer.token_hash)
+        except UserError as exc:
+            return password_page(request, viewer, str(exc), 400)
+        return RedirectResponse("/", status_code=303)
+
+    return r

@@ -1,0 +1,155 @@
+"""Interruptions (中断) that need a stated reason: the queue, and one gap with the clip after
+it opened where the voice hint says the officer spoke, one tap for the reason and one for
+the second where the reason was said (or a written note). The same `explain_gap` as
+`ingestd gaps explain`: a new OCFL version of the recording and an audit entry, never a
+replacement (003 第20条, 004 第15条).
+
+At the dock itself the officer signs in with badge + PIN (`/dock/signin`), only from the
+dock's own screen (`[web] pin_addresses`), into a short session that reaches only the dock,
+the interruptions and their own recordings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from ingestd.db.models import Device, Gap, Recording, RecordingCompliance
+from ingestd.errors import UserError
+from ingestd.timeline.explain import explain_gap
+from ingestd.timeline.reasons import REASONS
+from ingestd.users import UNIT_WIDE, Role
+from ingestd.web import sessions
+from ingestd.web.access import Page
+from ingestd.web.server import Edge, Forbidden, NotFound, set_session_cookie
+from ingestd.web.sessions import LOGIN_CSRF_COOKIE, LoginOutcome, Viewer
+
+SHOWN = 200
+
+
+def _scoped(q, comp, viewer: Viewer):
+    if viewer.role in UNIT_WIDE:
+        return q
+    if viewer.role is Role.TEAM_HEAD and viewer.team:
+        return q.where(or_(comp.team == viewer.team, comp.officer_badge == viewer.badge))
+    return q.where(comp.officer_badge == viewer.badge)
+
+
+def may_explain(viewer: Viewer, officer: str | None, team: str | None) -> bool:
+    """The officer states the reason for their own gaps; the team head may for the team's."""
+    return officer == viewer.badge or (viewer.role is Role.TEAM_HEAD and team is not None and team == viewer.team)
+
+
+def router(edge: Edge) -> APIRouter:
+    r = APIRouter()
+    app = edge.app
+    tz = app.settings.tz
+    t = edge.templates.env.globals["t"]
+
+    def rows(viewer: Viewer, only_open: bool, gap_id: int | None = None):
+        comp = aliased(RecordingCompliance)
+        q = (select(Gap, Device.serial, comp.officer_badge, comp.team)
+             .outerjoin(Device, Device.id == Gap.device_id)
+             .outerjoin(comp, comp.recording_id == Gap.before_recording_id))
+        q = _scoped(q, comp, viewer)
+        if gap_id is not None:
+            q = q.where(Gap.id == gap_id)
+        elif only_open:
+            q = q.where(Gap.status == "open")
+        else:
+            q = q.where(Gap.status != "superseded")
+        with app.db.reading() as s:
+            return s.execute(q.order_by(Gap.start.desc(), Gap.id.desc()).limit(SHOWN)).all()
+
+    def item(g: Gap, serial, officer, team, viewer: Viewer) -> dict:
+        return {"id": g.id, "device": serial, "officer": officer, "team": team,
+                "start": g.start.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                "end": g.end.astimezone(tz).strftime("%H:%M:%S"), "seconds": round(g.seconds),
+                "kind": g.kind, "status": g.status, "suggested": g.suggested_reason,
+                "reason": REASONS.get(g.reason or "", ""), "explanation": g.explanation,
+                "after": g.after_recording_id, "hint_s": (g.voice_hint or {}).get("at_s"),
+                "can_explain": g.status == "open" and may_explain(viewer, officer, team)}
+
+    @r.get("/gaps")
+    def gaps(request: Request, all: int = 0):
+        viewer = edge.require(request, Page.GAPS)
+        listed = [item(*row, viewer) for row in rows(viewer, only_open=not all)]
+        return edge.page(request, "gaps.html", viewer, gaps=listed, showing_all=bool(all))
+
+    def gap_page(request: Request, viewer: Viewer, gap_id: int, status_code: int = 200, error: str | None = None):
+        found = rows(viewer, only_open=False, gap_id=gap_id)
+        if not found:
+            raise NotFound()
+        g = item(*found[0], viewer)
+        after = None
+        if g["after"]:
+            with app.db.reading() as s:
+                after = s.get(Recording, g["after"])
+        return edge.page(request, "gap.html", viewer, status_code=status_code, gap=g, after=after,
+                         reasons=list(REASONS.items()), error=error)
+
+    @r.get("/gaps/{gap_id}")
+    def gap(request: Request, gap_id: int):
+        return gap_page(request, edge.require(request, Page.GAPS), gap_id)
+
+    @r.post("/gaps/{gap_id}")
+    async def gap_explain(request: Request, gap_id: int):
+        viewer = edge.require(request, Page.GAPS)
+        form = dict(await request.form())
+        if not sessions.csrf_ok(app, viewer, form.get("csrf_token")):
+            raise Forbidden("csrf")
+        found = rows(viewer, only_open=False, gap_id=gap_id)
+        if not found:
+            raise NotFound()
+        _g, _serial, officer, team = found[0]
+        if not may_explain(viewer, officer, team):
+            raise Forbidden("gaps")
+        voice = str(form.get("voice_at", "")).strip()
+        note = str(form.get("note", "")).strip()
+        try:
+            voice_at = float(voice) if voice and form.get("how") == "voice" else None
+            explain_gap(app, gap_id, str(form.get("reason", "")), voice_at,
+                        note if voice_at is None else None, viewer.badge)
+        except ValueError:
+            return gap_page(request, viewer, gap_id, 400, f"not a number of seconds: {voice[:20]}")
+        except UserError as exc:
+            return gap_page(request, viewer, gap_id, 400, str(exc))
+        return RedirectResponse("/gaps", status_code=303)
+
+    # ---- badge + PIN at the dock's own screen ----
+
+    def pin_page(request: Request, error: str | None = None, status_code: int = 200):
+        token = sessions.new_login_csrf()
+        response = edge.page(request, "pin.html", None, status_code=status_code, login_csrf=token, error=error)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure,
+                            path="/dock/signin")
+        return response
+
+    def at_the_dock(request: Request) -> bool:
+        return (request.client.host if request.client else "") in app.settings.web.pin_addresses
+
+    @r.get("/dock/signin")
+    def pin_form(request: Request):
+        if not at_the_dock(request):
+            raise Forbidden("pin")
+        return pin_page(request)
+
+    @r.post("/dock/signin")
+    async def pin_sign_in(request: Request):
+        if not at_the_dock(request):
+            raise Forbidden("pin")
+        form = dict(await request.form())
+        if not sessions.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+            return pin_page(request, t["form_expired"], 403)
+        result = sessions.sign_in(app, str(form.get("badge", "")), str(form.get("pin", "")),
+                                  request.client.host if request.client else "unknown", kind="pin")
+        if result.outcome is LoginOutcome.THROTTLED:
+            return pin_page(request, t["login_throttled"], 429)
+        if result.outcome is LoginOutcome.REFUSED:
+            return pin_page(request, t["pin_refused"], 401)
+        response = RedirectResponse("/gaps", status_code=303)
+        set_session_cookie(edge, response, result.token)
+        return response
+
+    return r

@@ -1,0 +1,196 @@
+"""The web console: FastAPI with server-rendered Jinja2 pages, htmx (vendored) for partial
+updates and server-sent events for the dock screen. Plain `def` endpoints over the same code
+the command line uses; the signed-in person is resolved once per request, here, at the edge.
+
+Every answer carries the security headers; every POST is checked for its form token; every
+route checks the role table (access.py) on the server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ingestd.app import App
+from ingestd.logs import event
+from ingestd.web import sessions
+from ingestd.web.access import Page, may_change, may_open
+from ingestd.web.labels import words
+from ingestd.web.sessions import COOKIE, Viewer
+
+HERE = Path(__file__).parent
+log = logging.getLogger("ingestd.web")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+           "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+NAV = (Page.DASHBOARD, Page.DOCK, Page.RECORDINGS, Page.GAPS, Page.USERS, Page.AUDIT)
+
+
+class NeedLogin(Exception):
+    pass
+
+
+class MustChangePassword(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    def __init__(self, page: str):
+        self.page = page
+
+
+class Edge:
+    """What every route needs: the app, the templates, and the person asking."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals["t"] = words(app.settings.web.language)
+        self.templates.env.globals["lang"] = app.settings.web.language
+        self.secure = app.settings.web.certfile is not None
+
+    def viewer(self, request: Request) -> Viewer | None:
+        if not hasattr(request.state, "viewer"):
+            found = sessions.resolve(self.app, request.cookies.get(COOKIE))
+            request.state.viewer = found[0] if found else None
+            request.state.renew = found[1] if found else None
+        return request.state.viewer
+
+    def require(self, request: Request, page: Page, change: bool = False) -> Viewer:
+        viewer = self.viewer(request)
+        if viewer is None:
+            raise NeedLogin()
+        if viewer.must_change_password:
+            raise MustChangePassword()
+        if not (may_change(viewer.role, page) if change else may_open(viewer.role, page, viewer.kind)):
+            event(log, logging.WARNING, "web.forbidden", badge=viewer.badge, page=page.value, path=request.url.path)
+            raise Forbidden(page.value)
+        return viewer
+
+    async def posted(self, request: Request, page: Page) -> tuple[Viewer, dict]:
+        """A POST from a signed-in person allowed to change `page`, with its form token checked."""
+        viewer = self.require(request, page, change=True)
+        form = dict(await request.form())
+        if not sessions.csrf_ok(self.app, viewer, form.get("csrf_token")):
+            raise Forbidden("csrf")
+        return viewer, form
+
+    def page(self, request: Request, template: str, viewer: Viewer | None, status_code: int = 200,
+             **context) -> HTMLResponse:
+        nav = [p for p in NAV if viewer is not None and may_open(viewer.role, p, viewer.kind)]
+        return self.templates.TemplateResponse(request, template, {
+            "viewer": viewer, "nav": nav, "csrf": sessions.csrf_token(self.app, viewer) if viewer else "",
+            "dock_name": self.app.settings.dock_name, **context}, status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server: never an open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def create_app(app: App) -> FastAPI:
+    from ingestd.web import pages_admin, pages_auth, pages_dock, pages_gaps, pages_home, pages_recordings
+
+    edge = Edge(app)
+    web = FastAPI(title="ingestd", docs_url=None, redoc_url=None, openapi_url=None)
+    web.state.edge = edge
+    web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @web.middleware("http")
+    async def frame(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in HEADERS.items():
+            response.headers.setdefault(key, value)
+        renew = getattr(request.state, "renew", None)
+        if renew and COOKIE not in response.headers.get("set-cookie", ""):
+            set_session_cookie(edge, response, renew)
+        return response
+
+    @web.exception_handler(NeedLogin)
+    def need_login(request: Request, _exc: NeedLogin):
+        if request.method != "GET" or request.headers.get("accept", "").startswith("text/event-stream"):
+            return Response(status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @web.exception_handler(MustChangePassword)
+    def must_change(_request: Request, _exc: MustChangePassword):
+        return RedirectResponse("/password", status_code=303)
+
+    @web.exception_handler(Forbidden)
+    def forbidden(request: Request, exc: Forbidden):
+        return edge.page(request, "message.html", edge.viewer(request), status_code=403,
+                         message=edge.templates.env.globals["t"]["form_expired" if exc.page == "csrf" else "forbidden"])
+
+    @web.exception_handler(NotFound)
+    @web.exception_handler(404)
+    def not_found(request: Request, _exc):
+        return edge.page(request, "message.html", edge.viewer(request), status_code=404,
+                         message=edge.templates.env.globals["t"]["not_found"])
+
+    for module in (pages_auth, pages_home, pages_dock, pages_gaps, pages_recordings, pages_admin):
+        web.include_router(module.router(edge))
+    return web
+
+
+def set_session_cookie(edge: Edge, response: Response, token: str) -> None:
+    response.set_cookie(COOKIE, sessions.cookie_value(edge.app, token, edge.app.clock.now()), httponly=True,
+                        samesite="strict", secure=edge.secure, path="/")
+
+
+class WebServer:
+    """uvicorn in a thread of the daemon (or of `ingestd web`), stopped with it."""
+
+    def __init__(self, app: App, host: str | None = None, port: int | None = None):
+        import uvicorn
+
+        w = app.settings.web
+        self.config = uvicorn.Config(create_app(app), host=host or w.host, port=port or w.port,
+                                     ssl_certfile=str(w.certfile) if w.certfile else None,
+                                     ssl_keyfile=str(w.keyfile) if w.keyfile else None,
+                                     log_level="warning", access_log=False, timeout_graceful_shutdown=3,
+                                     proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+
+    def start(self, wait_s: float = 10.0) -> bool:
+        """Start serving; a console that cannot listen (the port taken, a bad certificate) is
+        reported and the dock goes on docking without it."""
+        import time
+
+        self.thread.start()
+        end = time.monotonic() + wait_s
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < end:
+            time.sleep(0.05)
+        if not self.server.started:
+            event(log, logging.ERROR, "web.unavailable", host=self.config.host, port=self.config.port,
+                  reason="could not listen (see the error above)")
+            return False
+        event(log, logging.INFO, "web.listening", host=self.config.host, port=self.config.port,
+              https=self.config.ssl_certfile is not None)
+        return True
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def run(self) -> None:
+        """In the foreground (`ingestd web`), until Ctrl-C or SIGTERM."""
+        event(log, logging.INFO, "web.listening", host=self.config.host, port=self.config.port,
+              https=self.config.ssl_certfile is not None)
+        self.server.run()

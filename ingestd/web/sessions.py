@@ -1,0 +1,166 @@
+"""Log-in sessions of the web console: who is signed in, resolved once per request.
+
+The cookie carries an opaque random token; the database keeps only its SHA-256, with the
+absolute end (12 h by default) and the revocation. The idle limit (30 min) is kept without a
+database write per request: the cookie also carries the time it was last used, signed with
+a key derived from this dock's signing key, and each answer renews it. A copied cookie is no
+better than the browser's own: it ends at the same idle and absolute limits, and log-out,
+a password change or disabling the user revokes it in the database at once.
+
+Log-ins are throttled per account and per address over a window, counted from the
+`login_attempts` rows every process writes, so several workers or docks share the count."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+
+from sqlalchemy import func, select
+
+from ingestd.app import App
+from ingestd.db.models import LoginAttempt, User, WebSession
+from ingestd.passwords import matches
+from ingestd.users import ROLE_ZH, Role
+
+COOKIE = "ingestd_session"
+LOGIN_CSRF_COOKIE = "ingestd_login_csrf"
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"  # unknown badge, wrong password, disabled: one answer for all three
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person, as every page and file route sees them."""
+
+    badge: str
+    name: str
+    role: Role
+    team: str | None
+    token_hash: str
+    must_change_password: bool
+    kind: str  # password | pin
+
+    @property
+    def role_zh(self) -> str:
+        return ROLE_ZH[self.role]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    outcome: LoginOutcome
+    token: str | None = None
+    viewer: Viewer | None = None
+
+
+def _key(app: App) -> bytes:
+    return hmac.new(app.data.signing_key.read_bytes(), b"ingestd web console: cookies and forms",
+                    hashlib.sha256).digest()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _mac(app: App, *parts: str) -> str:
+    return hmac.new(_key(app), "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def cookie_value(app: App, token: str, seen: datetime) -> str:
+    stamp = str(int(seen.timestamp()))
+    return f"{token}.{stamp}.{_mac(app, token, stamp)}"
+
+
+def csrf_token(app: App, viewer: Viewer) -> str:
+    """The form token of a session: bound to it, so a page of another session cannot post."""
+    return _mac(app, "csrf", viewer.token_hash)
+
+
+def csrf_ok(app: App, viewer: Viewer, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(csrf_token(app, viewer), given or "")
+
+
+def login_csrf_ok(cookie: str | None, given: str | None) -> bool:
+    """Before a log-in there is no session: the form's token must equal its cookie's."""
+    return bool(cookie) and bool(given) and hmac.compare_digest(cookie or "", given or "")
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def throttled(app: App, badge: str, address: str) -> bool:
+    w = app.settings.web
+    since = app.clock.now() - timedelta(minutes=w.login_window_minutes)
+    with app.db.reading() as s:
+        by_badge = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.badge == badge, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))).scalar_one()
+        by_address = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.address == address, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))).scalar_one()
+    return by_badge >= w.login_failures_per_account or by_address >= w.login_failures_per_address
+
+
+def sign_in(app: App, badge: str, secret: str, address: str, kind: str = "password") -> SignIn:
+    """Check a badge and its password (or, on the dock's screen, its PIN); every try is audited
+    under the badge given, failures without saying which part was wrong."""
+    badge = badge.strip()[:32]
+    if throttled(app, badge, address):
+        return SignIn(LoginOutcome.THROTTLED)
+    with app.db.reading() as s:
+        user = s.get(User, badge)
+        stored = None if user is None or user.disabled else (user.pin_hash if kind == "pin" else user.password_hash)
+    ok = matches(stored, secret)
+    now = app.clock.now()
+    token = secrets.token_urlsafe(32) if ok else None
+    with app.changes.begin(badge if ok else "anonymous") as ch:
+        ch.session.add(LoginAttempt(badge=badge, address=address, at=now, ok=ok))
+        if not ok:
+            ch.record("web.login_failed", "user", badge, address=address, kind=kind)
+            return SignIn(LoginOutcome.REFUSED)
+        hours = app.settings.web.session_absolute_hours if kind == "password" else 1
+        ch.session.add(WebSession(token_hash=_hash(token), badge=badge, created_at=now,
+                                  expires_at=now + timedelta(hours=hours), address=address, kind=kind))
+        ch.record("web.login", "user", badge, address=address, kind=kind)
+    return SignIn(LoginOutcome.OK, token, _viewer(user, _hash(token), kind))
+
+
+def _viewer(user: User, token_hash: str, kind: str) -> Viewer:
+    return Viewer(user.badge, user.name, Role(user.role), user.team, token_hash,
+                  bool(user.password_temporary) and kind == "password", kind)
+
+
+def resolve(app: App, cookie: str | None) -> tuple[Viewer, str] | None:
+    """The viewer behind a cookie and the token to renew it with, or None when it is missing,
+    forged, idle too long, past its end, revoked, or its user disabled."""
+    if not cookie or cookie.count(".") != 2:
+        return None
+    token, stamp, mac = cookie.split(".")
+    if not stamp.isdigit() or not hmac.compare_digest(_mac(app, token, stamp), mac):
+        return None
+    now = app.clock.now()
+    seen = datetime.fromtimestamp(int(stamp), timezone.utc)
+    if now - seen > timedelta(minutes=app.settings.web.session_idle_minutes) or seen > now + timedelta(minutes=5):
+        return None
+    with app.db.reading() as s:
+        row = s.get(WebSession, _hash(token))
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        user = s.get(User, row.badge)
+        if user is None or user.disabled:
+            return None
+        return _viewer(user, row.token_hash, row.kind), token
+
+
+def sign_out(app: App, viewer: Viewer) -> None:
+    with app.changes.begin(viewer.badge) as ch:
+        row = ch.session.get(WebSession, viewer.token_hash)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = app.clock.now()
+            ch.record("web.logout", "user", viewer.badge)
