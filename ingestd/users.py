@@ -64,10 +64,7 @@ def set_password(app: App, badge: str, password: str, by: str, temporary: bool =
     other log-in of that person ends with it."""
     check_new_password(password, badge)
     with app.changes.begin(by) as ch:
-        actor = require_user(ch.session, by)
-        if actor.badge != badge and actor.role != "admin":
-            raise UserError(f"user {by} may not set another person's password: needs {ROLE_ZH['admin']}")
-        user = require_user(ch.session, badge)
+        user = _self_or_admin(ch.session, by, badge, "password")
         _set_password(user, password, temporary, app)
         ended = _end_sessions(ch.session, badge, app, keep=keep_session)
         ch.record("user.password_set", "user", badge, temporary=temporary, sessions_ended=ended)
@@ -77,13 +74,18 @@ def set_password(app: App, badge: str, password: str, by: str, temporary: bool =
 def set_pin(app: App, badge: str, pin: str, by: str) -> dict:
     check_new_pin(pin, badge)
     with app.changes.begin(by) as ch:
-        actor = require_user(ch.session, by)
-        if actor.badge != badge and actor.role != "admin":
-            raise UserError(f"user {by} may not set another person's PIN: needs {ROLE_ZH['admin']}")
-        user = require_user(ch.session, badge)
+        user = _self_or_admin(ch.session, by, badge, "PIN")
         user.pin_hash = hash_secret(pin)
         ch.record("user.pin_set", "user", badge)
         return user_dict(user)
+
+
+def _self_or_admin(session: Session, by: str, badge: str, what: str) -> User:
+    """A person's own secret, or anyone's set by a 信息中心 admin: the user whose it is."""
+    actor = require_user(session, by)
+    if actor.badge != badge and actor.role != "admin":
+        raise UserError(f"user {by} may not set another person's {what}: needs {ROLE_ZH['admin']}")
+    return require_user(session, badge)
 
 
 def disable_user(app: App, badge: str, by: str) -> dict:

@@ -209,17 +209,24 @@ def test_a_growing_file_is_not_stored_as_damaged(tmp_path, clips):
     writing, docked = threading.Event(), threading.Event()
 
     def write_rest() -> None:
-        # Like a camera still recording: it grows for as long as the dock runs, and its last
-        # bytes come only after the dock returned (never a fixed time a loaded machine misses).
+        # Like a camera still recording: it keeps changing for as long as the dock runs (its
+        # last chunk written and cut again), and ends whole only after the dock returned —
+        # never a fixed time, which a loaded machine would miss.
         chunks = list(range(len(data) // 4, len(data), 16384))
         with open(growing, "ab") as fh:
-            for n, i in enumerate(chunks):
-                if n == len(chunks) - 1:
-                    docked.wait(120)
+            for i in chunks[:-1]:
                 fh.write(data[i:i + 16384])
                 fh.flush()
                 writing.set()
-                time.sleep(0.02)
+                time.sleep(0.005)
+            last = chunks[-1]
+            while not docked.is_set():
+                fh.write(data[last:])
+                fh.flush()
+                time.sleep(0.01)
+                fh.truncate(last)
+                time.sleep(0.01)
+            fh.write(data[last:])
 
     writer = threading.Thread(target=write_rest)
     writer.start()

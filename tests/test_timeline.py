@@ -54,9 +54,13 @@ def test_reset_clock_is_ordered_by_sequence():
 
 @pytest.fixture
 def station(tmp_path):
+    from ingestd.users import add_user
+
     dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
     clock = FixedClock(datetime(2026, 11, 20, 20, tzinfo=TZ))
-    return dock, dock.app(clock), clock, tmp_path
+    app = dock.app(clock)
+    add_user(app, "012345", "张三", "officer", "一中队", None, None, "admin")  # who explains (--by)
+    return dock, app, clock, tmp_path
 
 
 def _camera(tmp, name, files: dict[str, ClipSpec]):

@@ -160,7 +160,7 @@ class Runner:
                         continue
                     if self.work_one(worker):
                         continue
-                    if not groups or not queue.waiting(self.app, groups, self.kinds):
+                    if not groups or not self._again("waiting", lambda: queue.waiting(self.app, groups, self.kinds)):
                         return
                     stop.wait(poll_s)
             except BaseException as exc:  # re-raised in the caller's thread below

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
+from ingestd.db.models import User
 from ingestd.errors import UserError
 from ingestd.passwords import matches
 from ingestd.users import set_password
@@ -53,11 +54,8 @@ def router(edge: Edge) -> APIRouter:
 
     @r.post("/logout")
     async def logout(request: Request):
-        viewer = edge.viewer(request)
-        if viewer is None:
-            raise NeedLogin()
-        form = dict(await request.form())
-        if sessions.csrf_ok(edge.app, viewer, form.get("csrf_token")):
+        viewer, _form, token_ok = await edge.own_form(request)
+        if token_ok:
             sessions.sign_out(edge.app, viewer)
         request.state.renew = None
         response = RedirectResponse("/login", status_code=303)
@@ -76,16 +74,11 @@ def router(edge: Edge) -> APIRouter:
 
     @r.post("/password")
     async def password_change(request: Request):
-        viewer = edge.viewer(request)
-        if viewer is None:
-            raise NeedLogin()
-        form = dict(await request.form())
-        if not sessions.csrf_ok(edge.app, viewer, form.get("csrf_token")):
+        viewer, form, token_ok = await edge.own_form(request)
+        if not token_ok:
             return password_page(request, viewer, t["form_expired"], 403)
         new, again = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
         with edge.app.db.reading() as s:
-            from ingestd.db.models import User
-
             stored = s.get(User, viewer.badge).password_hash
         if not matches(stored, str(form.get("current_password", ""))):
             return password_page(request, viewer, t["wrong_current"], 400)

@@ -79,6 +79,15 @@ class Edge:
             raise Forbidden(page.value)
         return viewer
 
+    async def own_form(self, request: Request) -> tuple[Viewer, dict, bool]:
+        """A POST about the signed-in person themself (log-out, their password): any role, a
+        temporary password included; the form, and whether its token is right."""
+        viewer = self.viewer(request)
+        if viewer is None:
+            raise NeedLogin()
+        form = dict(await request.form())
+        return viewer, form, sessions.csrf_ok(self.app, viewer, form.get("csrf_token"))
+
     async def posted(self, request: Request, page: Page) -> tuple[Viewer, dict]:
         """A POST from a signed-in person allowed to change `page`, with its form token checked."""
         viewer = self.require(request, page, change=True)
