@@ -600,8 +600,10 @@ def explore(work: Path, which: str, limit: int | None = None, mixes: int = 2, se
             parallel: int = 2, variant: str | None = None) -> Exploration:
     """Record `which`, build its crash states, recover and check each (or only those of one
     `variant`, or `limit` of them spread over the run), `parallel` at a time."""
+    import logging
     from concurrent.futures import ThreadPoolExecutor
 
+    logging.getLogger().setLevel(logging.WARNING)  # ocfl-py names the layout of each root at INFO
     cam = work / "camera"
     expected = camera(cam)
     env, before, ops, _ = record(work / "recorded", cam, which)

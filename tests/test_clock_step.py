@@ -37,7 +37,7 @@ def test_clock_stepped_back_and_forward_under_the_daemon(tmp_path, clips):
     offset.write_text("+0\n")
     env = dict(dock.env, LD_PRELOAD=str(LIBFAKETIME), FAKETIME_TIMESTAMP_FILE=str(offset), FAKETIME_NO_CACHE="1",
                FAKETIME_DONT_FAKE_MONOTONIC="1", NO_FAKE_STAT="1", INGESTD_DAEMON__QUIET_S="0.3",
-               INGESTD_JOBS__WORKERS="2")
+               INGESTD_JOBS__WORKERS="2", INGESTD_MEDIA__PROXY_POLICY="on_demand")  # no proxies: not what is tested
     proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     inbox = dock.settings.data_dir / "inbox"
