@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from ingestd.alerts.dispatch import sweep as alerts_sweep
 from ingestd.app import App
+from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import import_roster as write_roster
@@ -184,9 +185,13 @@ def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
     together share the threads."""
     profile = app.profile(req.profile)
     app.policy  # a broken policy or calendar fails before anything is copied
-    app.settle_unreleased()
-    refuse_when_low(app)
-    note_rules(app)
+
+    def before_copying() -> None:  # each step idempotent: run again whole if the database blinks
+        app.settle_unreleased()
+        refuse_when_low(app)
+        note_rules(app)
+
+    again_when_transient(before_copying, app.settings.database_wait_s, "dock.prepare")
     follow = AfterDock(app)
     own = offloader is None
     offloader = offloader or pipeline.Offloader(app.settings.offload_workers)

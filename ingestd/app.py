@@ -45,7 +45,7 @@ class App:
             data.require_initialised()
         staging = StagingArea(data.staging)
         db = Database.open(settings.db_url, settings.source_of("database_url"))
-        db.check()
+        db.check(settings.database_wait_s)
         if require_init:
             current, head = migrate.current_revision(db), migrate.head_revision()
             if current != head:

@@ -119,18 +119,32 @@ class Database:
                               f"not {parsed.get_backend_name()}")
         return db
 
-    def check(self) -> None:
+    def check(self, wait_s: float = 0.0) -> None:
         """Connect once, so that a database that cannot be reached is said in one line at the
-        start rather than as a traceback from the middle of a command."""
-        try:
+        start rather than as a traceback from the middle of a command. A server that answers
+        and then drops the connection (restarting, or its connections cut) is tried again for
+        up to `wait_s`; one that refuses outright is reported at once."""
+        def connect() -> None:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except OperationalError as exc:
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            database = self.engine.url.database if self.is_sqlite else None
-            if database and not os.path.isdir(os.path.dirname(database) or "."):
-                reason = f"the folder {os.path.dirname(database)} does not exist"
-            raise UserError(f"cannot open the database {_shown(str(self.engine.url))}: {reason}") from None
+
+        def dropped(exc: OperationalError) -> bool:
+            return is_transient(exc) and "connection refused" not in str(exc.orig or exc).lower()
+
+        deadline, delay = time.monotonic() + wait_s, 0.2
+        while True:
+            try:
+                return connect()
+            except OperationalError as exc:
+                if dropped(exc) and time.monotonic() + delay <= deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                reason = str(exc.orig or exc).strip().splitlines()[0]
+                database = self.engine.url.database if self.is_sqlite else None
+                if database and not os.path.isdir(os.path.dirname(database) or "."):
+                    reason = f"the folder {os.path.dirname(database)} does not exist"
+                raise UserError(f"cannot open the database {_shown(str(self.engine.url))}: {reason}") from None
 
     @property
     def is_sqlite(self) -> bool:
