@@ -37,6 +37,7 @@ from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
 from ingestd.ingest.space import low_space
 from ingestd.evidence import digest, metadata
+from ingestd.evidence.export_requests import export_job
 from ingestd.ingest import pipeline
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.outcome import DockRun
@@ -147,6 +148,7 @@ HANDLERS = {
     JobKind.PROXY: _derivative,
     JobKind.HLS: _derivative,
     JobKind.THUMBNAILS: _derivative,
+    JobKind.EXPORT: export_job,
 }
 # Small SM3 and probe jobs are claimed together (one claim and one finish for many files),
 # up to about a second of one core's hashing, so that large files still spread over threads.

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from sqlalchemy import select
 
-from ingestd.cli_support import JsonOpt, emit, iso, opened_app, settings_of
-from ingestd.errors import UserError
+from ingestd.cli_support import JsonOpt, emit, opened_app
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Reminders and alerts, and their delivery.")
 
@@ -17,21 +15,10 @@ alerts_app = typer.Typer(no_args_is_help=True, help="Reminders and alerts, and t
 def alerts_list(ctx: typer.Context, limit: int = typer.Option(50, "--limit", min=1),
                 as_json: bool = JsonOpt) -> None:
     """The newest alerts with each channel's delivery state."""
-    from ingestd.db.models import Alert, AlertDelivery
+    from ingestd.alerts.dispatch import list_alerts
 
-    settings = settings_of(ctx)
     with opened_app(ctx) as app:
-        with app.db.reading() as s:
-            alerts = s.execute(select(Alert).order_by(Alert.id.desc()).limit(limit)).scalars().all()
-            deliveries = s.execute(select(AlertDelivery).where(
-                AlertDelivery.alert_id.in_([a.id for a in alerts]))).scalars().all()
-            rows = [{"id": a.id, "key": a.key, "code": a.code, "severity": a.severity, "subject": a.subject,
-                     "message": a.message, "message_zh": a.detail.get("message_zh"), "recipients": a.recipients,
-                     "raised_at": iso(a.raised_at, settings),
-                     "deliveries": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
-                                     "sent_at": iso(d.sent_at, settings), "last_error": d.last_error,
-                                     "next_attempt_at": iso(d.next_attempt_at, settings)}
-                                    for d in deliveries if d.alert_id == a.id]} for a in alerts]
+        rows = list_alerts(app, limit)
     emit(rows, as_json, "\n".join(
         f"{r['raised_at']}  {r['code']:20} {r['subject']:20} "
         + " ".join(f"{d['channel']}:{d['status']}" for d in r["deliveries"]) for r in rows) or "(none)")
@@ -55,8 +42,5 @@ def alerts_test(ctx: typer.Context, channel: str = typer.Argument(..., help="A c
     from ingestd.alerts.dispatch import send_test
 
     with opened_app(ctx) as app:
-        names = [c.name for c in app.settings.alerts.channels]
-        if channel not in names:
-            raise UserError(f"no alert channel {channel!r} (configured: {', '.join(names) or 'none'})")
-        send_test(app, channel, to)
+        send_test(app, channel, to, "ingestd")
     emit({"channel": channel, "sent": True}, as_json, f"test message sent on {channel}")

@@ -296,12 +296,12 @@ def retention_plan(ctx: typer.Context, show_all: bool = typer.Option(False, "--a
 @retention_app.command("request")
 def retention_request(ctx: typer.Context, rec: str = typer.Argument(..., metavar="REC"),
                       reason: str = typer.Option(..., "--reason"), by: str = ByOpt, as_json: bool = JsonOpt) -> None:
-    """Ask to delete a recording whose retention has run out (an admin must approve)."""
+    """Ask to delete a recording whose retention has run out (an admin or the head of its team approves)."""
     from ingestd.evidence.retention import request_deletion
 
     with opened_app(ctx, by) as app:
         data = request_deletion(app, rec, reason, by)
-    emit(data, as_json, f"deletion {data['id']} requested; an admin approves with "
+    emit(data, as_json, f"deletion {data['id']} requested; an admin or the team's head approves with "
                         f"`ingestd retention approve {data['id']} --by …`")
 
 

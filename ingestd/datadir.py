@@ -34,6 +34,11 @@ class DataDir:
         return self.keys / "signing-ed25519.pub.pem"
 
     @property
+    def exports(self) -> Path:
+        # Case files made on request in the console, to download; outside the store's root.
+        return self.root / "exports"
+
+    @property
     def backups(self) -> Path:
         return self.root / "backups"
 

@@ -23,6 +23,15 @@ class NotInitialisedError(UserError):
     """The data directory has not been set up with `ingestd init`."""
 
 
+class FileProblemsError(UserError):
+    """A file a person gave (a roster) has problems row by row: the message names the first
+    and counts the rest; `problems` lists each, for a page that can show them all."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
+
+
 class ConfigError(UserError):
     """The configuration file or an environment override is invalid."""
 

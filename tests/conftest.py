@@ -21,6 +21,8 @@ from ingestd.clock import FixedClock
 from ingestd.config import Settings
 from ingestd.media.synthetic import ClipSpec, make_clip
 
+pytest_plugins = ["tests.web_fixtures"]
+
 UTC = timezone.utc
 
 
@@ -72,6 +74,14 @@ def make_dock(root: Path, **env_extra: str) -> Dock:
                         **({"policy": env_extra["INGESTD_POLICY"]} if "INGESTD_POLICY" in env_extra else {}))
     made = initialise(settings)
     return Dock(root, settings, env, (made["first_admin"] or {}).get("password"))
+
+
+def copy_dock(dock: Dock, root: Path) -> Dock:
+    """A copy of a dock's data directory under `root`: a state that takes long to build (docks,
+    derivatives) is built once, and each test changes a copy of its own."""
+    shutil.copytree(dock.root / "var", root / "var", symlinks=True)
+    return Dock(root, dock.settings.model_copy(update={"data_dir": root / "var"}),
+                {**dock.env, "INGESTD_DATA_DIR": str(root / "var")}, dock.first_admin_password)
 
 
 @pytest.fixture

@@ -303,7 +303,7 @@ def test_retention_never_removes_held_long_term_or_open_case_items(tmp_path, cli
     req = retention.request_deletion(app, free, "保存期满（3 年）", "A1")
     with pytest.raises(UserError, match="must not be the one who asked"):
         retention.approve_deletion(app, req["id"], "A1")
-    with pytest.raises(UserError, match="needs 信息中心"):
+    with pytest.raises(UserError, match="needs 队长/信息中心"):
         retention.approve_deletion(app, req["id"], "L1")
     with app.db.reading() as s:
         rec = s.get(Recording, free)

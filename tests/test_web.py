@@ -8,46 +8,19 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ingestd.clock import FixedClock
 from ingestd.db.models import AuditEvent
 from ingestd.users import add_user
 from ingestd.web.access import ALLOWED, Page
-from ingestd.web.server import create_app
-from tests.conftest import make_dock
+from tests.web_fixtures import PASSWORD, PEOPLE, cli, client, csrf_of, log_in, officers
 
-PASSWORD = "correct horse 42"
-PEOPLE = {"officer": "O1", "team_head": "H1", "legal": "L1", "admin": "A1", "auditor": "D1"}
 # Every page route, and what it serves (the table in access.py decides who may open it).
 ROUTES = {"/": Page.DASHBOARD, "/dock": Page.DOCK, "/dock/panel": Page.DOCK, "/users": Page.USERS,
-          "/audit": Page.AUDIT, "/recordings": Page.RECORDINGS, "/gaps": Page.GAPS}
-
-
-@pytest.fixture
-def web(tmp_path):
-    dock = make_dock(tmp_path)
-    clock = FixedClock(datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc))
-    app = dock.app(clock)
-    for role, badge in PEOPLE.items():
-        add_user(app, badge, f"{role} person", role, "一中队", None, None, "admin", PASSWORD)
-    yield app, clock
-    app.close()
-
-
-def client(app) -> TestClient:
-    return TestClient(create_app(app), follow_redirects=False)
-
-
-def log_in(c: TestClient, badge: str, password: str = PASSWORD, next_path: str = "/"):
-    c.get("/login")
-    return c.post("/login", data={"badge": badge, "password": password, "next": next_path,
-                                  "csrf_token": c.cookies.get("ingestd_login_csrf")})
-
-
-def csrf_of(c: TestClient, path: str = "/") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', c.get(path).text).group(1)
+          "/audit": Page.AUDIT, "/recordings": Page.RECORDINGS, "/recordings.csv": Page.RECORDINGS, "/gaps": Page.GAPS,
+          "/cases": Page.CASES, "/access": Page.ACCESS, "/holds": Page.HOLDS, "/retention": Page.RETENTION,
+          "/incidents": Page.INCIDENTS, "/report": Page.REPORT, "/devices": Page.DEVICES, "/roster": Page.ROSTER,
+          "/alerts": Page.ALERTS}
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))
@@ -229,52 +202,6 @@ def test_the_audit_trail_filters_and_pages(web):
     assert c.get("/audit", params={"since": "not-a-date"}).status_code == 400
 
 
-def _cli(app, *args: str) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")},
-           "INGESTD_DATA_DIR": str(app.settings.data_dir), "INGESTD_DOCK_NAME": "test-dock",
-           "INGESTD_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-m", "ingestd", *args], env=env, check=True, capture_output=True)
-
-
-def _officers(app, clock) -> None:
-    """O2 of 二中队 besides the fixture's people, and the officers a roster import would bring."""
-    from ingestd.db.models import Officer
-
-    add_user(app, "O2", "二中队员", "officer", "二中队", None, None, "admin", PASSWORD)
-    with app.changes.begin("admin") as ch:
-        for badge, team in (("O1", "一中队"), ("O2", "二中队")):
-            ch.session.add(Officer(badge=badge, name=badge, team=team, updated_at=clock.now()))
-            ch.record("officer.added", "officer", badge, team=team)
-
-
-def _dock_camera(app, folder, serial: str, owner: str) -> None:
-    _cli(app, "ingest", str(folder), "--device", serial)
-    _cli(app, "devices", "owner", serial, owner, "--by", "admin")
-
-
-@pytest.fixture
-def recorded(web, tmp_path, clips):
-    """Two recordings: one of O1 (一中队) and one of O2 (二中队), with their proxies."""
-    from tests.conftest import copy_clip
-
-    app, clock = web
-    _officers(app, clock)
-    for serial, clip, owner in (("CAM-1", "h264", "O1"), ("CAM-2", "h264_b", "O2")):
-        _dock_camera(app, copy_clip(clips[clip], tmp_path / serial / "20261120_083000.mp4").parent, serial, owner)
-    _cli(app, "jobs", "work", "--until-idle", "--derivatives")
-    ids = {}
-    with app.db.reading() as s:
-        from ingestd.db.models import Device, Recording
-
-        for rec, serial in s.execute(select(Recording, Device.serial).join(Device, Device.id == Recording.device_id)):
-            ids[serial] = rec.id
-    return app, ids
-
-
 def test_recordings_are_seen_by_team_and_another_teams_need_an_approved_request(recorded):
     from ingestd.evidence.access import decide, request_access
 
@@ -328,12 +255,13 @@ def test_an_officer_explains_a_gap_by_voice_and_others_cannot(web, tmp_path):
     from ingestd.media.synthetic import ClipSpec, make_clip
 
     app, clock = web
-    _officers(app, clock)
+    officers(app, clock)
     cam = tmp_path / "CAM-G"
     make_clip(cam / "DCIM" / "20261120_083000.mp4", ClipSpec(seconds=2, tone_hz=300))
     make_clip(cam / "DCIM" / "20261120_083500.mp4", ClipSpec(seconds=6, tone_from_s=3, tone_hz=500))
-    _dock_camera(app, cam, "CAM-G", "O1")
-    _cli(app, "jobs", "work", "--until-idle", "--derivatives")
+    cli(app, "ingest", str(cam), "--device", "CAM-G")
+    cli(app, "devices", "owner", "CAM-G", "O1", "--by", "admin")
+    cli(app, "jobs", "work", "--until-idle", "--derivatives")
     with app.db.reading() as s:
         gap = s.execute(select(Gap).where(Gap.status == "open")).scalar_one()
 

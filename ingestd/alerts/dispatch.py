@@ -152,8 +152,31 @@ def _record(app: App, delivery_id: int, error: str | None) -> None:
 
 
 
-def send_test(app: App, channel_name: str, to: str | None) -> None:
+def list_alerts(app: App, limit: int = 50) -> list[dict]:
+    """The newest alerts with each channel's delivery state."""
+    tz = app.settings.tz
+
+    def iso(value) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    with app.db.reading() as s:
+        alerts = s.execute(select(Alert).order_by(Alert.id.desc()).limit(limit)).scalars().all()
+        deliveries = s.execute(select(AlertDelivery).where(
+            AlertDelivery.alert_id.in_([a.id for a in alerts]))).scalars().all()
+        return [{"id": a.id, "key": a.key, "code": a.code, "severity": a.severity, "subject": a.subject,
+                 "message": a.message, "message_zh": a.detail.get("message_zh"), "recipients": a.recipients,
+                 "raised_at": iso(a.raised_at),
+                 "deliveries": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
+                                 "sent_at": iso(d.sent_at), "last_error": d.last_error,
+                                 "next_attempt_at": iso(d.next_attempt_at)}
+                                for d in deliveries if d.alert_id == a.id]} for a in alerts]
+
+
+def send_test(app: App, channel_name: str, to: str | None, by: str) -> None:
     """A test message on one channel, sent now; a failure is the user's to fix (exit 2)."""
+    names = [c.name for c in app.settings.alerts.channels]
+    if channel_name not in names:
+        raise UserError(f"no alert channel {channel_name!r} (configured: {', '.join(names) or 'none'})")
     channel = next(c for c in app.settings.alerts.channels if c.name == channel_name)
     f = Finding("alert_test", {"dock": app.settings.dock_name})
     recipients = []
@@ -170,5 +193,5 @@ def send_test(app: App, channel_name: str, to: str | None) -> None:
         _send(app, channel, msg)
     except DeliveryError as exc:
         raise UserError(f"alert channel {channel_name}: {exc}") from None
-    with app.changes.begin("ingestd") as ch:
+    with app.changes.begin(by) as ch:
         ch.record("alert.test_sent", "alert_channel", channel_name, to=to)

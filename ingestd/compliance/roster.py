@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ingestd.compliance.policy import ASSIGNMENT_ZH
-from ingestd.errors import UserError
+from ingestd.errors import FileProblemsError, UserError
 
 HEADERS = {
     "日期": "date", "date": "date",
@@ -113,7 +113,7 @@ def read_roster(path: Path, tz: ZoneInfo) -> Roster:
     problems += _overlaps(rows)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise UserError(f"roster {path.name}: {problems[0]}{more}; nothing was imported")
+        raise FileProblemsError(f"roster {path.name}: {problems[0]}{more}; nothing was imported", problems)
     if not rows:
         raise UserError(f"roster {path.name}: no shifts in the file")
     return Roster(path.name, hashlib.sha256(raw).hexdigest(), rows)

@@ -120,7 +120,7 @@ def _check_out(app: App, out: Path) -> None:
     directory: written into the store it would make the storage root invalid (OCFL)."""
     where = out.resolve()
     data = app.settings.data_dir.resolve()
-    if where == data or where.is_relative_to(data):
+    if (where == data or where.is_relative_to(data)) and not where.is_relative_to(app.data.exports.resolve()):
         raise UserError(f"export folder {out} is inside the data directory {data}; export somewhere else")
     if where.exists() and not where.is_dir():
         raise UserError(f"export folder {out} is a file, not a folder")

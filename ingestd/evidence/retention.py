@@ -6,7 +6,8 @@ the case's 归档 (its archive deadline) or its end, as the policy says; a recor
 case is kept by them only where the policy applies them to all recordings, from when it
 was made. Never deleted, whatever the date: anything under a legal
 hold, in a 长期保存 category (001 第17条), or linked to a case that has not ended.
-Deleting anything else is asked for, approved by an admin who is not the asker, and done
+Deleting anything else is asked for, approved by an admin or the head of the recording's
+team who is not the asker, and done
 as a new OCFL version that records it; each step is an audit entry (002 第17条).
 """
 
@@ -19,7 +20,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ingestd.app import App
-from ingestd.db.models import Case, Deletion, Evidence, Recording
+from ingestd.db.models import Case, Deletion, Evidence, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
@@ -126,12 +127,9 @@ def approve_deletion(app: App, deletion_id: int, by: str) -> dict:
     """Carry out an approved deletion. Checked again now: a hold placed since the request wins."""
     with app.changes.begin(by) as ch:
         s = ch.session
-        require_user(s, by, ("admin",), "approve a deletion")
-        row = s.get(Deletion, deletion_id)
-        if row is None or row.status != "pending":
-            raise UserError(f"no pending deletion {deletion_id}")
+        row = _pending(s, deletion_id, by, "approve")
         if row.requested_by == by:
-            raise UserError(f"deletion {deletion_id}: the admin who approves must not be the one who asked")
+            raise UserError(f"deletion {deletion_id}: the one who approves must not be the one who asked")
         item = plan(app, recording_ids=[row.recording_id])[0]
         _require_due(item)
         rec = s.get(Recording, row.recording_id)
@@ -154,13 +152,32 @@ def approve_deletion(app: App, deletion_id: int, by: str) -> dict:
 
 def refuse_deletion(app: App, deletion_id: int, by: str) -> dict:
     with app.changes.begin(by) as ch:
-        require_user(ch.session, by, ("admin",), "refuse a deletion")
-        row = ch.session.get(Deletion, deletion_id)
-        if row is None or row.status != "pending":
-            raise UserError(f"no pending deletion {deletion_id}")
+        row = _pending(ch.session, deletion_id, by, "refuse")
         row.status, row.decided_by, row.decided_at = "refused", by, app.clock.now()
         ch.record("deletion.refused", "deletion", str(row.id), recording_id=row.recording_id)
         return deletion_dict(row)
+
+
+def _pending(s, deletion_id: int, by: str, doing: str) -> Deletion:
+    """A pending deletion `by` may decide: an admin, or the head of the recording's team."""
+    decider = require_user(s, by, ("team_head", "admin"), f"{doing} a deletion")
+    row = s.get(Deletion, deletion_id)
+    if row is None or row.status != "pending":
+        raise UserError(f"no pending deletion {deletion_id}")
+    team = s.execute(select(RecordingCompliance.team)
+                     .where(RecordingCompliance.recording_id == row.recording_id)).scalar()
+    if decider.role == "team_head" and (team is None or decider.team != team):
+        raise UserError(f"deletion {deletion_id}: only the head of team {team or '(unknown)'} or an admin may "
+                        f"{doing} it")
+    return row
+
+
+def list_deletions(app: App, pending_only: bool = False) -> list[dict]:
+    with app.db.reading() as s:
+        q = select(Deletion).order_by(Deletion.id.desc())
+        if pending_only:
+            q = q.where(Deletion.status == "pending")
+        return [deletion_dict(d) for d in s.execute(q.limit(500)).scalars()]
 
 
 def deletion_dict(d: Deletion) -> dict:

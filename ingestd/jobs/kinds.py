@@ -23,6 +23,7 @@ class JobKind(StrEnum):
     PROXY = "proxy"
     HLS = "hls"
     THUMBNAILS = "thumbnails"
+    EXPORT = "export"  # a case file (BagIt + ISO) a person asked for in the console
 
 
 class JobStatus(StrEnum):
@@ -53,9 +54,11 @@ RULES: dict[JobKind, KindRule] = {
     JobKind.PROXY: KindRule(0, 10, 3600),
     JobKind.HLS: KindRule(0, 11, 3600),
     JobKind.THUMBNAILS: KindRule(0, 12, 3600),
+    JobKind.EXPORT: KindRule(0, 5, 3600, max_attempts=2),
 }
 DERIVATIVES = (JobKind.PROXY, JobKind.HLS, JobKind.THUMBNAILS)
-AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES)
+ON_REQUEST = (JobKind.EXPORT,)  # asked for by a person, not by a dock: a dock never waits for them
+AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES and k not in ON_REQUEST)
 SESSION_KINDS = (JobKind.TIMELINE, JobKind.COMPLIANCE, JobKind.EVIDENCE)
 IMPORTANT_BOOST = 5  # an important (重要) recording's derivatives go before the others'
 

@@ -95,10 +95,7 @@ def router(edge: Edge) -> APIRouter:
 
     @r.post("/gaps/{gap_id}")
     async def gap_explain(request: Request, gap_id: int):
-        viewer = edge.require(request, Page.GAPS)
-        form = dict(await request.form())
-        if not sessions.csrf_ok(app, viewer, form.get("csrf_token")):
-            raise Forbidden("csrf")
+        viewer, form = await edge.posted(request, Page.GAPS)
         found = rows(viewer, only_open=False, gap_id=gap_id)
         if not found:
             raise NotFound()

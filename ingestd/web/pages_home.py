@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
 
-from ingestd.db.models import Device, DockSession
+from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, RecordingCompliance, Shift
+from ingestd.devices import list_devices
 from ingestd.evidence.incidents import list_incidents
 from ingestd.jobs import queue
 from ingestd.web.access import Page
+from ingestd.users import UNIT_WIDE, Role
 from ingestd.web.server import Edge
+from ingestd.web.sessions import Viewer
+
+SHOWN = 100
 
 
 def health(edge: Edge) -> tuple[bool, dict]:
@@ -42,6 +48,25 @@ def health(edge: Edge) -> tuple[bool, dict]:
     return ok, {"ok": ok, **out}
 
 
+def scoped_incidents(app, viewer: Viewer) -> list[dict]:
+    """Open incidents this person answers for: an officer's own recordings', a team head's
+    team's; the unit-wide roles see them all (device faults included)."""
+    listed = list_incidents(app, only_open=True)
+    if viewer.role in UNIT_WIDE:
+        return listed
+    ids = [i["recording_id"] for i in listed if i["recording_id"]]
+    with app.db.reading() as s:
+        owners = {rid: (badge, team) for rid, badge, team in s.execute(
+            select(RecordingCompliance.recording_id, RecordingCompliance.officer_badge, RecordingCompliance.team)
+            .where(RecordingCompliance.recording_id.in_(ids)))} if ids else {}
+    mine = []
+    for i in listed:
+        badge, team = owners.get(i["recording_id"], (None, None))
+        if badge == viewer.badge or (viewer.role is Role.TEAM_HEAD and team is not None and team == viewer.team):
+            mine.append(i)
+    return mine
+
+
 def router(edge: Edge) -> APIRouter:
     r = APIRouter()
     app = edge.app
@@ -51,19 +76,66 @@ def router(edge: Edge) -> APIRouter:
         ok, body = health(edge)
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    def shifts(viewer: Viewer) -> dict[str, list[dict]]:
+        """Shifts overdue, and those whose deadline falls within the reminder window: the
+        team's for a team head, one's own for an officer, all for the unit-wide roles."""
+        now = app.clock.now()
+        soon = now + timedelta(minutes=app.settings.alerts.remind_before_minutes)
+        q = (select(Shift, Officer.name).outerjoin(Officer, Officer.badge == Shift.badge)
+             .where(or_(Shift.status == "overdue", and_(Shift.status == "pending", Shift.deadline.is_not(None),
+                                                         Shift.deadline <= soon)))
+             .order_by(Shift.deadline).limit(SHOWN))
+        if viewer.role is Role.TEAM_HEAD:
+            q = q.where(Shift.team == viewer.team)
+        elif viewer.role not in UNIT_WIDE:
+            q = q.where(Shift.badge == viewer.badge)
+        out: dict[str, list[dict]] = {"overdue": [], "due_soon": []}
+        with app.db.reading() as s:
+            for sh, name in s.execute(q):
+                out["overdue" if sh.status == "overdue" else "due_soon"].append(
+                    {"day": sh.day.isoformat(), "badge": sh.badge, "name": name, "team": sh.team, "camera": sh.camera,
+                     "deadline": sh.deadline.astimezone(app.settings.tz).strftime("%m-%d %H:%M") if sh.deadline else "",
+                     "article": sh.article})
+        return out
+
+    def open_gaps(viewer: Viewer) -> int:
+        comp = RecordingCompliance
+        q = (select(func.count(Gap.id)).outerjoin(comp, comp.recording_id == Gap.before_recording_id)
+             .where(Gap.status == "open"))
+        if viewer.role is Role.TEAM_HEAD:
+            q = q.where(comp.team == viewer.team)
+        elif viewer.role not in UNIT_WIDE:
+            q = q.where(comp.officer_badge == viewer.badge)
+        with app.db.reading() as s:
+            return s.execute(q).scalar() or 0
+
+    def fixity() -> dict | None:
+        with app.db.reading() as s:
+            last = s.execute(select(AuditEvent.at, AuditEvent.detail).where(AuditEvent.action == "fixity.checked")
+                             .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        if last is None:
+            return None
+        detail = json.loads(last.detail)
+        return {"at": last.at.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M"), "checked": detail.get("checked"),
+                "problems": len(detail.get("findings", []))}
+
     @r.get("/")
     def dashboard(request: Request):
         viewer = edge.require(request, Page.DASHBOARD)
         ok, body = health(edge)
-        open_incidents = list_incidents(app, only_open=True)
+        incidents = scoped_incidents(app, viewer)
         since = app.clock.now() - timedelta(hours=24)
         with app.db.reading() as s:
             docks = s.execute(select(DockSession, Device.serial).outerjoin(Device, Device.id == DockSession.device_id)
                               .where(DockSession.started_at >= since)
                               .order_by(DockSession.started_at.desc()).limit(20)).all()
-        return edge.page(request, "dashboard.html", viewer, health=body,
-                         incidents=Counter(i["label_zh"] for i in open_incidents).most_common(),
-                         incident_total=len(open_incidents),
+        stale_days = app.settings.report.not_docked_days
+        stale = [d for d in list_devices(app) if d["days_since_dock"] is not None and d["days_since_dock"] >= stale_days
+                 and (viewer.role in UNIT_WIDE or viewer.role is Role.TEAM_HEAD)]
+        return edge.page(request, "dashboard.html", viewer, health=body, shifts=shifts(viewer),
+                         gaps_open=open_gaps(viewer), stale=stale, stale_days=stale_days, fixity=fixity(),
+                         incidents=Counter(i["label_zh"] for i in incidents).most_common(),
+                         incident_total=len(incidents),
                          docks=[{"serial": serial, "status": ds.status, "seen": ds.files_seen,
                                  "total": ds.files_total, "failed": ds.files_failed,
                                  "started": ds.started_at.astimezone(app.settings.tz).strftime("%m-%d %H:%M")}

@@ -7,24 +7,36 @@ file served; a refusal answers 403 and is an audit entry, and so is every view."
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
-from sqlalchemy import and_, or_, select
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import and_, exists, or_, select
 
-from ingestd.db.models import AuditEvent, Device, Recording, RecordingCompliance
+from ingestd.db.models import AuditEvent, Device, Evidence, Gap, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.evidence.access import authorise
+from ingestd.evidence.metadata import document
 from ingestd.media.derivatives import derivative_dir
+from ingestd.timeline.reasons import REASONS
 from ingestd.users import UNIT_WIDE, require_user
-from ingestd.web.access import Page
+from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
 from ingestd.web.sessions import Viewer
 
 PAGE_SIZE = 50
+CSV_MAX = 200_000  # a year of a large unit; more is a job for `ingestd recordings list --json`
+CSV_COLUMNS = ("id", "start", "duration_s", "device", "officer", "team", "name", "status", "upload_status",
+               "off_duty", "proves", "case_no")
 REC_ID = re.compile(r"^[0-9a-f]{64}$")
+AROUND = timedelta(hours=3)  # the activity shown either side of a recording
 UPLOAD_STATUSES = ("on_time", "late", "undetermined")
 
 
@@ -36,6 +48,48 @@ def _scope(q, viewer: Viewer):
     return q.where(or_(own, RecordingCompliance.team == viewer.team) if viewer.team else own)
 
 
+@dataclass(frozen=True)
+class Filters:
+    device: str = ""
+    officer: str = ""
+    team: str = ""
+    since: str = ""
+    until: str = ""
+    upload_status: str = ""
+    off_duty: bool = False
+    open_gaps: bool = False
+    evidence: str = ""  # entered | missing (linked to a case without 证明对象)
+    case_no: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> "Filters":
+        got = request.query_params
+        return cls(**{f.name: (got.get(f.name) == "1") if f.type in (bool, "bool") else got.get(f.name, "").strip()
+                      for f in fields(cls)})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def query(self) -> str:
+        """The filters as a query string, for the next page and the CSV link."""
+        return urlencode({k: ("1" if v is True else v) for k, v in asdict(self).items() if v})
+
+
+def hls_files(folder: Path) -> set[str]:
+    try:
+        listed = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    entries = [listed.get("init"), *listed.get("segments", [])]
+    return {e["file"] for e in entries if isinstance(e, dict) and isinstance(e.get("file"), str) and "/" not in e["file"]}
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula (a file name may begin with '=')."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _day(value: str, field: str) -> date | None:
     if not value:
         return None
@@ -43,6 +97,29 @@ def _day(value: str, field: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{field}: not a date (YYYY-MM-DD): {value[:20]}") from None
+
+
+def allowed(edge: Edge, request: Request, viewer: Viewer, rec_id: str) -> Recording:
+    """The recording, if this person may see it: else 403, audited (002 第19条)."""
+    app = edge.app
+    if not REC_ID.match(rec_id):
+        raise NotFound()
+    with app.db.reading() as s:
+        rec = s.get(Recording, rec_id)
+        if rec is None:
+            raise NotFound()
+        try:
+            authorise(s, require_user(s, viewer.badge), [rec_id], "view", app.clock.now())
+        except UserError:
+            refused = True
+        else:
+            refused = False
+    if refused:
+        with app.changes.begin(viewer.badge) as ch:
+            ch.record("recording.view_refused", "recording", rec_id, path=request.url.path,
+                      article=app.policy.cite("access"))
+        raise Forbidden("recording", rec_id)
+    return rec
 
 
 def router(edge: Edge) -> APIRouter:
@@ -53,30 +130,53 @@ def router(edge: Edge) -> APIRouter:
     def local(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
-    @r.get("/recordings")
-    def recordings(request: Request, device: str = "", officer: str = "", team: str = "", since: str = "",
-                   until: str = "", upload_status: str = "", after: str = ""):
-        viewer = edge.require(request, Page.RECORDINGS)
-        try:
-            first, last = _day(since, "from"), _day(until, "to")
-        except UserError as exc:
-            return edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
-        q = (select(Recording, Device.serial, RecordingCompliance)
+    def filtered(viewer: Viewer, f: Filters):
+        first, last = _day(f.since, "from"), _day(f.until, "to")
+        q = (select(Recording, Device.serial, RecordingCompliance, Evidence.proves, Evidence.case_no)
              .outerjoin(Device, Device.id == Recording.device_id)
-             .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Recording.id))
+             .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Recording.id)
+             .outerjoin(Evidence, Evidence.recording_id == Recording.id))
         q = _scope(q, viewer)
-        if device:
-            q = q.where(Device.serial == device)
-        if officer:
-            q = q.where(RecordingCompliance.officer_badge == officer)
-        if team:
-            q = q.where(RecordingCompliance.team == team)
+        if f.device:
+            q = q.where(Device.serial == f.device)
+        if f.officer:
+            q = q.where(RecordingCompliance.officer_badge == f.officer)
+        if f.team:
+            q = q.where(RecordingCompliance.team == f.team)
         if first:
             q = q.where(Recording.start >= datetime.combine(first, time(), tz))
         if last:
             q = q.where(Recording.start < datetime.combine(last + timedelta(days=1), time(), tz))
-        if upload_status in UPLOAD_STATUSES:
-            q = q.where(RecordingCompliance.upload_status == upload_status)
+        if f.upload_status in UPLOAD_STATUSES:
+            q = q.where(RecordingCompliance.upload_status == f.upload_status)
+        if f.off_duty:
+            q = q.where(RecordingCompliance.off_duty.is_(True))
+        if f.open_gaps:
+            q = q.where(exists().where(Gap.status == "open", or_(Gap.before_recording_id == Recording.id,
+                                                                  Gap.after_recording_id == Recording.id)))
+        if f.evidence == "entered":
+            q = q.where(Evidence.proves.is_not(None))
+        elif f.evidence == "missing":
+            q = q.where(Evidence.case_no.is_not(None), Evidence.proves.is_(None))
+        if f.case_no:
+            q = q.where(Evidence.case_no == f.case_no)
+        return q.order_by(Recording.start.desc(), Recording.id.desc())
+
+    def item(rec: Recording, serial, comp, proves, case_no) -> dict:
+        return {"id": rec.id, "start": local(rec.start), "duration_s": rec.duration_s, "device": serial,
+                "name": rec.original_name, "status": rec.status,
+                "officer": comp.officer_badge if comp else None, "team": comp.team if comp else None,
+                "upload_status": comp.upload_status if comp else None, "off_duty": bool(comp and comp.off_duty),
+                "proves": proves, "case_no": case_no}
+
+    @r.get("/recordings")
+    def recordings(request: Request, after: str = ""):
+        viewer = edge.require(request, Page.RECORDINGS)
+        f = Filters.of(request)
+        try:
+            q = filtered(viewer, f)
+        except UserError as exc:
+            return edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
         if after and "|" in after:  # keyset: start time and id of the last row shown
             at, rid = after.split("|", 1)
             try:
@@ -85,59 +185,77 @@ def router(edge: Edge) -> APIRouter:
                 key = None
             if key is not None and REC_ID.match(rid):
                 q = q.where(or_(Recording.start < key, and_(Recording.start == key, Recording.id < rid)))
-        q = q.order_by(Recording.start.desc(), Recording.id.desc()).limit(PAGE_SIZE + 1)
         with app.db.reading() as s:
-            rows = s.execute(q).all()
+            rows = s.execute(q.limit(PAGE_SIZE + 1)).all()
         shown = rows[:PAGE_SIZE]
-        items = [{"id": rec.id, "start": local(rec.start), "duration_s": rec.duration_s, "device": serial,
-                  "name": rec.original_name, "status": rec.status,
-                  "officer": comp.officer_badge if comp else None, "team": comp.team if comp else None,
-                  "upload_status": comp.upload_status if comp else None} for rec, serial, comp in shown]
         more = None
         if len(rows) > PAGE_SIZE and shown[-1][0].start is not None:
             more = f"{shown[-1][0].start.isoformat()}|{shown[-1][0].id}"
-        filters = {"device": device, "officer": officer, "team": team, "since": since, "until": until,
-                   "upload_status": upload_status}
-        return edge.page(request, "recordings.html", viewer, items=items, more=more, filters=filters,
-                         statuses=UPLOAD_STATUSES)
+        return edge.page(request, "recordings.html", viewer, items=[item(*row) for row in shown], more=more,
+                         filters=f.as_dict(), query=f.query(), statuses=UPLOAD_STATUSES)
 
-    def allowed(request: Request, viewer: Viewer, rec_id: str) -> Recording:
-        """The recording, if this person may see it: else 403, audited (002 第19条)."""
-        if not REC_ID.match(rec_id):
-            raise NotFound()
+    @r.get("/recordings.csv")
+    def recordings_csv(request: Request):
+        """The filtered list whole (not one page), as a spreadsheet opens it: UTF-8 with a BOM."""
+        viewer = edge.require(request, Page.RECORDINGS)
+        f = Filters.of(request)
+        try:
+            q = filtered(viewer, f)
+        except UserError as exc:
+            return edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
         with app.db.reading() as s:
-            rec = s.get(Recording, rec_id)
-            if rec is None:
-                raise NotFound()
-            try:
-                authorise(s, require_user(s, viewer.badge), [rec_id], "view", app.clock.now())
-            except UserError:
-                refused = True
-            else:
-                refused = False
-        if refused:
-            with app.changes.begin(viewer.badge) as ch:
-                ch.record("recording.view_refused", "recording", rec_id, path=request.url.path,
-                          article=app.policy.cite("access"))
-            raise Forbidden("recording")
-        return rec
+            rows = [item(*row) for row in s.execute(q.limit(CSV_MAX))]
+        with app.changes.begin(viewer.badge) as ch:
+            ch.record("recordings.downloaded", "recordings", "csv", filters=f.as_dict(), rows=len(rows))
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for it in rows:
+            writer.writerow([csv_safe(it[k]) for k in CSV_COLUMNS])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="recordings.csv"'})
+
+    def around(rec: Recording) -> list[dict]:
+        """The camera's activity around this recording: the clips before and after it and the
+        interruptions between them, with their status and the voice hint."""
+        if rec.device_id is None or rec.start is None:
+            return []
+        lo, hi = rec.start - AROUND, (rec.end or rec.start) + AROUND
+        with app.db.reading() as s:
+            clips = s.execute(select(Recording).where(Recording.device_id == rec.device_id, Recording.start >= lo,
+                                                      Recording.start <= hi, Recording.status != "deleted")
+                              .order_by(Recording.start).limit(40)).scalars().all()
+            gaps = s.execute(select(Gap).where(Gap.device_id == rec.device_id, Gap.start >= lo, Gap.start <= hi,
+                                               Gap.status != "superseded").order_by(Gap.start).limit(40)).scalars().all()
+        rows = [{"at": c.start, "kind": "clip", "id": c.id, "label": c.original_name, "seconds": c.duration_s,
+                 "this": c.id == rec.id} for c in clips]
+        rows += [{"at": g.start, "kind": "gap", "id": g.id, "label": g.status, "seconds": g.seconds,
+                  "reason": REASONS.get(g.reason or "", ""), "hint_s": (g.voice_hint or {}).get("at_s"),
+                  "after": g.after_recording_id} for g in gaps]
+        return [{**row, "at": local(row["at"])} for row in sorted(rows, key=lambda row: row["at"])]
 
     @r.get("/recordings/{rec_id}")
     def recording(request: Request, rec_id: str):
         viewer = edge.require(request, Page.RECORDINGS)
-        rec = allowed(request, viewer, rec_id)
+        rec = allowed(edge, request, viewer, rec_id)
         with app.changes.begin(viewer.badge) as ch:
             ch.record("recording.viewed", "recording", rec_id, via="web")
         with app.db.reading() as s:
             comp = s.get(RecordingCompliance, rec_id)
             serial = s.get(Device, rec.device_id).serial if rec.device_id else None
+            ev = s.get(Evidence, rec_id)
             history = s.execute(select(AuditEvent).where(AuditEvent.subject_id == rec_id)
                                 .order_by(AuditEvent.seq.desc()).limit(100)).scalars().all()
         folder = derivative_dir(app, rec_id)
         return edge.page(request, "recording.html", viewer, rec=rec, comp=comp, serial=serial,
                          start=local(rec.start), end=local(rec.end), deadline=local(comp.deadline) if comp else "",
                          has_proxy=(folder / "proxy" / "proxy.mp4").is_file(),
+                         has_hls=(folder / "hls" / "index.m3u8").is_file(),
                          has_contact=(folder / "thumbnails" / "contact.jpg").is_file(),
+                         evidence=document(rec, ev, serial, tz) if ev else None,
+                         can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind),
+                         long_term=app.policy.long_term.categories, around=around(rec),
                          history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
 
     FILES = {"proxy.mp4": ("proxy/proxy.mp4", "video/mp4"), "poster.jpg": ("thumbnails/poster.jpg", "image/jpeg"),
@@ -150,11 +268,27 @@ def router(edge: Edge) -> APIRouter:
         viewer = edge.require(request, Page.RECORDINGS)
         if name not in FILES:
             raise NotFound()
-        allowed(request, viewer, rec_id)
+        allowed(edge, request, viewer, rec_id)
         relative, media_type = FILES[name]
         path = derivative_dir(app, rec_id) / relative
         if not path.is_file():
             raise NotFound()
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+
+    @r.get("/recordings/{rec_id}/hls/{name}")
+    def recording_hls(request: Request, rec_id: str, name: str):
+        """HLS where the proxy is missing: the playlist and the segments its signed manifest lists,
+        nothing else from that folder."""
+        viewer = edge.require(request, Page.RECORDINGS)
+        allowed(edge, request, viewer, rec_id)
+        folder = derivative_dir(app, rec_id) / "hls"
+        if name != "index.m3u8" and name not in hls_files(folder):
+            raise NotFound()
+        path = folder / name
+        if not path.is_file():
+            raise NotFound()
+        kind = "application/vnd.apple.mpegurl" if name.endswith(".m3u8") else (
+            "video/mp4" if name.endswith((".mp4", ".m4s")) else "video/mp2t")
+        return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=300"})
 
     return r

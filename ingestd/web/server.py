@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ingestd.app import App
+from ingestd.errors import UserError
 from ingestd.logs import event
 from ingestd.web import sessions
 from ingestd.web.access import Page, may_change, may_open
@@ -31,7 +34,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-NAV = (Page.DASHBOARD, Page.DOCK, Page.RECORDINGS, Page.GAPS, Page.USERS, Page.AUDIT)
+NAV = (Page.DASHBOARD, Page.DOCK, Page.RECORDINGS, Page.GAPS, Page.INCIDENTS, Page.CASES, Page.ACCESS, Page.REPORT,
+       Page.HOLDS, Page.RETENTION, Page.DEVICES, Page.ROSTER, Page.ALERTS, Page.USERS, Page.AUDIT)
 
 
 class NeedLogin(Exception):
@@ -47,8 +51,9 @@ class NotFound(Exception):
 
 
 class Forbidden(Exception):
-    def __init__(self, page: str):
+    def __init__(self, page: str, recording: str | None = None):
         self.page = page
+        self.recording = recording  # another team's recording: the page offers an access request
 
 
 class Edge:
@@ -74,7 +79,7 @@ class Edge:
             raise NeedLogin()
         if viewer.must_change_password:
             raise MustChangePassword()
-        if not (may_change(viewer.role, page) if change else may_open(viewer.role, page, viewer.kind)):
+        if not (may_change(viewer.role, page, viewer.kind) if change else may_open(viewer.role, page, viewer.kind)):
             event(log, logging.WARNING, "web.forbidden", badge=viewer.badge, page=page.value, path=request.url.path)
             raise Forbidden(page.value)
         return viewer
@@ -96,6 +101,19 @@ class Edge:
             raise Forbidden("csrf")
         return viewer, form
 
+    async def act(self, request: Request, page: Page, do: Callable[[Viewer, dict], str | None], back: str,
+                  show: Callable[..., Response]) -> Response:
+        """A POST that changes something: allowed for `page`, its form token checked, then
+        `do(viewer, form)`. A refusal the rules give (UserError) is shown on the page the form
+        came from (400); success goes to the address `do` returns, or `back` (303, so that a
+        reload does not send the form again)."""
+        viewer, form = await self.posted(request, page)
+        try:
+            target = do(viewer, form)
+        except UserError as exc:
+            return show(request, viewer, status_code=400, error=str(exc))
+        return RedirectResponse(target or back, status_code=303)
+
     def page(self, request: Request, template: str, viewer: Viewer | None, status_code: int = 200,
              **context) -> HTMLResponse:
         nav = [p for p in NAV if viewer is not None and may_open(viewer.role, p, viewer.kind)]
@@ -113,7 +131,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def create_app(app: App) -> FastAPI:
-    from ingestd.web import pages_admin, pages_auth, pages_dock, pages_gaps, pages_home, pages_recordings
+    from ingestd.web import (pages_admin, pages_auth, pages_dock, pages_evidence, pages_gaps, pages_home,
+                             pages_recordings, pages_report, pages_requests, pages_unit)
 
     edge = Edge(app)
     web = FastAPI(title="ingestd", docs_url=None, redoc_url=None, openapi_url=None)
@@ -143,7 +162,11 @@ def create_app(app: App) -> FastAPI:
 
     @web.exception_handler(Forbidden)
     def forbidden(request: Request, exc: Forbidden):
-        return edge.page(request, "message.html", edge.viewer(request), status_code=403,
+        viewer = edge.viewer(request)
+        if exc.recording and viewer is not None and may_change(viewer.role, Page.ACCESS, viewer.kind):
+            return edge.page(request, "forbidden_recording.html", viewer, status_code=403, recording=exc.recording,
+                             article=app.policy.cite("access"))
+        return edge.page(request, "message.html", viewer, status_code=403,
                          message=edge.templates.env.globals["t"]["form_expired" if exc.page == "csrf" else "forbidden"])
 
     @web.exception_handler(NotFound)
@@ -152,8 +175,12 @@ def create_app(app: App) -> FastAPI:
         return edge.page(request, "message.html", edge.viewer(request), status_code=404,
                          message=edge.templates.env.globals["t"]["not_found"])
 
-    for module in (pages_auth, pages_home, pages_dock, pages_gaps, pages_recordings, pages_admin):
+    for module in (pages_auth, pages_home, pages_dock, pages_gaps, pages_recordings, pages_admin, pages_report,
+                   pages_unit):
         web.include_router(module.router(edge))
+    # Pages that act on recordings check access to each the way the recording page does.
+    for module in (pages_evidence, pages_requests):
+        web.include_router(module.router(edge, partial(pages_recordings.allowed, edge)))
     return web
 
 

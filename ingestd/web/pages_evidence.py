@@ -1,0 +1,209 @@
+"""Evidence (证明对象 on a recording), cases (案件: link recordings, end the case, export the
+case file as a background job and download its ISO) and legal holds. The same domain code as
+`ingestd evidence set`, `ingestd case …`, `ingestd export` and `ingestd hold …`: each change a
+new OCFL version where the rules want one (003 第20条) and an audit entry naming the person.
+
+A team head sees and acts on the team's cases; 法制科, 信息中心 and 督察 (read only) all of them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from ingestd.db.models import Evidence, Recording
+from ingestd.errors import UserError
+from ingestd.evidence.cases import case_recordings, case_states, end_case, open_case
+from ingestd.evidence.disc import DISC_BYTES
+from ingestd.evidence.export_requests import ask_export, download_path, export_state, recent_exports
+from ingestd.evidence.holds import list_holds, place_hold, release_hold
+from ingestd.evidence.metadata import link_to_case, set_evidence
+from ingestd.users import UNIT_WIDE, Role
+from ingestd.web.access import Page, may_change
+from ingestd.web.server import Edge, Forbidden, NotFound
+from ingestd.web.sessions import Viewer
+
+
+def _field(form: dict, name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+def router(edge: Edge, recordings_allowed) -> APIRouter:
+    """`recordings_allowed(request, viewer, rec_id)` is the recordings page's own check (002
+    第19条, audited): 证明对象 is entered only on a recording the person may see."""
+    r = APIRouter()
+    app = edge.app
+    tz = app.settings.tz
+
+    def team_of(viewer: Viewer) -> str | None:
+        """The one team whose cases a team head sees; None for the unit-wide roles."""
+        return None if viewer.role in UNIT_WIDE else (viewer.team or "")
+
+    def the_case(viewer: Viewer, case_no: str):
+        with app.db.reading() as s:
+            found = case_states(s, app.policy, app.calendar, team=team_of(viewer), case_no=case_no)
+            if not found:
+                raise NotFound()
+            ids = case_recordings(s, case_no)
+            rows = s.execute(select(Recording, Evidence).join(Evidence, Evidence.recording_id == Recording.id)
+                             .where(Recording.id.in_(ids)).order_by(Recording.start)).all() if ids else []
+        return found[0], rows
+
+    # ---- 证明对象 on one recording ----
+
+    @r.post("/recordings/{rec_id}/evidence")
+    async def evidence(request: Request, rec_id: str):
+        def do(viewer: Viewer, form: dict) -> str:
+            recordings_allowed(request, viewer, rec_id)
+            set_evidence(app, rec_id, _field(form, "proves"), _field(form, "case_no") or None,
+                         _field(form, "long_term") or None, viewer.badge, _field(form, "content") or None)
+            return f"/recordings/{rec_id}#evidence"
+
+        def show(request: Request, viewer: Viewer, status_code: int, error: str):
+            return edge.page(request, "message.html", viewer, status_code=status_code, message=error,
+                             back=f"/recordings/{rec_id}")
+
+        return await edge.act(request, Page.EVIDENCE, do, f"/recordings/{rec_id}", show)
+
+    # ---- cases ----
+
+    def cases_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        with app.db.reading() as s:
+            states = case_states(s, app.policy, app.calendar, team=team_of(viewer))
+        return edge.page(request, "cases.html", viewer, status_code=status_code, error=error,
+                         cases=[c.as_dict() for c in states], can_change=may_change(viewer.role, Page.CASES),
+                         article=app.policy.archive.article)
+
+    @r.get("/cases")
+    def cases(request: Request):
+        return cases_page(request, edge.require(request, Page.CASES))
+
+    @r.post("/cases")
+    async def cases_open(request: Request):
+        def do(viewer: Viewer, form: dict) -> str:
+            team = viewer.team if viewer.role is Role.TEAM_HEAD else (_field(form, "team") or None)
+            opened = open_case(app, _field(form, "case_no"), _field(form, "title") or None, team, viewer.badge)
+            return f"/cases/{opened['case_no']}"
+
+        return await edge.act(request, Page.CASES, do, "/cases", cases_page)
+
+    def case_page(request: Request, viewer: Viewer, case_no: str, status_code: int = 200, error: str | None = None):
+        state, rows = the_case(viewer, case_no)
+        items = [{"id": rec.id, "name": rec.original_name, "start": rec.start.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                  if rec.start else "", "proves": ev.proves, "exported": ev.exported_at is not None,
+                  "deleted": rec.status == "deleted"} for rec, ev in rows]
+        exports = recent_exports(app, None if viewer.role in UNIT_WIDE else viewer.badge, case_no)
+        return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
+                         items=items, exports=exports, discs=list(DISC_BYTES), today=app.clock.now().astimezone(tz)
+                         .date().isoformat(), can_change=may_change(viewer.role, Page.CASES),
+                         article=app.policy.archive.article)
+
+    @r.get("/cases/{case_no}")
+    def case(request: Request, case_no: str):
+        return case_page(request, edge.require(request, Page.CASES), case_no)
+
+    def case_action(case_no: str, act):
+        async def handler(request: Request):
+            def do(viewer: Viewer, form: dict) -> str | None:
+                the_case(viewer, case_no)  # the team head's own team only
+                return act(viewer, form)
+
+            def show(request: Request, viewer: Viewer, status_code: int, error: str):
+                return case_page(request, viewer, case_no, status_code, error)
+
+            return await edge.act(request, Page.CASES, do, f"/cases/{case_no}", show)
+        return handler
+
+    @r.post("/cases/{case_no}/recordings")
+    async def case_link(request: Request, case_no: str):
+        def act(viewer: Viewer, form: dict) -> None:
+            ids = _field(form, "recordings").split()
+            for rec_id in ids:
+                recordings_allowed(request, viewer, rec_id)
+            link_to_case(app, case_no, ids, viewer.badge)
+
+        return await case_action(case_no, act)(request)
+
+    @r.post("/cases/{case_no}/end")
+    async def case_end(request: Request, case_no: str):
+        def act(viewer: Viewer, form: dict) -> None:
+            try:
+                ended = date.fromisoformat(_field(form, "ended_on"))
+            except ValueError:
+                raise UserError(f"end date: not a date (YYYY-MM-DD): {_field(form, 'ended_on')[:20]}") from None
+            end_case(app, case_no, ended, viewer.badge)
+
+        return await case_action(case_no, act)(request)
+
+    @r.post("/cases/{case_no}/export")
+    async def case_export(request: Request, case_no: str):
+        def act(viewer: Viewer, form: dict) -> str:
+            token = ask_export(app, viewer.badge, [], case_no, _field(form, "disc") or "dvd")
+            return f"/exports/{token}"
+
+        return await case_action(case_no, act)(request)
+
+    # ---- exports: progress and download ----
+
+    def mine(viewer: Viewer, token: str):
+        state = export_state(app, token) if len(token) == 32 and token.isalnum() else None
+        if state is None:
+            raise NotFound()
+        if state.by != viewer.badge and viewer.role not in UNIT_WIDE:
+            raise Forbidden("export")
+        return state
+
+    @r.get("/exports/{token}")
+    def export_page(request: Request, token: str):
+        viewer = edge.require(request, Page.CASES)
+        return edge.page(request, "export.html", viewer, export=mine(viewer, token))
+
+    @r.get("/exports/{token}/{name}")
+    def export_download(request: Request, token: str, name: str):
+        viewer = edge.require(request, Page.CASES)
+        state = mine(viewer, token)
+        try:
+            path = download_path(app, state, name, viewer.badge, viewer.role)
+        except LookupError:
+            raise NotFound() from None
+        except UserError:
+            raise Forbidden("export") from None
+        if not path.is_file():
+            raise NotFound()
+        with app.changes.begin(viewer.badge) as ch:
+            ch.record("export.downloaded", "export_request", token, file=name, case_no=state.case_no)
+        return FileResponse(path, media_type="application/x-iso9660-image", filename=name)
+
+    # ---- legal holds ----
+
+    def holds_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        return edge.page(request, "holds.html", viewer, status_code=status_code, error=error,
+                         holds=list_holds(app, include_released=True), can_change=may_change(viewer.role, Page.HOLDS))
+
+    @r.get("/holds")
+    def holds(request: Request):
+        return holds_page(request, edge.require(request, Page.HOLDS))
+
+    @r.post("/holds")
+    async def holds_place(request: Request):
+        def do(viewer: Viewer, form: dict) -> None:
+            rec_id, case_no = _field(form, "recording") or None, _field(form, "case_no") or None
+            if rec_id:
+                recordings_allowed(request, viewer, rec_id)
+            if case_no and viewer.role is Role.TEAM_HEAD:
+                the_case(viewer, case_no)
+            place_hold(app, rec_id, case_no, _field(form, "reason"), viewer.badge)
+
+        return await edge.act(request, Page.HOLDS, do, "/holds", holds_page)
+
+    @r.post("/holds/{hold_id}/release")
+    async def holds_release(request: Request, hold_id: int):
+        def do(viewer: Viewer, _form: dict) -> None:
+            release_hold(app, hold_id, viewer.badge)
+
+        return await edge.act(request, Page.HOLDS, do, "/holds", holds_page)
+
+    return r
+

@@ -1,0 +1,118 @@
+"""The unit's equipment and plans, for the 信息中心: cameras (health, clock drift, storage,
+last dock, owner), the duty roster (uploaded here, every row/column problem shown, nothing
+imported from a bad file) and alerts (what was sent and what failed, a test on a channel).
+The same domain code as `ingestd devices`, `ingestd roster import`, `ingestd alerts`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from ingestd.afterdock import set_owner
+from ingestd.alerts.dispatch import list_alerts, send_test
+from ingestd.compliance.roster import read_roster
+from ingestd.compliance.roster_import import import_roster
+from ingestd.db.models import RosterImport
+from ingestd.devices import list_devices
+from ingestd.errors import FileProblemsError, UserError
+from ingestd.web.access import Page, may_change
+from ingestd.web.server import Edge, Forbidden
+from ingestd.web.sessions import Viewer, csrf_ok
+
+ROSTER_MAX_BYTES = 20 << 20  # a year of a large unit's shifts is far smaller
+ROSTER_SUFFIXES = (".csv", ".xlsx", ".txt")
+
+
+def _field(form: dict, name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+def router(edge: Edge) -> APIRouter:
+    r = APIRouter()
+    app = edge.app
+
+    # ---- cameras ----
+
+    def devices_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        return edge.page(request, "devices.html", viewer, status_code=status_code, error=error,
+                         devices=list_devices(app), stale_days=app.settings.report.not_docked_days,
+                         can_change=may_change(viewer.role, Page.DEVICES, viewer.kind))
+
+    @r.get("/devices")
+    def devices(request: Request):
+        return devices_page(request, edge.require(request, Page.DEVICES))
+
+    @r.post("/devices/{serial}/owner")
+    async def devices_owner(request: Request, serial: str):
+        def do(viewer: Viewer, form: dict) -> None:
+            set_owner(app, serial, _field(form, "owner"), viewer.badge)
+
+        return await edge.act(request, Page.DEVICES, do, "/devices", devices_page)
+
+    # ---- the duty roster ----
+
+    def roster_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None,
+                    problems: list[str] | None = None, imported: dict | None = None):
+        with app.db.reading() as s:
+            history = s.execute(select(RosterImport).order_by(RosterImport.id.desc()).limit(20)).scalars().all()
+        return edge.page(request, "roster.html", viewer, status_code=status_code, error=error, problems=problems or [],
+                         imported=imported, history=history, can_change=may_change(viewer.role, Page.ROSTER))
+
+    @r.get("/roster")
+    def roster(request: Request):
+        return roster_page(request, edge.require(request, Page.ROSTER))
+
+    @r.post("/roster")
+    async def roster_upload(request: Request):
+        viewer = edge.require(request, Page.ROSTER, change=True)
+        async with request.form(max_files=1, max_fields=5) as form:
+            if not csrf_ok(app, viewer, form.get("csrf_token")):
+                raise Forbidden("csrf")
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return roster_page(request, viewer, 400, "choose a roster file (.csv or .xlsx)")
+            name = Path(upload.filename).name
+            if Path(name).suffix.lower() not in ROSTER_SUFFIXES:
+                return roster_page(request, viewer, 400, f"roster {name}: unsupported file type (use .csv or .xlsx)")
+            data = await upload.read(ROSTER_MAX_BYTES + 1)
+        if len(data) > ROSTER_MAX_BYTES:
+            return roster_page(request, viewer, 400, f"roster {name}: larger than {ROSTER_MAX_BYTES >> 20} MB")
+        with tempfile.TemporaryDirectory(prefix="ingestd-roster-") as folder:
+            path = Path(folder) / name  # the name the admin knows, in messages and the import's record
+            path.write_bytes(data)
+            try:
+                parsed = read_roster(path, app.settings.tz)
+                app.policy  # a broken policy fails before anything is written
+                result = import_roster(app, parsed, viewer.badge)
+            except FileProblemsError as exc:
+                return roster_page(request, viewer, 400, str(exc), problems=exc.problems)
+            except UserError as exc:
+                return roster_page(request, viewer, 400, str(exc))
+        return roster_page(request, viewer, imported=result)
+
+    # ---- alerts ----
+
+    def alerts_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        return edge.page(request, "alerts.html", viewer, status_code=status_code, error=error,
+                         alerts=list_alerts(app, 100), channels=[c.name for c in app.settings.alerts.channels],
+                         can_change=may_change(viewer.role, Page.ALERTS), sent=request.query_params.get("sent"))
+
+    @r.get("/alerts")
+    def alerts(request: Request):
+        return alerts_page(request, edge.require(request, Page.ALERTS))
+
+    @r.post("/alerts/test")
+    async def alerts_test(request: Request):
+        def do(viewer: Viewer, form: dict) -> str:
+            send_test(app, _field(form, "channel"), _field(form, "to") or None, viewer.badge)
+            return f"/alerts?sent={_field(form, 'channel')}"
+
+        return await edge.act(request, Page.ALERTS, do, "/alerts", alerts_page)
+
+    return r
+
+
