@@ -64,6 +64,7 @@ bench: system-deps venv
 	$(BIN)/python bench/bench_dock.py
 	$(BIN)/python bench/bench_compliance.py
 	$(BIN)/python bench/bench_media.py
+	$(BIN)/python bench/bench_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -130,3 +130,147 @@ def test_first_log_in_then_the_dock_screen_follows_a_dock_live(console, clips):
         browser.close()
     assert strays == [], strays
     assert console_errors == [], console_errors  # a CSP violation would show here
+
+
+def test_a_day_at_the_console_explain_at_the_dock_approve_export_and_report(console, tmp_path):
+    """The officer explains a gap at the dock with badge + PIN; another team's officer asks to
+    see a recording and the team head approves; 法制科 enters 证明对象, exports the case and
+    downloads its ISO, then downloads the report in every format. Every main page is kept as
+    a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    from ingestd.db.models import Officer
+    from ingestd.users import add_user, set_pin
+
+    dock, base = console
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    app = dock.app()
+    try:
+        for badge, name, role, team in (("O1", "张三", "officer", "一中队"), ("O2", "李四", "officer", "二中队"),
+                                        ("H1", "王队长", "team_head", "一中队"), ("L1", "赵法制", "legal", None),
+                                        ("A1", "钱信息", "admin", None)):
+            add_user(app, badge, name, role, team, None, None, "admin", NEW_PASSWORD)
+        set_pin(app, "O1", "246810", "admin")
+        with app.changes.begin("admin") as ch:  # as a roster import would bring them
+            for badge, team in (("O1", "一中队"), ("O2", "二中队")):
+                ch.session.add(Officer(badge=badge, name=badge, team=team, updated_at=app.clock.now()))
+                ch.record("officer.added", "officer", badge, team=team)
+    finally:
+        app.close()
+    inbox = dock.settings.data_dir / "inbox" / "CAM-WEB-2" / "DCIM"
+    make_clip(inbox / "20261120_083000.mp4", ClipSpec(seconds=2, tone_hz=300))
+    make_clip(inbox / "20261120_083500.mp4", ClipSpec(seconds=6, tone_from_s=3, tone_hz=500))
+    wait_for(lambda: dock.cli_json("devices", "list") and dock.cli_json("devices", "list")[0]["state"] == "released",
+             timeout=120, step=0.5)
+    dock.cli("devices", "owner", "CAM-WEB-2", "O1", "--by", "admin")
+    wait_for(lambda: any(g["status"] == "open" and g.get("officer") == "O1" for g in dock.cli_json("gaps", "list"))
+             if dock.cli_json("gaps", "list") else False, timeout=120, step=0.5)
+    after_id = next(r["id"] for r in dock.cli_json("recordings", "list") if r["original_name"].endswith("083500.mp4"))
+    wait_for(lambda: (dock.settings.data_dir / "derivatives" / after_id[:2] / after_id / "proxy" / "proxy.mp4")
+             .is_file(), timeout=120, step=0.5)
+
+    strays: list[str] = []
+    console_errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+
+        def person(badge: str | None):
+            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                          accept_downloads=True)
+            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base + "/")
+                          else (strays.append(route.request.url), route.abort()))
+            page = context.new_page()
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            if badge:
+                page.goto(f"{base}/login")
+                page.fill("input[name=badge]", badge)
+                page.fill("input[name=password]", NEW_PASSWORD)
+                page.click("main button[type=submit]")
+                page.wait_for_url(f"{base}/")
+            return page
+
+        # At the dock: badge + PIN, the gap, the clip after it, "I said it here", saved.
+        officer = person(None)
+        officer.goto(f"{base}/dock/signin")
+        officer.fill("input[name=badge]", "O1")
+        officer.fill("input[name=pin]", "246810")
+        officer.click("main button[type=submit]")
+        officer.wait_for_url(f"{base}/gaps")
+        officer.screenshot(path=str(SHOTS / "gaps.png"))
+        officer.click("a.button[href^='/gaps/']")
+        officer.wait_for_function("() => { const v = document.getElementById('player');"
+                                  " return v && v.readyState >= 2; }", timeout=30_000)
+        officer.evaluate("document.getElementById('player').currentTime = 3.5")
+        officer.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 3.5) < 0.3")
+        officer.click("label.tap:has(input[value=low_battery])")
+        officer.click("#said_here")
+        assert abs(float(officer.input_value("#voice_at")) - 3.5) < 0.3
+        officer.screenshot(path=str(SHOTS / "gap.png"))
+        officer.click("form.explain button[type=submit]")
+        officer.wait_for_url(f"{base}/gaps")
+        assert not any(g["status"] == "open" for g in dock.cli_json("gaps", "list"))
+
+        # Another team's officer asks; the team head approves; now the recording plays.
+        other = person("O2")
+        before = len(console_errors)
+        assert other.goto(f"{base}/recordings/{after_id}").status == 403
+        other.wait_for_selector("textarea[name=purpose]")
+        assert all("403" in e for e in console_errors[before:])  # the browser notes the refusal; nothing else
+        del console_errors[before:]
+        other.fill("textarea[name=purpose]", "复核二中队案件")
+        other.click("main button[type=submit]")
+        other.wait_for_url(f"{base}/access")
+        head = person("H1")
+        head.goto(f"{base}/access")
+        head.screenshot(path=str(SHOTS / "access.png"))
+        with head.expect_navigation():
+            head.click("form.decide button[value=approve]")
+        assert "已批准" in head.inner_text("main")
+        head.goto(f"{base}/")
+        head.screenshot(path=str(SHOTS / "dashboard-team-head.png"))
+        other.goto(f"{base}/recordings/{after_id}")
+        other.wait_for_function("() => { const v = document.getElementById('player');"
+                                " return v && v.readyState >= 2; }", timeout=30_000)
+
+        # 法制科: 证明对象 and the case, the export in the background, the ISO downloaded.
+        legal = person("L1")
+        legal.goto(f"{base}/recordings/{after_id}")
+        legal.fill("textarea[name=proves]", "当事人拒绝检查的经过")
+        legal.fill("input[name=case_no]", "2026-行-021")
+        legal.click("form[action$='/evidence'] button[type=submit]")
+        legal.wait_for_url(f"**/recordings/{after_id}#evidence")
+        legal.screenshot(path=str(SHOTS / "recording-evidence.png"), full_page=True)
+        legal.goto(f"{base}/cases")
+        legal.screenshot(path=str(SHOTS / "cases.png"))
+        legal.click("text=2026-行-021")
+        legal.select_option("select[name=disc]", "cd")
+        legal.click("form[action$='/export'] button[type=submit]")
+        legal.wait_for_url("**/exports/*")
+        legal.wait_for_selector("a[download]", timeout=120_000)  # the page follows the job without a reload
+        legal.screenshot(path=str(SHOTS / "export.png"))
+        with legal.expect_download() as got:
+            legal.click("a[download]")
+        iso = tmp_path / "case.iso"
+        got.value.save_as(iso)
+        assert iso.read_bytes()[32769:32774] == b"CD001"
+        legal.goto(f"{base}/cases/2026-行-021")
+        legal.screenshot(path=str(SHOTS / "case.png"))
+
+        legal.goto(f"{base}/report?start=2026-11-01&end=2026-11-30")
+        legal.screenshot(path=str(SHOTS / "report.png"))
+        for fmt, magic in (("html", b"<!doctype"), ("pdf", b"%PDF"), ("xlsx", b"PK"), ("csv", b"\xef\xbb\xbf"),
+                           ("json", b"{")):
+            with legal.expect_download() as got:
+                legal.click(f"a[href^='/report/download?fmt={fmt}&']")
+            path = tmp_path / f"report.{fmt}"
+            got.value.save_as(path)
+            assert path.read_bytes()[:len(magic)].lower() == magic.lower(), fmt
+
+        admin = person("A1")
+        for name in ("devices", "roster", "alerts", "retention", "holds", "incidents"):
+            admin.goto(f"{base}/{name}")
+            assert admin.url == f"{base}/{name}"
+            admin.screenshot(path=str(SHOTS / f"{name}.png"))
+        browser.close()
+    assert strays == [], strays
+    assert console_errors == [], console_errors

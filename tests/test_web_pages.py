@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from ingestd.db.models import AuditEvent, Incident
-from ingestd.users import Role
+from ingestd.users import Role, add_user
 from ingestd.web.access import CHANGES, Page
-from tests.web_fixtures import PEOPLE, cli, client, csrf_of, log_in
+from tests.web_fixtures import PASSWORD, PEOPLE, cli, client, csrf_of, log_in
 
 # Every changing route, with a form that changes nothing (it is refused by the rules or
 # names nothing): who may post is the table's to say, never the menu's.
@@ -264,6 +264,12 @@ def test_holds_and_a_deletion_needing_a_second_person_checked_again_at_approval(
     log_in(a1, "A1")
     own = a1.post(f"/retention/{deletion}", data={"csrf_token": csrf_of(a1), "decision": "approve"})
     assert own.status_code == 400 and "must not be the one who asked" in own.text
+    add_user(app, "H2", "二中队长", "team_head", "二中队", None, None, "admin", PASSWORD)
+    h2 = client(app)
+    log_in(h2, "H2")
+    assert decide not in h2.get("/retention").text  # another team's recording: not listed to decide
+    theirs = h2.post(f"/retention/{deletion}", data={"csrf_token": csrf_of(h2), "decision": "approve"})
+    assert theirs.status_code == 400 and "only the head of team 一中队" in theirs.text
     assert h1.post("/holds", data={"csrf_token": token, "recording": rec, "reason": "投诉调查"}).status_code == 303
     assert "投诉调查" in h1.get("/holds").text
     held = h1.post(f"/retention/{deletion}", data={"csrf_token": token, "decision": "approve"})

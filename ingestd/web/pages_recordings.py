@@ -253,7 +253,8 @@ def router(edge: Edge) -> APIRouter:
                          has_proxy=(folder / "proxy" / "proxy.mp4").is_file(),
                          has_hls=(folder / "hls" / "index.m3u8").is_file(),
                          has_contact=(folder / "thumbnails" / "contact.jpg").is_file(),
-                         evidence=document(rec, ev, serial, tz) if ev else None,
+                         evidence={**document(rec, ev, serial, tz), "entered_at": local(ev.entered_at)}
+                         if ev else None,
                          can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind),
                          long_term=app.policy.long_term.categories, around=around(rec),
                          history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
