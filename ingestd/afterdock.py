@@ -32,17 +32,20 @@ from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import import_roster as write_roster
-from ingestd.db.models import Device, Incident, Job, Officer, Recording, RecordingCompliance, RulesInForce
+from ingestd.db.models import (Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
+                               RulesInForce)
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
 from ingestd.ingest.space import low_space
 from ingestd.evidence import digest, metadata
 from ingestd.evidence.export_requests import export_job
+from ingestd.replica.copy import replicate_job
 from ingestd.ingest import pipeline
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.outcome import DockRun
 from ingestd.jobs import queue
-from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, IMPORTANT_BOOST, RULES, SESSION_KINDS, JobKind
+from ingestd.jobs.kinds import (AFTER_DOCK, DERIVATIVES, IMPORTANT_BOOST, REPLICATION, RULES, SESSION_KINDS,
+                                JobKind)
 from ingestd.jobs.runner import Batching, Runner
 from ingestd.logs import event
 from ingestd.lookup import recording_for_job
@@ -70,6 +73,8 @@ class AfterDock:
             if rec.kind in PROBED_KINDS:
                 specs.append(queue.JobSpec(JobKind.PROBE, rec.id, {"size": rec.size}, group=session_id))
             specs += derivative_specs(self.app, rec)
+            if self.app.settings.replica.enabled:
+                specs.append(queue.JobSpec(JobKind.REPLICATE, rec.id))
         queue.enqueue(ch, specs, now)
 
 
@@ -149,10 +154,32 @@ HANDLERS = {
     JobKind.HLS: _derivative,
     JobKind.THUMBNAILS: _derivative,
     JobKind.EXPORT: export_job,
+    JobKind.REPLICATE: replicate_job,
 }
 # Small SM3 and probe jobs are claimed together (one claim and one finish for many files),
 # up to about a second of one core's hashing, so that large files still spread over threads.
 BATCHING = {JobKind.SM3: Batching(16, 256 << 20), JobKind.PROBE: Batching(16, 2 << 30)}
+
+
+def replicate_pending(app: App, work: bool = False) -> dict:
+    """Ask for a copy of every recording the bucket lacks, or holds at an older version (the
+    daemon's sweep; `ingestd replica sync`), and with `work` do them in this process."""
+    from ingestd.replica.status import changed_since_copied
+
+    if not app.settings.replica.enabled:
+        raise UserError("[replica] is not enabled")
+    with app.db.reading() as s:
+        missing = list(s.execute(select(Recording.id).outerjoin(Replica, Replica.recording_id == Recording.id)
+                                 .where(Replica.recording_id.is_(None), Recording.status != "deleted")).scalars())
+        changed = changed_since_copied(s)
+    ids = list(dict.fromkeys(missing + changed))
+    for start in range(0, len(ids), 500):
+        with app.changes.begin("ingestd") as ch:
+            batch = ids[start:start + 500]
+            queue.enqueue(ch, [queue.JobSpec(JobKind.REPLICATE, rid) for rid in batch], app.clock.now())
+            ch.record("replica.asked", "recordings", "replica", recordings=len(batch))
+    done = runner(app, REPLICATION).run_until_idle() if work and ids else 0
+    return {"asked": len(ids), "done": done}
 
 
 def runner(app: App, kinds: tuple[JobKind, ...] = AFTER_DOCK, threads: int | None = None,

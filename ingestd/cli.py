@@ -17,7 +17,7 @@ import typer
 from sqlalchemy import func, select
 
 from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_incidents, cli_jobs, cli_media,
-                     cli_timeline, logs)
+                     cli_replica, cli_timeline, logs)
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
@@ -55,6 +55,8 @@ app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_evidence.hold_app, name="hold")
 app.add_typer(cli_evidence.access_app, name="access")
 app.add_typer(cli_evidence.retention_app, name="retention")
+app.add_typer(cli_replica.replica_app, name="replica")
+store_app.command("restore")(cli_replica.restore_command)
 app.command("export")(cli_evidence.export)
 
 @app.callback()

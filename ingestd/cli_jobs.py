@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app
-from ingestd.jobs.kinds import AFTER_DOCK, ON_REQUEST, JobKind
+from ingestd.jobs.kinds import AFTER_DOCK, ON_REQUEST, REPLICATION, JobKind
 
 jobs_app = typer.Typer(no_args_is_help=True, help="After-dock jobs: SM3, probes, timeline, compliance, 制作人, "
                                                   "derivatives.")
@@ -59,7 +59,7 @@ def jobs_work(ctx: typer.Context,
 
     from ingestd.afterdock import runner, work_jobs
 
-    kinds = tuple(JobKind) if derivatives else AFTER_DOCK + ON_REQUEST
+    kinds = tuple(JobKind) if derivatives else AFTER_DOCK + ON_REQUEST + REPLICATION
     with opened_app(ctx) as app:
         if until_idle:
             done = work_jobs(app, kinds)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -172,6 +172,29 @@ class EmailChannel(BaseModel):
 Channel = Annotated[WebhookChannel | RobotChannel | EmailChannel, Field(discriminator="kind")]
 
 
+class ReplicaSettings(BaseModel):
+    """The write-once second copy of every original: an S3 bucket with Object Lock. The keys
+    come from `credentials_file` (two lines, `access_key_id = …` and `secret_access_key = …`)
+    or from the environment (INGESTD_REPLICA__ACCESS_KEY_ID, INGESTD_REPLICA__SECRET_ACCESS_KEY);
+    they are never logged or printed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    endpoint: str | None = Field(None, description="the S3 endpoint, e.g. https://rgw.example:7480")
+    bucket: str = "ingestd-evidence"
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    credentials_file: Path | None = None
+    max_lag_hours: float = Field(24.0, gt=0, description="a recording not replicated this long is a finding")
+    min_retention_days: int = Field(365, ge=1, description="Object Lock for anything whose retention has no date "
+                                                           "yet (依法, a case still open): extended before it runs out")
+    long_term_years: int = Field(100, ge=1, le=100, description="长期保存: the longest retention the bucket allows")
+    bandwidth_mb_s: float = Field(0.0, ge=0, description="upload limit per worker in MB/s; 0 = none")
+    timeout_s: float = Field(60.0, gt=0, description="one request's connect/read time limit")
+
+
 class FixitySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -225,6 +248,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertSettings = AlertSettings()
     fixity: FixitySettings = FixitySettings()
+    replica: ReplicaSettings = ReplicaSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -488,4 +512,15 @@ DEFAULT_CONFIG_TEXT = """\
 # kind = "email"
 # name = "mail"
 # to = ["duty@example.gov.cn"]
+
+[replica]                      # the write-once second copy: S3 with Object Lock (`ingestd replica status`)
+enabled = false
+# endpoint = "https://rgw.example.gov.cn:7480"
+# bucket = "ingestd-evidence"  # made with Object Lock if missing; one without Object Lock is refused
+# region = "us-east-1"
+# credentials_file = "/etc/ingestd/replica.keys"   # access_key_id = … / secret_access_key = …
+# max_lag_hours = 24           # not proven in the bucket this long after the dock: an alert to the admins
+# min_retention_days = 365     # lock for what has no retention date yet (依法, an open case)
+# long_term_years = 100        # 长期保存: the longest the bucket allows
+# bandwidth_mb_s = 0           # per replica worker; 0 = no limit
 """

@@ -24,7 +24,7 @@ from ingestd.app import App
 from ingestd.errors import UserError
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
-from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, ON_REQUEST
+from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, ON_REQUEST, REPLICATION
 from ingestd.schedule import build_scheduler
 from ingestd.logs import event
 from ingestd.sd_notify import notify, watchdog_interval_s
@@ -137,6 +137,8 @@ class Daemon:
         workers += afterdock.runner(self.app, DERIVATIVES, self.app.settings.media_workers,
                                     name="media").start(self.stop_event)
         workers += afterdock.runner(self.app, ON_REQUEST, 1, name="exports").start(self.stop_event)
+        if self.app.settings.replica.enabled:
+            workers += afterdock.runner(self.app, REPLICATION, 2, name="replica").start(self.stop_event)
         notify(ready="1", status=f"watching {len(self.sources)} inbox(es)")
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
               dock=self.app.settings.dock_name)

@@ -66,6 +66,14 @@ class ToolTimeoutError(ToolError):
     """An external tool ran past its time limit and was killed."""
 
 
+class ReplicaError(IngestdError):
+    """The replica bucket refused or could not be reached; `code` is the server's error code."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
 class NoSpaceError(IngestdError):
     """A disk ingestd writes to (the store's, the database's) is full or below its reserve:
     nothing half done is kept, and docks are refused until space is freed."""

@@ -70,6 +70,9 @@ _KINDS = [
                 "{object_id}: {reason}", "integrity"),
     FindingKind("store_foreign", Severity.ERROR, "存储根目录异物",
                 "{path}: in the storage root but not part of the store (move it out)", "integrity"),
+    FindingKind("replica_lagging", Severity.ERROR, "副本未按时确认",
+                "{count} recordings not proven in the replica bucket {bucket} within {limit} h of their dock "
+                "(the oldest waits {oldest_h} h): evidence has one copy until then"),
     FindingKind("object_unindexed", Severity.WARNING, "存储对象未入索引",
                 "{object_id}: in the store but not in the database (run `ingestd store rebuild-index`)"),
     FindingKind("index_orphan", Severity.ERROR, "索引无对应对象",
@@ -153,6 +156,7 @@ MESSAGES_ZH: dict[str, str] = {
     "fixity_missing": "{object_id}：{path} 在存储中缺失",
     "object_invalid": "{object_id}：{reason}",
     "object_unindexed": "{object_id}：在存储中但不在数据库中",
+    "replica_lagging": "{count} 条音像记录采集后 {limit} 小时内未在副本存储 {bucket} 中确认（最久 {oldest_h} 小时），在此之前证据只有一份",
     "store_foreign": "{path}：位于存储根目录中但不属于存储，应移出",
     "index_orphan": "记录 {recording_id}：在数据库中但存储中没有其对象",
     "device_mismatch": "{device}：识别为 {profile}，但 {problems}；已导出并标记待核查",

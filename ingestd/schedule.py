@@ -56,6 +56,17 @@ def alerts_sweep(app: App) -> dict:
     return result
 
 
+def replica_sweep(app: App) -> dict:
+    """Copies asked for of what the bucket lacks or holds at an older version (a recording
+    given 证明对象 or an explanation since its copy), for the replica workers to do."""
+    from ingestd.afterdock import replicate_pending
+
+    result = replicate_pending(app)
+    if result["asked"]:
+        event(log, logging.INFO, "replica.sweep", asked=result["asked"])
+    return result
+
+
 def build_scheduler(app: App) -> BackgroundScheduler:
     """Jobs never overlap themselves and a missed run is done once, not many times over."""
     scheduler = BackgroundScheduler(timezone=app.settings.tz,
@@ -69,6 +80,8 @@ def build_scheduler(app: App) -> BackgroundScheduler:
     if app.settings.alerts.enabled:
         scheduler.add_job(alerts_sweep, "interval", args=[app], id=ALERTS_JOB,
                           minutes=app.settings.alerts.sweep_minutes)
+    if app.settings.replica.enabled:
+        scheduler.add_job(replica_sweep, "interval", args=[app], id="replica-sweep", minutes=10)
     for i, schedule in enumerate(app.settings.report.schedules):
         hour, minute = (int(p) for p in schedule.at.split(":"))
         trigger = {"daily": CronTrigger(hour=hour, minute=minute, timezone=app.settings.tz),

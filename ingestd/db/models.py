@@ -587,3 +587,19 @@ class AlertDelivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Replica(Base):
+    """The recording's OCFL object as last copied to the replica bucket and read back whole
+    (ingestd.replica): which version, how much, and until when Object Lock keeps it."""
+
+    __tablename__ = "replicas"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", name="fk_replicas_recording"),
+                                              primary_key=True)
+    head: Mapped[str] = mapped_column(String(16))  # the object's head version in the bucket, e.g. v3
+    files: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    retain_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    replicated_at: Mapped[datetime] = mapped_column(UTCDateTime)

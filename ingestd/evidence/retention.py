@@ -147,6 +147,10 @@ def approve_deletion(app: App, deletion_id: int, by: str) -> dict:
                   requested_by=row.requested_by, reason=row.reason)
         result = deletion_dict(row)
     shutil.rmtree(derivative_dir(app, row.recording_id), ignore_errors=True)  # regenerable copies go too
+    if app.settings.replica.enabled:
+        from ingestd.replica.copy import release_deleted  # the replica depends on retention, not the reverse
+
+        result["replica"] = release_deleted(app, rec, by)
     return result
 
 

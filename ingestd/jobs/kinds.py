@@ -24,6 +24,7 @@ class JobKind(StrEnum):
     HLS = "hls"
     THUMBNAILS = "thumbnails"
     EXPORT = "export"  # a case file (BagIt + ISO) a person asked for in the console
+    REPLICATE = "replicate"  # the recording's OCFL object to the write-once replica bucket
 
 
 class JobStatus(StrEnum):
@@ -55,10 +56,14 @@ RULES: dict[JobKind, KindRule] = {
     JobKind.HLS: KindRule(0, 11, 3600),
     JobKind.THUMBNAILS: KindRule(0, 12, 3600),
     JobKind.EXPORT: KindRule(0, 5, 3600, max_attempts=2),
+    # The network may be away for a while: many tries (with the queue's backoff) before a
+    # person is asked to look; the lag finding speaks up long before they run out.
+    JobKind.REPLICATE: KindRule(0, 6, 3600, max_attempts=12),
 }
 DERIVATIVES = (JobKind.PROXY, JobKind.HLS, JobKind.THUMBNAILS)
 ON_REQUEST = (JobKind.EXPORT,)  # asked for by a person, not by a dock: a dock never waits for them
-AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES and k not in ON_REQUEST)
+REPLICATION = (JobKind.REPLICATE,)  # over the network, on threads of its own: a dock never waits for it
+AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES + ON_REQUEST + REPLICATION)
 SESSION_KINDS = (JobKind.TIMELINE, JobKind.COMPLIANCE, JobKind.EVIDENCE)
 IMPORTANT_BOOST = 5  # an important (重要) recording's derivatives go before the others'
 

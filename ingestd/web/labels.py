@@ -215,6 +215,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_docked_for": ("未采集超过", "Not docked for"),
     "days": ("天", "days"),
     "day": ("日期", "Day"),
+    "replica_pending": ("副本待确认", "Waiting for the replica"),
+    "replicated": ("已有副本", "replicated"),
 }
 
 

