@@ -53,8 +53,10 @@ install: system-deps
 	systemctl daemon-reload
 	systemctl enable --now ingestd.service
 
+# Two workers (this VM's two cores), a test file kept on one worker so that what a file
+# builds once (a docked state, an S3 server) is built once.
 test: system-deps venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # The long reliability proofs (a table of scenarios; every failure count must be 0).
 soak: system-deps venv

@@ -25,6 +25,7 @@ from ingestd.errors import UserError
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, ON_REQUEST, REPLICATION
+from ingestd.leader import Leadership
 from ingestd.schedule import build_scheduler
 from ingestd.logs import event
 from ingestd.sd_notify import notify, watchdog_interval_s
@@ -45,7 +46,8 @@ class Daemon:
         inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
         self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s)
                         for p in inboxes]
-        self.scheduler = build_scheduler(app)
+        self.leadership = Leadership(app.db, app.settings.dock_name)  # the unit-wide sweeps: one dock does them
+        self.scheduler = build_scheduler(app, self.leadership)
         self.usb = None
         if app.settings.usb.enabled:
             from ingestd.sources.usb import UsbSource
@@ -153,6 +155,7 @@ class Daemon:
         if self.usb is not None:
             self.usb.stop()
         self.scheduler.shutdown(wait=True)
+        self.leadership.close()
         if web is not None:
             web.stop()
         for thread in workers:

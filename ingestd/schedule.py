@@ -6,6 +6,7 @@ step over the App it is given, so tests run it with an injected clock instead of
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -16,6 +17,7 @@ from ingestd.compliance.recompute import recompute_recent
 from ingestd.compliance.report_schedule import write_scheduled
 from ingestd.errors import NoSpaceError
 from ingestd.fixity import verify_store
+from ingestd.leader import Leadership
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.schedule")
@@ -67,27 +69,43 @@ def replica_sweep(app: App) -> dict:
     return result
 
 
-def build_scheduler(app: App) -> BackgroundScheduler:
-    """Jobs never overlap themselves and a missed run is done once, not many times over."""
+def leader_only(leadership: Leadership, step: Callable[[App], object]) -> Callable[[App], object]:
+    """A unit-wide step, done by the leading process only (ingestd.leader): with many docks on
+    one PostgreSQL, a sweep or a scheduled report happens once for the unit, not once a dock."""
+    def run(app: App):
+        if leadership.is_leader():
+            return step(app)
+        return None
+    run.__name__ = getattr(step, "__name__", "step")
+    return run
+
+
+def build_scheduler(app: App, leadership: Leadership | None = None) -> BackgroundScheduler:
+    """Jobs never overlap themselves and a missed run is done once, not many times over.
+    What is this dock's own (its unreleased sessions, its store's fixity) runs on every dock;
+    what is the unit's runs on the leader."""
+    leadership = leadership or Leadership(app.db, app.settings.dock_name)
     scheduler = BackgroundScheduler(timezone=app.settings.tz,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
-    scheduler.add_job(compliance_sweep, "interval", args=[app], id="compliance-sweep",
+    scheduler.add_job(leader_only(leadership, compliance_sweep), "interval", args=[app], id="compliance-sweep",
                       minutes=app.settings.compliance.sweep_minutes)
     scheduler.add_job(settle_unreleased, "interval", args=[app], id="settle-unreleased", minutes=1)
     if app.settings.fixity.sample_every_minutes:
         scheduler.add_job(fixity_sample, "interval", args=[app], id="fixity-sample",
                           minutes=app.settings.fixity.sample_every_minutes)
     if app.settings.alerts.enabled:
-        scheduler.add_job(alerts_sweep, "interval", args=[app], id=ALERTS_JOB,
+        scheduler.add_job(leader_only(leadership, alerts_sweep), "interval", args=[app], id=ALERTS_JOB,
                           minutes=app.settings.alerts.sweep_minutes)
     if app.settings.replica.enabled:
-        scheduler.add_job(replica_sweep, "interval", args=[app], id="replica-sweep", minutes=10)
+        scheduler.add_job(leader_only(leadership, replica_sweep), "interval", args=[app], id="replica-sweep",
+                          minutes=10)
     for i, schedule in enumerate(app.settings.report.schedules):
         hour, minute = (int(p) for p in schedule.at.split(":"))
         trigger = {"daily": CronTrigger(hour=hour, minute=minute, timezone=app.settings.tz),
                    "weekly": CronTrigger(day_of_week="mon", hour=hour, minute=minute, timezone=app.settings.tz),
                    "monthly": CronTrigger(day=1, hour=hour, minute=minute, timezone=app.settings.tz)}[schedule.every]
         # A report written late is still wanted: a whole day of grace after a stop.
-        scheduler.add_job(write_scheduled, trigger, args=[app, schedule], id=f"report-{i}",
+        scheduler.add_job(leader_only(leadership, lambda a, sch=schedule: write_scheduled(a, sch)), trigger,
+                          args=[app], id=f"report-{i}",
                           misfire_grace_time=24 * 3600)
     return scheduler

@@ -285,3 +285,18 @@ def _object_of(app, rec_id: str) -> tuple[str, str]:
     with app.db.reading() as s:
         rec = s.get(Recording, rec_id)
         return rec.object_id, rec.content_name
+
+
+def test_every_page_in_english_when_the_unit_sets_it(recorded):
+    from ingestd.web.labels import WORDS
+
+    app, ids = recorded
+    assert all(zh and en for zh, en in WORDS.values())  # no word missing in either language
+    app.settings.web.language = "en"
+    c = client(app)
+    log_in(c, "A1")
+    for path in ("/", "/recordings", f"/recordings/{ids['CAM-1']}", "/gaps", "/incidents", "/cases", "/access",
+                 "/holds", "/retention", "/report", "/devices", "/roster", "/alerts", "/users", "/audit"):
+        page = c.get(path)
+        assert page.status_code == 200 and '<html lang="en">' in page.text, path
+        assert "Recordings" in page.text and "音像记录" not in page.text, path
