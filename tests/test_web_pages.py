@@ -300,3 +300,47 @@ def test_every_page_in_english_when_the_unit_sets_it(recorded):
         page = c.get(path)
         assert page.status_code == 200 and '<html lang="en">' in page.text, path
         assert "Recordings" in page.text and "音像记录" not in page.text, path
+
+
+def test_recordings_are_paged_whole_whatever_they_are_ordered_by(web):
+    """130 recordings, some sharing a start time: every page's keyset link leads on without a
+    recording lost or shown twice, by start and (an upload status asked for) by compliance time."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import insert
+
+    from ingestd.db.models import Device, DockSession, Recording, RecordingCompliance
+
+    app, clock = web
+    base = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with app.db.engine.begin() as c:  # rows as a year of docks leaves them (the ingest path is tested elsewhere)
+        c.execute(insert(Device), [{"id": 1, "serial": "CAM-P", "profile": "generic", "first_seen": base,
+                                    "last_seen": base}])
+        c.execute(insert(DockSession), [{"id": "p" * 32, "dock": "test-dock", "device_id": 1, "source_path": "/x",
+                                         "profile": "generic", "started_at": base, "status": "finished",
+                                         "files_seen": 130, "files_ingested": 130, "files_duplicate": 0,
+                                         "files_damaged": 0, "files_skipped": 0, "files_failed": 0,
+                                         "bytes_ingested": 130}])
+        starts = [base + timedelta(minutes=i // 3) for i in range(130)]  # three recordings to a minute
+        ids = [f"{i:064x}" for i in range(1, 131)]
+        c.execute(insert(Recording), [
+            {"id": rid, "sm3": None, "size": 1, "object_id": f"urn:x:{rid}", "content_name": "a.mp4",
+             "original_name": f"{i:03d}.mp4", "source_path": "a.mp4", "device_id": 1, "dock_session_id": "p" * 32,
+             "badge": None, "important": False, "start": at, "end": at + timedelta(seconds=50), "duration_s": 50.0,
+             "time_source": "filename", "status": "ok", "name_conflict": False, "probe": {}, "ingested_at": base}
+            for i, (rid, at) in enumerate(zip(ids, starts))])
+        c.execute(insert(RecordingCompliance), [
+            {"recording_id": rid, "officer_badge": "O1", "officer_source": "device_owner", "team": "一中队",
+             "upload_status": "late", "off_duty": False, "computed_at": base, "made_at": at, "damaged": False}
+            for rid, at in zip(ids, starts)])
+    c = client(app)
+    log_in(c, "L1")
+    for query in ("/recordings?device=CAM-P", "/recordings?upload_status=late&team=一中队"):
+        seen, path = [], query
+        while path:
+            page = c.get(path).text
+            seen += re.findall(r'href="/recordings/([0-9a-f]{64})"', page)
+            found = re.search(r'href="(/recordings\?[^"]*after=[^"]+)"', page)
+            path = found.group(1).replace("&amp;", "&") if found else None
+        assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen)), query
+        assert seen == sorted(ids, key=lambda r: (starts[ids.index(r)], r), reverse=True), query

@@ -160,7 +160,16 @@ def router(edge: Edge) -> APIRouter:
             q = q.where(Evidence.case_no.is_not(None), Evidence.proves.is_(None))
         if f.case_no:
             q = q.where(Evidence.case_no == f.case_no)
-        return q.order_by(Recording.start.desc(), Recording.id.desc())
+        return q
+
+    def by_compliance(f: Filters) -> bool:
+        return f.upload_status in UPLOAD_STATUSES or f.off_duty
+
+    def sort_key(f: Filters):
+        """What the list is ordered (and paged) by: the recording's start; when an upload status
+        or off-duty is asked for, the compliance row's own time, so that the compliance index
+        is read in order instead of a team's year of late recordings being sorted."""
+        return RecordingCompliance.made_at if by_compliance(f) else Recording.start
 
     def item(rec: Recording, serial, comp, proves, case_no) -> dict:
         return {"id": rec.id, "start": local(rec.start), "duration_s": rec.duration_s, "device": serial,
@@ -169,40 +178,46 @@ def router(edge: Edge) -> APIRouter:
                 "upload_status": comp.upload_status if comp else None, "off_duty": bool(comp and comp.off_duty),
                 "proves": proves, "case_no": case_no}
 
-    @r.get("/recordings")
-    def recordings(request: Request, after: str = ""):
+    def asked(request: Request):
+        """The person, their filters, and the query for them (None and a page saying what is wrong)."""
         viewer = edge.require(request, Page.RECORDINGS)
         f = Filters.of(request)
         try:
-            q = filtered(viewer, f)
+            return viewer, f, filtered(viewer, f).order_by(sort_key(f).desc(), Recording.id.desc()), None
         except UserError as exc:
-            return edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
-        if after and "|" in after:  # keyset: start time and id of the last row shown
+            return viewer, f, None, edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
+
+    @r.get("/recordings")
+    def recordings(request: Request, after: str = ""):
+        viewer, f, q, refused = asked(request)
+        if refused:
+            return refused
+        column = sort_key(f)
+        if after and "|" in after:  # keyset: the sort time and id of the last row shown
             at, rid = after.split("|", 1)
             try:
                 key = datetime.fromisoformat(at)
             except ValueError:
                 key = None
             if key is not None and REC_ID.match(rid):
-                q = q.where(or_(Recording.start < key, and_(Recording.start == key, Recording.id < rid)))
+                q = q.where(or_(column < key, and_(column == key, Recording.id < rid)))
         with app.db.reading() as s:
             rows = s.execute(q.limit(PAGE_SIZE + 1)).all()
         shown = rows[:PAGE_SIZE]
         more = None
-        if len(rows) > PAGE_SIZE and shown[-1][0].start is not None:
-            more = f"{shown[-1][0].start.isoformat()}|{shown[-1][0].id}"
+        if len(rows) > PAGE_SIZE:
+            last_rec, last_comp = shown[-1][0], shown[-1][2]
+            at = last_comp.made_at if by_compliance(f) else last_rec.start
+            more = f"{at.isoformat()}|{last_rec.id}" if at is not None else None
         return edge.page(request, "recordings.html", viewer, items=[item(*row) for row in shown], more=more,
                          filters=f.as_dict(), query=f.query(), statuses=UPLOAD_STATUSES)
 
     @r.get("/recordings.csv")
     def recordings_csv(request: Request):
         """The filtered list whole (not one page), as a spreadsheet opens it: UTF-8 with a BOM."""
-        viewer = edge.require(request, Page.RECORDINGS)
-        f = Filters.of(request)
-        try:
-            q = filtered(viewer, f)
-        except UserError as exc:
-            return edge.page(request, "message.html", viewer, status_code=400, message=str(exc))
+        viewer, f, q, refused = asked(request)
+        if refused:
+            return refused
         with app.db.reading() as s:
             rows = [item(*row) for row in s.execute(q.limit(CSV_MAX))]
         with app.changes.begin(viewer.badge) as ch:
