@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,9 @@ def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
     ports = {name: free_port() for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
                                            "s3", "s3.grpc", "iceberg", "webdav")}
     args = [str(WEED if WEED.exists() else shutil.which("weed")), "server", f"-dir={folder}", "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1", "-master.volumeSizeLimitMB=32", "-volume.max=30", "-filer", "-s3",
+            # Each bucket is a collection with volumes of its own: as many as the disk allows
+            # (0), small, so that a test module's many buckets never run out of them.
+            "-ip.bind=127.0.0.1", "-master.volumeSizeLimitMB=16", "-volume.max=0", "-filer", "-s3",
             f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
             f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
             f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
@@ -54,22 +57,28 @@ def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
     proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
     end = time.monotonic() + timeout
+    master = f"http://127.0.0.1:{ports['master']}"
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"weed exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            # Up once it answers S3 (403/404 without credentials is an answer) and has a volume to write to.
-            urllib.request.urlopen(f"{endpoint}/", timeout=2)
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            time.sleep(0.3)
-            continue
-        break
+        if _answers(f"{endpoint}/") and _answers(f"{master}/dir/assign", want=b'"fid"'):
+            break  # S3 answers, and the volume server has registered: a write can be placed
+        time.sleep(0.3)
     else:
         proc.kill()
         raise RuntimeError(f"weed did not answer in {timeout} s: {log.read_text()[-2000:]}")
     return S3Server(endpoint, proc, log)
+
+
+def _answers(url: str, want: bytes | None = None) -> bool:
+    """Any HTTP answer (an S3 403 without credentials is one), containing `want` if given."""
+    try:
+        body = urllib.request.urlopen(url, timeout=2).read()
+    except urllib.error.HTTPError as exc:
+        return want is None or want in exc.read()
+    except OSError:
+        return False
+    return want is None or want in body
 
 
 class FaultProxy:

@@ -58,9 +58,11 @@ class _Item:
 
 
 def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None = None,
-           iso: bool = False, disc: str = "dvd") -> dict:
+           iso: bool = False, disc: str = "dvd", for_download: bool = False) -> dict:
+    """`for_download`: an export the console asked for, written in the data directory's own
+    exports folder (export_requests.py); every other export goes outside the data directory."""
     capacity = disc_capacity(disc)
-    _check_out(app, out)
+    _check_out(app, out, for_download)
     now = app.clock.now()
     with app.db.reading() as s:
         user = require_user(s, by, doing="export recordings")
@@ -115,12 +117,14 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
             "volumes": written, "out": str(out.resolve())}
 
 
-def _check_out(app: App, out: Path) -> None:
+def _check_out(app: App, out: Path, for_download: bool = False) -> None:
     """An export goes to an empty (or new) folder this process can write, outside the data
-    directory: written into the store it would make the storage root invalid (OCFL)."""
+    directory: written into the store it would make the storage root invalid (OCFL). Only
+    the console's own exports live inside it, in their folder."""
     where = out.resolve()
     data = app.settings.data_dir.resolve()
-    if (where == data or where.is_relative_to(data)) and not where.is_relative_to(app.data.exports.resolve()):
+    ours = for_download and where.is_relative_to(app.data.exports.resolve())
+    if (where == data or where.is_relative_to(data)) and not ours:
         raise UserError(f"export folder {out} is inside the data directory {data}; export somewhere else")
     if where.exists() and not where.is_dir():
         raise UserError(f"export folder {out} is a file, not a folder")

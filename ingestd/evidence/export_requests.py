@@ -66,7 +66,8 @@ def export_job(app: App, job: queue.Claimed) -> queue.Done:
     out = app.data.exports / job.subject
     shutil.rmtree(out, ignore_errors=True)  # what an attempt killed half way left (never handed out)
     p = job.payload
-    result = export(app, p["recordings"], out, p["by"], p.get("case_no"), iso=True, disc=p.get("disc", "dvd"))
+    result = export(app, p["recordings"], out, p["by"], p.get("case_no"), iso=True, disc=p.get("disc", "dvd"),
+                    for_download=True)
     volumes = [{"volume": v["volume"], "files": v["files"], "bytes": v["bytes"], "iso": Path(v["iso"]).name,
                 "iso_bytes": v["iso_bytes"]} for v in result["volumes"]]
     return queue.Done(job.id, {"export": result["export"], "label": result["label"], "volumes": volumes})
