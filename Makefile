@@ -53,13 +53,13 @@ install: system-deps
 	systemctl daemon-reload
 	systemctl enable --now ingestd.service
 
-# Two workers (this VM's two cores), a test file kept on one worker so that what a file
-# builds once (a docked state, an S3 server) is built once.
+# Two workers (this VM's two cores); the longer proofs are `make soak`'s.
 test: system-deps venv
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 -m 'not soak'
 
 # The long reliability proofs (a table of scenarios; every failure count must be 0).
 soak: system-deps venv
+	$(BIN)/pytest -q -m soak
 	$(BIN)/python -m tests.soak
 
 bench: system-deps venv

@@ -88,8 +88,10 @@ def run(ctx: typer.Context) -> None:
 
 
 @app.command()
-def web(ctx: typer.Context, host: Optional[str] = typer.Option(None, "--host", help="Address (default [web] host)."),
-        port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default [web] port).")) -> None:
+def web(ctx: typer.Context,
+        host: Optional[str] = typer.Option(None, "--host", help="Address (default: web.host in ingestd.toml)."),
+        port: Optional[int] = typer.Option(None, "--port", min=1, max=65535,
+                                           help="Port (default: web.port in ingestd.toml).")) -> None:
     """Serve the web console alone, without docking (`ingestd run` serves it with the daemon)."""
     from ingestd.web.server import WebServer
 

@@ -39,7 +39,7 @@ def replica_sync(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
 
 def restore_command(ctx: typer.Context,
                     from_replica: bool = typer.Option(..., "--from-replica", help="Bring the originals back from "
-                                                                                 "the [replica] bucket."),
+                                                                                 "the replica bucket."),
                     recording: Optional[str] = typer.Option(None, "--recording", help="Only this recording "
                                                                                      "(its full SHA-256)."),
                     as_json: bool = JsonOpt) -> None:

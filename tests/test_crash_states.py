@@ -11,7 +11,8 @@ import pytest
 
 from tests.crashstates import Fs, explore, operations, parse, states, traced
 
-pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by `make system-deps`")
+pytestmark = [pytest.mark.soak,  # a longer proof: `make soak`
+              pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by `make system-deps`")]
 
 PROGRAM = """
 import os, sys

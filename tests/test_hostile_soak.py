@@ -3,8 +3,12 @@ camera tree and every kind of tampering, through the real command line."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import make_dock
 from tests.hostile import TAMPERS, camera_faults, hostile_media, hostile_tree, tamper
+
+pytestmark = pytest.mark.soak  # a longer proof: `make soak`
 
 
 def test_hostile_media_is_stored_byte_for_byte_with_a_status(tmp_path):

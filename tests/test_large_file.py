@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import make_dock
 
+pytestmark = pytest.mark.soak  # a longer proof: `make soak`
+
 SIZE = (4 << 30) + (3 << 20) + 7  # just past 4 GiB, not a multiple of any chunk size
 
 

@@ -6,6 +6,7 @@ A screenshot of each main page at 1366×768 is kept under test-artifacts/screens
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -23,6 +24,13 @@ SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 NEW_PASSWORD = "dock office 2026"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is installed by `make system-deps`")
+
+
+def arrive(camera: Path, inbox: Path) -> None:
+    """A camera's whole folder appears in the inbox at once (one rename), as one dock: files
+    copied in one by one may each settle before the next arrives on a loaded machine."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    os.rename(camera, inbox / camera.name)
 
 
 @pytest.fixture
@@ -94,10 +102,11 @@ def test_first_log_in_then_the_dock_screen_follows_a_dock_live(console, clips):
         page.wait_for_selector("#docks .idle")
         page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
         time.sleep(1.0)  # the event stream is open (its first event replaces the panel)
-        inbox = dock.settings.data_dir / "inbox"
         long_clip = make_clip(dock.root / "long.mp4", ClipSpec(seconds=35, width=320, height=240))
-        copy_clip(clips["h264"], inbox / "CAM-WEB-1" / "20261120_083000.mp4")
-        copy_clip(long_clip, inbox / "CAM-WEB-1" / "20261120_090000.mp4")
+        staged = dock.root / "staged" / "CAM-WEB-1"
+        copy_clip(clips["h264"], staged / "20261120_083000.mp4")
+        copy_clip(long_clip, staged / "20261120_090000.mp4")
+        arrive(staged, dock.settings.data_dir / "inbox")
         page.wait_for_selector("article.camera.released", timeout=60_000)
         text = page.inner_text("#docks")
         assert "CAM-WEB-1" in text and "可以拔出" in text and "2/2" in text
@@ -157,9 +166,10 @@ def test_a_day_at_the_console_explain_at_the_dock_approve_export_and_report(cons
                 ch.record("officer.added", "officer", badge, team=team)
     finally:
         app.close()
-    inbox = dock.settings.data_dir / "inbox" / "CAM-WEB-2" / "DCIM"
-    make_clip(inbox / "20261120_083000.mp4", ClipSpec(seconds=2, tone_hz=300))
-    make_clip(inbox / "20261120_083500.mp4", ClipSpec(seconds=6, tone_from_s=3, tone_hz=500))
+    staged = tmp_path / "staged" / "CAM-WEB-2"
+    make_clip(staged / "DCIM" / "20261120_083000.mp4", ClipSpec(seconds=2, tone_hz=300))
+    make_clip(staged / "DCIM" / "20261120_083500.mp4", ClipSpec(seconds=6, tone_from_s=3, tone_hz=500))
+    arrive(staged, dock.settings.data_dir / "inbox")
     wait_for(lambda: dock.cli_json("devices", "list") and dock.cli_json("devices", "list")[0]["state"] == "released",
              timeout=120, step=0.5)
     dock.cli("devices", "owner", "CAM-WEB-2", "O1", "--by", "admin")
