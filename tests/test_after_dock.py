@@ -97,9 +97,15 @@ def _run_killed(dock, *args: str, failpoint: str | None = None, kill_after_s: fl
     return proc.wait(timeout=300)
 
 
-@pytest.mark.parametrize("point", ["dock.stored", "dock.recorded"] +
-                         [f"job.{when}:{kind.value}" for kind in AFTER_DOCK if kind.value != "recompute"
-                          for when in ("claimed", "handled")])
+# `make test` crashes at the dock's two points and at one point of each stage of the jobs;
+# `make soak` at every point.
+QUICK_POINTS = {"dock.stored", "dock.recorded", "job.claimed:sm3", "job.handled:timeline", "job.handled:evidence"}
+
+
+@pytest.mark.parametrize("point", [
+    pytest.param(p, marks=() if p in QUICK_POINTS else pytest.mark.soak)
+    for p in ["dock.stored", "dock.recorded"] + [f"job.{when}:{kind.value}" for kind in AFTER_DOCK
+                                                 if kind.value != "recompute" for when in ("claimed", "handled")]])
 def test_crash_at_each_point_then_the_next_process_finishes(tmp_path, dump, point):
     dock = make_dock(tmp_path)
     _with_roster(dock, tmp_path, "CAM-77")
