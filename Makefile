@@ -53,10 +53,10 @@ install: system-deps
 	systemctl daemon-reload
 	systemctl enable --now ingestd.service
 
-# The longer proofs are `make soak`'s. (Two pytest workers were no faster on this VM's two
-# cores: each test already keeps both busy with its own processes and threads.)
+# Two workers: most tests wait on processes, sockets and quiet periods more than they use
+# a core (one worker took twice as long). The longer proofs are `make soak`'s.
 test: system-deps venv
-	$(BIN)/pytest -q -m 'not soak'
+	$(BIN)/pytest -q -n 2 -m 'not soak'
 
 # The long reliability proofs (a table of scenarios; every failure count must be 0).
 soak: system-deps venv
