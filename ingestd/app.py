@@ -12,7 +12,7 @@ from ingestd.compliance.policy import Policy, get_policy, load_policies
 from ingestd.config import DEFAULT_CONFIG_TEXT, CONFIG_NAME, Settings
 from ingestd.datadir import DataDir
 from ingestd.db import migrate
-from ingestd.db.engine import Database
+from ingestd.db.engine import Database, again_when_transient
 from ingestd.device_profiles import DeviceProfile, load_profiles
 from ingestd.errors import UserError
 from ingestd.db.models import DockSession, Incident
@@ -47,7 +47,10 @@ class App:
         db = Database.open(settings.db_url, settings.source_of("database_url"))
         db.check(settings.database_wait_s)
         if require_init:
-            current, head = migrate.current_revision(db), migrate.head_revision()
+            # Asked again if the server drops the connection just after the check (a restart, a cut).
+            current = again_when_transient(lambda: migrate.current_revision(db), settings.database_wait_s,
+                                           "db.revision")
+            head = migrate.head_revision()
             if current != head:
                 db.dispose()
                 raise UserError(f"the database schema is at {current or 'none'} and this ingestd needs {head}: "
