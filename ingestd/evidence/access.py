@@ -25,6 +25,15 @@ def owner_team(session: Session, recording_id: str) -> tuple[str | None, str | N
     return (row[0], row[1]) if row else (None, None)
 
 
+def owners(session: Session, recording_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Officer and team of each recording (those without a compliance row yet are left out)."""
+    if not recording_ids:
+        return {}
+    return {rid: (badge, team) for rid, badge, team in session.execute(
+        select(RecordingCompliance.recording_id, RecordingCompliance.officer_badge, RecordingCompliance.team)
+        .where(RecordingCompliance.recording_id.in_(recording_ids)))}
+
+
 def needs_approval(session: Session, user: User, recording_id: str) -> bool:
     if user.role in UNIT_WIDE:
         return False

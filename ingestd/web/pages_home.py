@@ -13,11 +13,11 @@ from sqlalchemy import and_, func, or_, select, text
 
 from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, RecordingCompliance, Shift
 from ingestd.devices import list_devices
-from ingestd.evidence.incidents import list_incidents
 from ingestd.jobs import queue
 from ingestd.replica.status import replica_status
 from ingestd.web.access import Page
 from ingestd.users import UNIT_WIDE, Role
+from ingestd.web.pages_requests import incidents_for
 from ingestd.web.server import Edge
 from ingestd.web.sessions import Viewer
 
@@ -52,25 +52,6 @@ def health(edge: Edge) -> tuple[bool, dict]:
                           "oldest_pending_h": r.oldest_pending_h}
     ok = out["database"]["ok"] and out["store"]["ok"]
     return ok, {"ok": ok, **out}
-
-
-def scoped_incidents(app, viewer: Viewer) -> list[dict]:
-    """Open incidents this person answers for: an officer's own recordings', a team head's
-    team's; the unit-wide roles see them all (device faults included)."""
-    listed = list_incidents(app, only_open=True)
-    if viewer.role in UNIT_WIDE:
-        return listed
-    ids = [i["recording_id"] for i in listed if i["recording_id"]]
-    with app.db.reading() as s:
-        owners = {rid: (badge, team) for rid, badge, team in s.execute(
-            select(RecordingCompliance.recording_id, RecordingCompliance.officer_badge, RecordingCompliance.team)
-            .where(RecordingCompliance.recording_id.in_(ids)))} if ids else {}
-    mine = []
-    for i in listed:
-        badge, team = owners.get(i["recording_id"], (None, None))
-        if badge == viewer.badge or (viewer.role is Role.TEAM_HEAD and team is not None and team == viewer.team):
-            mine.append(i)
-    return mine
 
 
 def router(edge: Edge) -> APIRouter:
@@ -129,7 +110,7 @@ def router(edge: Edge) -> APIRouter:
     def dashboard(request: Request):
         viewer = edge.require(request, Page.DASHBOARD)
         ok, body = health(edge)
-        incidents = scoped_incidents(app, viewer)
+        incidents = incidents_for(app, viewer, only_open=True)
         since = app.clock.now() - timedelta(hours=24)
         with app.db.reading() as s:
             docks = s.execute(select(DockSession, Device.serial).outerjoin(Device, Device.id == DockSession.device_id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from ingestd.db.models import AccessRequest, Incident, RecordingCompliance
+from ingestd.db.models import AccessRequest, Incident
 from ingestd.errors import UserError
-from ingestd.evidence.access import decide, request_access, request_dict
+from ingestd.evidence.access import decide, owners, request_access, request_dict
 from ingestd.evidence.incidents import explain_incident, list_incidents
 from ingestd.evidence.retention import approve_deletion, list_deletions, plan, refuse_deletion, request_deletion
 from ingestd.users import UNIT_WIDE, Role
@@ -20,6 +20,17 @@ from ingestd.web.server import Edge, Forbidden
 from ingestd.web.sessions import Viewer
 
 SHOWN = 200
+
+
+def incidents_for(app, viewer: Viewer, only_open: bool) -> list[dict]:
+    """The incidents this person answers for: those of their own recordings (a team head: the
+    team's); a device fault has no recording, so the unit-wide roles see it."""
+    listed = list_incidents(app, only_open=only_open)
+    if viewer.role in UNIT_WIDE:
+        return listed
+    with app.db.reading() as s:
+        owner = owners(s, list({i["recording_id"] for i in listed if i["recording_id"]}))
+    return [i for i in listed if i["recording_id"] and viewer.answers_for(*owner.get(i["recording_id"], (None, None)))]
 
 
 def _field(form: dict, name: str) -> str:
@@ -31,19 +42,11 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     app = edge.app
 
     def teams_of(recording_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
-        if not recording_ids:
-            return {}
         with app.db.reading() as s:
-            rows = s.execute(select(RecordingCompliance.recording_id, RecordingCompliance.officer_badge,
-                                    RecordingCompliance.team)
-                             .where(RecordingCompliance.recording_id.in_(recording_ids))).all()
-        return {rid: (badge, team) for rid, badge, team in rows}
+            return owners(s, recording_ids)
 
     def sees(viewer: Viewer, owner: tuple[str | None, str | None]) -> bool:
-        """Unit-wide roles see every item; a team head the team's; an officer their own."""
-        badge, team = owner
-        return (viewer.role in UNIT_WIDE or badge == viewer.badge
-                or (viewer.role is Role.TEAM_HEAD and team is not None and team == viewer.team))
+        return viewer.answers_for(*owner)
 
     def decides(viewer: Viewer, owner: tuple[str | None, str | None]) -> bool:
         return viewer.role is Role.ADMIN or (viewer.role is Role.TEAM_HEAD and owner[1] is not None
@@ -55,13 +58,13 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         with app.db.reading() as s:
             rows = [request_dict(a) for a in s.execute(select(AccessRequest).order_by(AccessRequest.id.desc())
                                                        .limit(SHOWN * 5)).scalars()]
-        owners = teams_of(list({a["recording_id"] for a in rows}))
+        owner_of = teams_of(list({a["recording_id"] for a in rows}))
         mine = [a for a in rows if a["requester"] == viewer.badge][:SHOWN]
-        to_decide = [{**a, "team": owners.get(a["recording_id"], (None, None))[1]} for a in rows
+        to_decide = [{**a, "team": owner_of.get(a["recording_id"], (None, None))[1]} for a in rows
                      if a["requester"] != viewer.badge and (viewer.role in UNIT_WIDE or
-                                                            sees(viewer, owners.get(a["recording_id"], (None, None))))]
+                                                            sees(viewer, owner_of.get(a["recording_id"], (None, None))))]
         for a in to_decide:
-            a["can_decide"] = a["status"] == "pending" and decides(viewer, owners.get(a["recording_id"], (None, None)))
+            a["can_decide"] = a["status"] == "pending" and decides(viewer, owner_of.get(a["recording_id"], (None, None)))
         return edge.page(request, "access.html", viewer, status_code=status_code, error=error, mine=mine,
                          others=to_decide[:SHOWN], article=app.policy.cite("access"),
                          can_change=may_change(viewer.role, Page.ACCESS, viewer.kind))
@@ -96,11 +99,11 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         items = [i for i in plan(app) if i.state == "due" or (i.due_on is not None and i.state in
                                                                ("held", "long_term", "open_case"))]
         deletions = list_deletions(app)
-        owners = teams_of(list({i.recording_id for i in items} | {d["recording_id"] for d in deletions}))
-        shown = [i.as_dict() for i in items if sees(viewer, owners.get(i.recording_id, (None, None)))][:SHOWN]
+        owner_of = teams_of(list({i.recording_id for i in items} | {d["recording_id"] for d in deletions}))
+        shown = [i.as_dict() for i in items if sees(viewer, owner_of.get(i.recording_id, (None, None)))][:SHOWN]
         decisions = []
         for d in deletions:
-            owner = owners.get(d["recording_id"], (None, None))
+            owner = owner_of.get(d["recording_id"], (None, None))
             if sees(viewer, owner):
                 decisions.append({**d, "can_decide": d["status"] == "pending" and d["requested_by"] != viewer.badge
                                   and decides(viewer, owner)})
@@ -136,12 +139,8 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
     def incidents_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None,
                        show_all: bool = False):
-        listed = list_incidents(app, only_open=not show_all)
-        owners = teams_of(list({i["recording_id"] for i in listed if i["recording_id"]}))
-        # A device fault has no recording: the unit's roles see it (an officer's team is unknown).
         shown = [{**i, "can_explain": i["status"] == "open" and may_change(viewer.role, Page.INCIDENTS, viewer.kind)}
-                 for i in listed if (i["recording_id"] and sees(viewer, owners.get(i["recording_id"], (None, None))))
-                 or (not i["recording_id"] and viewer.role in UNIT_WIDE)]
+                 for i in incidents_for(app, viewer, only_open=not show_all)]
         return edge.page(request, "incidents.html", viewer, status_code=status_code, error=error,
                          incidents=shown[-SHOWN:][::-1], showing_all=show_all)
 

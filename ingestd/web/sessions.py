@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import LoginAttempt, User, WebSession
 from ingestd.passwords import matches
-from ingestd.users import ROLE_ZH, Role
+from ingestd.users import ROLE_ZH, UNIT_WIDE, Role
 
 COOKIE = "ingestd_session"
 LOGIN_CSRF_COOKIE = "ingestd_login_csrf"
@@ -51,6 +51,12 @@ class Viewer:
     @property
     def role_zh(self) -> str:
         return ROLE_ZH[self.role]
+
+    def answers_for(self, badge: str | None, team: str | None) -> bool:
+        """An item of this officer and team: the unit-wide roles answer for every one, a team
+        head for the team's, an officer for their own."""
+        return (self.role in UNIT_WIDE or badge == self.badge
+                or (self.role is Role.TEAM_HEAD and team is not None and team == self.team))
 
 
 @dataclass(frozen=True)
