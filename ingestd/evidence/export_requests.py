@@ -96,11 +96,14 @@ def recent_exports(app: App, by: str | None, case_no: str | None = None, limit: 
     return [st for st in states if (by is None or st.by == by) and (case_no is None or st.case_no == case_no)][:limit]
 
 
-def download_path(app: App, state: ExportState, iso_name: str, badge: str, role: str) -> Path:
-    """The ISO of a finished export, for the one who asked or a unit-wide role; the name must
-    be one the export itself wrote (nothing the client sends is joined onto a folder)."""
-    if state.by != badge and role not in UNIT_WIDE:
-        raise UserError(f"export {state.token[:8]} was asked for by {state.by}")
+def may_download(state: ExportState, badge: str, role: str) -> bool:
+    """The one who asked, or a unit-wide role (法制科, 信息中心, 督察)."""
+    return state.by == badge or role in UNIT_WIDE
+
+
+def download_path(app: App, state: ExportState, iso_name: str) -> Path:
+    """The ISO of a finished export; the name must be one the export itself wrote (nothing the
+    client sends is joined onto a folder). Who may have it is `may_download`'s to say."""
     names = {v["iso"] for v in state.volumes}
     if iso_name not in names:
         raise LookupError(iso_name)

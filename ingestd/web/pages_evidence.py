@@ -17,7 +17,8 @@ from ingestd.db.models import Evidence, Recording
 from ingestd.errors import UserError
 from ingestd.evidence.cases import case_recordings, case_states, end_case, open_case
 from ingestd.evidence.disc import DISC_BYTES
-from ingestd.evidence.export_requests import ask_export, download_path, export_state, recent_exports
+from ingestd.evidence.export_requests import (ask_export, download_path, export_state, may_download,
+                                               recent_exports)
 from ingestd.evidence.holds import list_holds, place_hold, release_hold
 from ingestd.evidence.metadata import link_to_case, set_evidence
 from ingestd.users import UNIT_WIDE, Role
@@ -151,7 +152,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         state = export_state(app, token) if len(token) == 32 and token.isalnum() else None
         if state is None:
             raise NotFound()
-        if state.by != viewer.badge and viewer.role not in UNIT_WIDE:
+        if not may_download(state, viewer.badge, viewer.role):
             raise Forbidden("export")
         return state
 
@@ -165,11 +166,9 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         viewer = edge.require(request, Page.CASES)
         state = mine(viewer, token)
         try:
-            path = download_path(app, state, name, viewer.badge, viewer.role)
+            path = download_path(app, state, name)
         except LookupError:
             raise NotFound() from None
-        except UserError:
-            raise Forbidden("export") from None
         if not path.is_file():
             raise NotFound()
         with app.changes.begin(viewer.badge) as ch:
