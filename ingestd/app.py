@@ -186,6 +186,7 @@ def initialise(settings: Settings) -> dict:
 
     app = App.open(settings)
     try:
+        app.changes.register()  # a second dock with this one's name or key is refused here, at once
         first_password = ensure_first_admin(app)
     finally:
         app.close()

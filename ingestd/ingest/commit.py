@@ -272,6 +272,9 @@ def _write(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps
     with app.changes.begin(ACTOR) as ch:
         session_row = ch.session.get(DockSession, ctx.session_id)
         content = [item for item in items if item.outcome is None]
+        # The same bytes docked at another dock at this moment: one of the two indexes them, the
+        # other then finds them indexed (on SQLite the write lock already orders the two).
+        ch.lock(*(f"recording:{item.doc['sha256']}" for item in content))
         # What the whole batch needs to know, asked once: which bytes are indexed already,
         # and which paths this camera delivered before with other bytes.
         indexed = set(ch.session.execute(select(Recording.id).where(

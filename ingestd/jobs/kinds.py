@@ -65,6 +65,8 @@ ON_REQUEST = (JobKind.EXPORT,)  # asked for by a person, not by a dock: a dock n
 REPLICATION = (JobKind.REPLICATE,)  # over the network, on threads of its own: a dock never waits for it
 AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES + ON_REQUEST + REPLICATION)
 SESSION_KINDS = (JobKind.TIMELINE, JobKind.COMPLIANCE, JobKind.EVIDENCE)
+# Work on a recording's stored bytes: done at the dock whose store holds them.
+STORE_BOUND = (JobKind.SM3, JobKind.PROBE, JobKind.PROXY, JobKind.HLS, JobKind.THUMBNAILS, JobKind.REPLICATE)
 IMPORTANT_BOOST = 5  # an important (重要) recording's derivatives go before the others'
 
 

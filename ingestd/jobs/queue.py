@@ -24,9 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from ingestd.changes import Change
-from ingestd.db.models import Job
+from ingestd.db.models import DockSession, Job, Recording
 from ingestd.errors import UserError
-from ingestd.jobs.kinds import RULES, JobKind, JobStatus, job_key
+from ingestd.jobs.kinds import RULES, STORE_BOUND, JobKind, JobStatus, job_key
 
 PENDING = (JobStatus.HELD, JobStatus.QUEUED, JobStatus.RUNNING)
 # A job whose process died under it (a power cut, kill -9) is taken again this many times
@@ -162,10 +162,22 @@ def _claimable(now: datetime):
     return and_(ready, or_(Job.group_key.is_(None), ~blocked))
 
 
+def _at_home(dock: str):
+    """Jobs this dock can do where docks share the database but each keeps its own store: what
+    follows another dock's session runs at that dock, and work on a recording's bytes at the
+    dock whose session stored them (its home). Everything else (unit-wide jobs, a roster's
+    recompute) runs at any dock."""
+    other_session = exists().where(DockSession.id == Job.group_key, DockSession.dock != dock)
+    other_home = exists().where(Recording.id == Job.subject, DockSession.id == Recording.dock_session_id,
+                                DockSession.dock != dock)
+    return and_(~other_session, or_(Job.kind.not_in([k.value for k in STORE_BOUND]), ~other_home))
+
+
 def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes: int | None = None,
           groups: Iterable[str] | None = None) -> list[Claimed]:
     """Take up to `limit` jobs of these kinds (and of these groups, when given), best first,
-    stopping at `max_bytes` of payload `size` (at least one job)."""
+    stopping at `max_bytes` of payload `size` (at least one job). On a shared PostgreSQL, only
+    the jobs this dock can do (`_at_home`); SQLite's one dock does them all."""
     now = app.clock.now()
     kinds = [k.value for k in kinds]
     # Idle workers ask often: look first without the write lock every writer takes.
@@ -182,6 +194,8 @@ def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes:
                  .with_for_update(skip_locked=True))
         if groups is not None:
             query = query.where(Job.group_key.in_(list(groups)))
+        if not app.db.is_sqlite:
+            query = query.where(_at_home(app.settings.dock_name))
         picked, total = [], 0
         for job in ch.session.execute(query).scalars():
             size = int((job.payload or {}).get("size") or 0)

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from ingestd import audit
-from ingestd.db.models import AuditEvent, AuditHead
+from ingestd.db.models import AuditEvent
 from ingestd.errors import UserError
 from ingestd.passwords import temporary_password
 from ingestd.users import ROLE_ZH, ROLES, add_user, disable_user, list_users
@@ -30,8 +30,7 @@ class ChainCheck:
     entries: int
     first_bad: int | None
     checked_at: datetime
-    head_hash: str | None
-    head_signature: str | None
+    chains: tuple[audit.ChainState, ...]
 
 
 class ChainChecker:
@@ -53,11 +52,10 @@ class ChainChecker:
         try:
             app = self.edge.app
             with app.db.reading() as s:
-                findings = audit.verify(s, app.verifier())
-                head = s.get(AuditHead, 1)
-                self.result = ChainCheck(not findings, head.seq if head else 0,
+                findings, chains = audit.verify(s)
+                self.result = ChainCheck(not findings, sum(c.entries for c in chains),
                                          findings[0].detail["seq"] if findings else None, app.clock.now(),
-                                         head.hash if head else None, head.signature if head else None)
+                                         tuple(chains))
         finally:
             self._running.release()
 
