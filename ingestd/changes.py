@@ -36,8 +36,17 @@ class Change:
         they do. On SQLite the one writer at a time already holds them."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        for key in sorted({_lock_key(n) for n in names}):  # one order everywhere: no deadlock between docks
+        keys = sorted({_lock_key(n) for n in names})  # one order everywhere: no deadlock between docks
+        if len(keys) > MAX_NAMES:
+            # Each name is a slot in the server's lock table, shared by every session.
+            raise AuditError(f"a change asked for {len(keys)} named locks (at most {MAX_NAMES}): lock a coarser name")
+        for key in keys:
             self.session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+# The server's lock table holds max_locks_per_transaction (64) × connections slots in all:
+# a dock's batch (ingest.pipeline.BATCH_MAX files) fits with room to spare.
+MAX_NAMES = 256
 
 
 def _lock_key(name: str) -> int:

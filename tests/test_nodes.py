@@ -219,6 +219,28 @@ def test_three_docks_fed_the_same_and_other_dumps_at_once(tmp_path):
         for n, dock in docks.items():
             out = dock.cli_json("audit", "verify")
             assert out["ok"] and [c["node"] for c in out["chains"]] == sorted(docks), (n, out)
+        # The three recompute the same days at once, again and again (a roster change seen
+        # everywhere): each deletes and writes the same compliance rows and the rollup.
+        from ingestd.compliance.recompute import recompute
+
+        apps = [d.app() for d in docks.values()]
+        errors: list[BaseException] = []
+
+        def again_and_again(app) -> None:
+            try:
+                for _ in range(6):
+                    recompute(app)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=again_and_again, args=(app,)) for app in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=600)
+        for app in apps:
+            app.close()
+        assert errors == []
         report = tmp_path / "r.json"
         docks["dock-c"].cli("report", "--from", "2026-11-20", "--to", "2026-11-20", "--format", "json",
                             "--out", str(report))

@@ -2,9 +2,9 @@
 
 Raising: an event whose key is new becomes an alert row, logged at once (the journal is
 the channel that always works), with one delivery row per configured channel; all in
-one audited transaction, whose audit-head lock also makes two docks raising the same
-event at the same moment insert it once. Delivering: due deliveries are claimed under a
-short lease (so another process does not send them too), sent outside any transaction,
+one audited transaction holding the event's name (Change.lock), so two docks raising the
+same event at the same moment insert it once. Delivering: due deliveries are claimed under
+a short lease, skipping rows another dock is claiming (so no process sends them too), sent outside any transaction,
 and the outcome recorded; a failure is retried after 30 s, 60 s, 120 s … (at most an
 hour) until `max_attempts`. A restart resumes from the rows: nothing is sent twice."""
 
@@ -51,9 +51,10 @@ def raise_events(app: App, events: list[AlertEvent]) -> int:
     now = app.clock.now()
     raised = 0
     with app.changes.begin("ingestd") as ch:
+        ch.lock(*(f"alert:{e.key}" for e in fresh))
         taken = set(ch.session.execute(select(Alert.key).where(Alert.key.in_([e.key for e in fresh]))).scalars())
         for e in fresh:
-            if e.key in taken:  # another dock raised it between our look and our lock
+            if e.key in taken:  # another dock raised it between our look and our locks
                 continue
             f = e.finding
             alert = Alert(key=e.key, code=f.code, severity=f.kind.severity.value, subject=e.subject[:128],
@@ -94,7 +95,8 @@ def _claim(app: App, names: list[str]) -> list[tuple[int, int, str]]:
     with app.changes.begin("ingestd") as ch:
         rows = ch.session.execute(select(AlertDelivery).where(
             AlertDelivery.status.in_(("pending", "sending")), AlertDelivery.next_attempt_at <= now,
-            AlertDelivery.channel.in_(names)).order_by(AlertDelivery.id).limit(200)).scalars().all()
+            AlertDelivery.channel.in_(names)).order_by(AlertDelivery.id).limit(200)
+            .with_for_update(skip_locked=True)).scalars().all()  # what another dock is claiming is its
         for d in rows:
             d.status, d.next_attempt_at = "sending", now + CLAIM  # a dead sender's claim runs out
         if rows:

@@ -128,6 +128,7 @@ def _write_recordings(app: App, batch: list[tuple[RecordingVerdict, dict]], resu
     verdicts = [v for v, _facts in batch]
     counts = Counter(v.upload_status for v in verdicts)
     with app.changes.begin("ingestd") as ch:
+        ch.lock(rollup.COMPLIANCE_LOCK)
         ch.session.execute(delete(RecordingCompliance)
                            .where(RecordingCompliance.recording_id.in_([v.recording_id for v in verdicts])))
         ch.session.execute(insert(RecordingCompliance.__table__), rows)  # Core executemany: no ORM bookkeeping
@@ -169,6 +170,7 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
     for i in range(0, len(rows), BATCH):
         chunk = rows[i:i + BATCH]
         with app.changes.begin("ingestd") as ch:
+            ch.lock(rollup.COMPLIANCE_LOCK)
             ch.session.execute(update(Shift), chunk)
             ch.record("compliance.shifts_recomputed", "shifts", str(chunk[0]["id"]), last=chunk[-1]["id"],
                       count=len(chunk), status=dict(Counter(r["status"] for r in chunk)))

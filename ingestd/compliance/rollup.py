@@ -15,6 +15,9 @@ from ingestd.db.models import ComplianceDaily, RecordingCompliance
 # Lateness buckets for the report's distribution: upper bounds in hours (None: beyond).
 LATE_BUCKETS = [(1, "≤1小时"), (6, "1–6小时"), (24, "6–24小时"), (72, "1–3天"), (168, "3–7天"), (None, ">7天")]
 INSERT_BATCH = 5000
+# Compliance rows, shift statuses and the rollup are written by one dock at a time: two docks'
+# recomputes of overlapping days would each delete and insert the same rows.
+COMPLIANCE_LOCK = "compliance"
 
 
 def bucket_of(late_s: float) -> int:
@@ -31,6 +34,8 @@ def rebuild(app: App, first: date, last: date) -> int:
     hi = datetime.combine(last + timedelta(days=1), time(), tz)
     rc = RecordingCompliance
     with app.changes.begin("ingestd") as ch:
+        # Summed after every compliance write before it has committed, at any dock.
+        ch.lock(COMPLIANCE_LOCK)
         sums: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 0, 0, [0] * len(LATE_BUCKETS), None])
         query = (select(rc.team, rc.officer_badge, rc.made_at, rc.uploaded_at, rc.duration_s, rc.upload_status,
                         rc.late_by_s, rc.off_duty, rc.damaged)

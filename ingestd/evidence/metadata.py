@@ -74,6 +74,7 @@ def fill(app: App, recording_ids: list[str] | None = None) -> int:
     for i in range(0, len(ids), BATCH):
         batch = ids[i:i + BATCH]
         with app.changes.begin("ingestd") as ch:
+            ch.lock("evidence.derive")  # another dock deriving rows of the same batch: one after the other
             rows = ch.session.execute(
                 select(Recording, Device, RecordingCompliance.officer_badge, Officer)
                 .outerjoin(Device, Recording.device_id == Device.id)
@@ -210,8 +211,8 @@ def _evidence_row(s, rec: Recording) -> Evidence:
 
 def _store_version(app: App, rec: Recording, ev: Evidence, serial: str | None, by: str, message: str) -> dict:
     """evidence.json as a new version of the recording's object. Called inside the audited
-    transaction: the audit head's lock keeps two people annotating the same object from
-    adding the same version number."""
+    transaction: this dock's audit head lock keeps two people annotating the same object in
+    its store from adding the same version number."""
     doc = document(rec, ev, serial, app.settings.tz)
     data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
     ev.object_version = app.store.add_version(

@@ -113,6 +113,7 @@ def _device_incident(ch: Change, session_id: str, now: datetime, finding: Findin
 
 
 def _register_device(ch: Change, serial: str, profile: str, now: datetime) -> int:
+    ch.lock(f"device:{serial}")  # one camera seen at two docks at once is registered once
     device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
     if device is None:
         device = Device(serial=serial, profile=profile, first_seen=now, last_seen=now)

@@ -160,8 +160,10 @@ def _store_gaps(app: App, device_id: int, candidates: list[GapCandidate], recs: 
     hints = {c.key: _hint(app, recs[c.after]) for c in candidates
              if c.key not in known and c.after and c.after != c.before and c.after in recs}
     with app.changes.begin(ACTOR) as ch:
-        # Read inside the writing transaction: another process evaluating the same device
-        # (two docks of one dump) may have stored these gaps a moment ago.
+        # Read inside the writing transaction, holding the camera's name: another process or
+        # dock evaluating the same camera (two docks of one dump) may have stored these gaps a
+        # moment ago.
+        ch.lock(f"timeline:device:{device_id}")
         existing = {g.key: g for g in ch.session.execute(select(Gap).where(Gap.device_id == device_id)).scalars()}
         for c in candidates:
             gap = existing.get(c.key)
