@@ -162,9 +162,10 @@ BATCHING = {JobKind.SM3: Batching(16, 256 << 20), JobKind.PROBE: Batching(16, 2 
 
 
 def replicate_pending(app: App, work: bool = False) -> dict:
-    """Ask for a copy of every recording the bucket lacks, or holds at an older version (the
-    daemon's sweep; `ingestd replica sync`), and with `work` do them in this process."""
-    from ingestd.replica.status import changed_since_copied
+    """Ask for a copy of every recording the bucket lacks, or holds at an older version or under
+    terms it no longer has (a retention running out, a hold placed or lifted): the daemon's
+    sweep and `ingestd replica sync`; with `work`, done in this process."""
+    from ingestd.replica.status import changed_since_copied, terms_behind
 
     if not app.settings.replica.enabled:
         raise UserError("[replica] is not enabled")
@@ -172,7 +173,8 @@ def replicate_pending(app: App, work: bool = False) -> dict:
         missing = list(s.execute(select(Recording.id).outerjoin(Replica, Replica.recording_id == Recording.id)
                                  .where(Replica.recording_id.is_(None), Recording.status != "deleted")).scalars())
         changed = changed_since_copied(s)
-    ids = list(dict.fromkeys(missing + changed))
+        behind = terms_behind(s, app.clock.now())
+    ids = list(dict.fromkeys(missing + changed + behind))
     for start in range(0, len(ids), 500):
         with app.changes.begin("ingestd") as ch:
             batch = ids[start:start + 500]

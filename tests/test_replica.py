@@ -190,3 +190,69 @@ def test_a_lost_store_comes_back_from_the_bucket_whole(docked):
     assert again["objects"] == 1 and again["files_fetched"] == 0
     bad = dock.cli("store", "restore", "--from-replica", "--recording", "abc", check=2)
     assert "64 hex digits" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_a_hold_placed_after_the_copy_and_its_release_reach_the_bucket(docked):
+    dock, app = docked
+    dock.cli("jobs", "work", "--until-idle")
+    rec = _recordings(app)[0]
+    bucket = bucket_of(app)
+    keys = [f.key for f in object_files(app, rec.object_id)[1]]
+    assert not any(bucket.stored(k).legal_hold for k in keys)
+    hold = dock.cli_json("hold", "place", rec.id, "--reason", "信访调查", "--by", "admin")
+    assert dock.cli_json("replica", "sync")["asked"] == 1  # the sweep sees the bucket's terms behind
+    assert all(bucket.stored(k).legal_hold for k in keys)
+    with pytest.raises(ReplicaError, match="AccessDenied"):
+        bucket.delete(keys[0])
+    dock.cli_json("hold", "release", str(hold["id"]), "--by", "admin")
+    assert dock.cli_json("replica", "sync")["asked"] == 1
+    assert not any(bucket.stored(k).legal_hold for k in keys)
+    with app.db.reading() as s:
+        assert s.get(Replica, rec.id).legal_hold is False
+    assert dock.cli_json("replica", "sync")["asked"] == 0  # nothing behind any more
+
+
+def test_a_retention_about_to_end_is_extended_before_it_does(docked):
+    from ingestd.afterdock import replicate_pending
+    from ingestd.clock import FixedClock
+
+    dock, app = docked
+    dock.cli("jobs", "work", "--until-idle")
+    rec = _recordings(app)[0]
+    with app.db.reading() as s:
+        was = s.get(Replica, rec.id).retain_until
+    later = dock.app(FixedClock(was - timedelta(days=7)))  # a week before the bucket's lock ends
+    try:
+        assert replicate_pending(later, work=True)["asked"] == 2
+        bucket = bucket_of(later)
+        for f in object_files(later, rec.object_id)[1]:
+            assert bucket.stored(f.key).retain_until >= was + timedelta(days=23), f.key
+        with later.db.reading() as s:
+            assert s.get(Replica, rec.id).retain_until >= was + timedelta(days=23)
+        assert replicate_pending(later)["asked"] == 0  # extended far enough: not asked again
+    finally:
+        later.close()
+        replica_copy._buckets.pop(id(later), None)
+
+
+def test_the_report_names_recordings_not_in_the_bucket_in_time(docked):
+    from datetime import date
+
+    from ingestd.alerts.events import find_events
+    from ingestd.clock import FixedClock
+    from ingestd.compliance.report import ReportRequest, build_report
+
+    dock, app = docked
+    later = dock.app(FixedClock(app.clock.now() + timedelta(hours=30)))  # past max_lag_hours (24)
+    try:
+        lists = build_report(later, ReportRequest(date(2026, 11, 1), date(2026, 11, 30))).lists
+        lagging = lists["replica_lagging"]
+        assert lagging.total == 2 and lagging.items[0]["code"] == "replica_lagging"
+        assert "evidence has one copy" in lagging.items[0]["message"]
+        alerts = [e for e in find_events(later, later.clock.now()) if e.finding.code == "replica_lagging"]
+        assert [(e.finding.detail["count"], e.finding.detail["oldest_h"]) for e in alerts] == [(2, 30.0)]
+        dock.cli("jobs", "work", "--until-idle")
+        assert build_report(later, ReportRequest(date(2026, 11, 1), date(2026, 11, 30))).lists[
+            "replica_lagging"].total == 0
+    finally:
+        later.close()

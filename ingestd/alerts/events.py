@@ -17,7 +17,7 @@ from ingestd.app import App
 from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, RecordingCompliance, Shift,
                                SourceFile, User)
 from ingestd.findings import CATALOGUE, Finding, Severity
-from ingestd.replica.status import lagging_recordings
+from ingestd.replica.status import lagging_finding
 
 LOOKBACK = timedelta(days=3)
 STORE_FAILURES = ("store_write_failed", "verify_mismatch")
@@ -121,12 +121,9 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                 events.append(AlertEvent(f"fixity:{seq}:{i}", Finding(code, f), f.get("object_id", "store"),
                                          tuple(admins)))
     if app.settings.replica.enabled:
-        lagging = lagging_recordings(app)
-        if lagging:  # one alert a day while it lasts, not one per recording
-            oldest = (now - lagging[0][1]).total_seconds() / 3600
-            finding = Finding("replica_lagging", {"count": len(lagging), "bucket": app.settings.replica.bucket,
-                                                  "limit": app.settings.replica.max_lag_hours,
-                                                  "oldest_h": round(oldest, 1)})
+        with app.db.reading() as s:
+            finding = lagging_finding(s, now, app.settings.replica)
+        if finding is not None:  # one alert a day while it lasts, not one per recording
             events.append(AlertEvent(f"replica:lag:{now.astimezone(tz).date()}", finding, app.settings.replica.bucket,
                                      tuple(admins)))
     return events

@@ -29,6 +29,7 @@ from ingestd.errors import UserError
 from ingestd.compliance.rollup import LATE_BUCKETS
 from ingestd.evidence.cases import case_findings, case_states
 from ingestd.findings import CATALOGUE, Finding
+from ingestd.replica.status import lagging_finding
 
 NO_TEAM = "（未分队）"
 NO_OFFICER = "（未知）"
@@ -208,6 +209,7 @@ class _Builder:
         self._off_duty(s)
         self._devices(s)
         self._cases(s)
+        self._replica(s)
 
     def _team_filter(self, column):
         return [column == self.req.team] if self.req.team is not None else []
@@ -515,6 +517,17 @@ class _Builder:
         self.lists["case_archive_overdue"] = ItemList(
             "case_archive_overdue", len(overdue), [f.as_dict(policy) for f in overdue.values()][:self.req.item_limit],
             self._command("case list", scoped=False))
+
+    def _replica(self, s) -> None:
+        """Where the second copy stands as the report is written (the auditor's "where is the
+        second copy?"): the unit's recordings not yet proven in the bucket in time."""
+        cfg = self.app.settings.replica
+        if not cfg.enabled:
+            return
+        finding = lagging_finding(s, self.now, cfg)
+        self.lists["replica_lagging"] = ItemList(
+            "replica_lagging", finding.detail["count"] if finding else 0,
+            [finding.as_dict(self.app.policy)] if finding else [], "ingestd replica status")
 
     # ----- helpers -----------------------------------------------------------------------
 

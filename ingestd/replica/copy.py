@@ -23,6 +23,9 @@ from ingestd.jobs import queue
 from ingestd.replica.s3 import Bucket
 
 ROOT_LAST = ("inventory.json",)  # the root inventory: written last, it makes the object whole
+# A lock that would end within RENEW_WITHIN is extended (by the sweep) to at least EXTEND_AHEAD.
+RENEW_WITHIN = timedelta(days=14)
+EXTEND_AHEAD = timedelta(days=30)
 _buckets: dict[int, Bucket] = {}
 _lock = threading.Lock()
 
@@ -76,7 +79,9 @@ def lock_terms(app: App, rec: Recording) -> tuple[datetime, bool]:
     if item.state == "long_term":
         until = now + timedelta(days=365 * cfg.long_term_years)
     elif item.due_on is not None:
-        until = max(datetime.combine(item.due_on, time(), app.settings.tz), now + timedelta(days=1))
+        # A retention that ended without an approved deletion yet: the copy stays locked a while
+        # longer (the sweep extends it again), never unlocked while the original is kept.
+        until = max(datetime.combine(item.due_on, time(), app.settings.tz), now + EXTEND_AHEAD)
     else:  # 依法 or an open case: a date is not known yet; the sweep extends it before it runs out
         until = now + timedelta(days=cfg.min_retention_days)
     return until, item.state == "held"
@@ -93,11 +98,19 @@ def replicate(app: App, rec_id: str) -> dict:
     until, held = lock_terms(app, rec)
     if have is not None and have.retain_until > until:
         until = have.retain_until  # retention in COMPLIANCE mode can only grow
-    sent = sent_bytes = 0
+    sent = sent_bytes = extended = holds = 0
     for f in files:
         there = bucket.stored(f.key)
         if there is not None and there.size == f.size and there.sha256 == f.sha256:
-            continue  # already whole in the bucket (an earlier version, or an attempt cut off)
+            # Already whole in the bucket (an earlier version, or an attempt cut off): its terms
+            # follow the recording's (a retention running out, a hold placed or lifted since).
+            if there.retain_until is None or there.retain_until < until:
+                bucket.extend(f.key, until)
+                extended += 1
+            if there.legal_hold != held:
+                bucket.set_legal_hold(f.key, held)
+                holds += 1
+            continue
         bucket.put(f.key, f.path, f.sha256, until, held)
         sent, sent_bytes = sent + 1, sent_bytes + f.size
     for f in files:  # read back before anything is called replicated
@@ -107,6 +120,11 @@ def replicate(app: App, rec_id: str) -> dict:
                                f"({'missing' if there is None else f'{there.size} bytes, sha256 {there.sha256}'})")
         if there.mode != "COMPLIANCE":
             raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
+        if there.retain_until is None or there.retain_until < until - timedelta(seconds=1) \
+                or there.legal_hold != held:
+            raise ReplicaError(f"replica {bucket.name}/{f.key}: the bucket keeps it until {there.retain_until} "
+                               f"{'under' if there.legal_hold else 'without'} legal hold, not as asked "
+                               f"(until {until}, {'under' if held else 'without'} legal hold)")
     total = sum(f.size for f in files)
     with app.changes.begin("ingestd") as ch:
         row = ch.session.get(Replica, rec_id)
@@ -116,8 +134,10 @@ def replicate(app: App, rec_id: str) -> dict:
         row.head, row.files, row.bytes, row.retain_until, row.legal_hold = head, len(files), total, until, held
         row.replicated_at = app.clock.now()
         ch.record("replica.copied", "recording", rec_id, head=head, files=len(files), sent=sent, bytes=total,
-                  sent_bytes=sent_bytes, bucket=bucket.name, retain_until=until.isoformat(), legal_hold=held)
-    return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes}
+                  sent_bytes=sent_bytes, bucket=bucket.name, retain_until=until.isoformat(), legal_hold=held,
+                  extended=extended, holds_changed=holds)
+    return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes,
+            "extended": extended, "holds_changed": holds}
 
 
 def replicate_job(app: App, job: queue.Claimed) -> queue.Done:

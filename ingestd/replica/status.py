@@ -4,13 +4,16 @@ yet proven in the bucket, how long the oldest has waited, failed copies, bytes h
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from ingestd.app import App
-from ingestd.db.models import AuditEvent, Job, Recording, Replica
+from ingestd.config import ReplicaSettings
+from ingestd.findings import Finding
+from ingestd.db.models import AuditEvent, Evidence, Job, LegalHold, Recording, Replica
 from ingestd.jobs.kinds import JobKind, JobStatus
+from ingestd.replica.copy import RENEW_WITHIN
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,21 @@ def changed_since_copied(session) -> list[str]:
         .distinct()).scalars())
 
 
+def terms_behind(session, now: datetime) -> list[str]:
+    """Replicated recordings whose lock in the bucket no longer fits them: a retention that ends
+    within RENEW_WITHIN (extended before it runs out), or a legal hold placed or lifted since
+    the copy (directly or on the recording's case)."""
+    live = LegalHold.released_at.is_(None)
+    held_now = or_(exists().where(live, LegalHold.recording_id == Replica.recording_id),
+                   exists().where(live, LegalHold.case_no.is_not(None), Evidence.recording_id == Replica.recording_id,
+                                  LegalHold.case_no == Evidence.case_no))
+    return list(session.execute(
+        select(Replica.recording_id).join(Recording, Recording.id == Replica.recording_id)
+        .where(Recording.status != "deleted",
+               or_(Replica.retain_until < now + RENEW_WITHIN, and_(Replica.legal_hold.is_(False), held_now),
+                   and_(Replica.legal_hold.is_(True), ~held_now)))).scalars())
+
+
 def replica_status(app: App) -> ReplicaStatus:
     cfg = app.settings.replica
     now = app.clock.now()
@@ -61,9 +79,13 @@ def replica_status(app: App) -> ReplicaStatus:
                          round((now - oldest).total_seconds() / 3600, 1) if oldest else None, lagging, failed, changed)
 
 
-def lagging_recordings(app: App, limit: int = 500) -> list[tuple[str, datetime]]:
-    """Recordings not proven in the bucket within [replica] max_lag_hours, oldest first."""
-    now = app.clock.now()
-    with app.db.reading() as s:
-        q = _pending(now).where(Recording.ingested_at < now - timedelta(hours=app.settings.replica.max_lag_hours))
-        return [(rid, at) for rid, at in s.execute(q.order_by(Recording.ingested_at).limit(limit))]
+def lagging_finding(session, now: datetime, cfg: ReplicaSettings) -> Finding | None:
+    """The `replica_lagging` finding (the alert's and the report's): recordings not proven in the
+    bucket within [replica] max_lag_hours of their dock, with the oldest one's wait."""
+    pending = _pending(now).where(Recording.ingested_at < now - timedelta(hours=cfg.max_lag_hours)).subquery()
+    count, oldest = session.execute(select(func.count(), func.min(pending.c.ingested_at))).one()
+    if not count:
+        return None
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+    return Finding("replica_lagging", {"count": count, "bucket": cfg.bucket, "limit": cfg.max_lag_hours,
+                                       "oldest_h": round((now - oldest).total_seconds() / 3600, 1)})
