@@ -192,6 +192,8 @@ class ReplicaSettings(BaseModel):
                                                            "yet (依法, a case still open): extended before it runs out")
     long_term_years: int = Field(100, ge=1, le=100, description="长期保存: the longest retention the bucket allows")
     bandwidth_mb_s: float = Field(0.0, ge=0, description="upload limit per worker in MB/s; 0 = none")
+    multipart_mb: int = Field(16, ge=5, le=1024, description="files larger than this go in parts of this size "
+                                                             "(a cut upload continues from its last whole part)")
     timeout_s: float = Field(60.0, gt=0, description="one request's connect/read time limit")
 
 
@@ -523,4 +525,5 @@ enabled = false
 # min_retention_days = 365     # lock for what has no retention date yet (依法, an open case)
 # long_term_years = 100        # 长期保存: the longest the bucket allows
 # bandwidth_mb_s = 0           # per replica worker; 0 = no limit
+# multipart_mb = 16            # larger files go in parts of this size; a cut upload continues
 """

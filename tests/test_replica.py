@@ -6,6 +6,8 @@ whole; a lost store brought back from the bucket, valid and matching every diges
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import uuid
 from datetime import timedelta
@@ -256,3 +258,80 @@ def test_the_report_names_recordings_not_in_the_bucket_in_time(docked):
             "replica_lagging"].total == 0
     finally:
         later.close()
+
+
+def test_a_large_original_goes_in_parts_and_a_dead_attempts_parts_are_not_sent_again(tmp_path, s3, clips):
+    """Over `multipart_mb` an original is uploaded in parts, each checked by the server; an
+    attempt that died after its first part (what a killed process leaves) is continued: that
+    part is not sent again, a leftover part with other bytes is, and the object proves whole."""
+    from ingestd.replica.s3 import Parts, part_digests
+
+    bucket_name = f"t-{uuid.uuid4().hex[:12]}"
+    dock = make_dock(tmp_path)
+    dock.env.update(replica_env(s3.endpoint, bucket_name, INGESTD_REPLICA__MULTIPART_MB="5"))
+    dock.settings = dock.settings.model_copy(update={"replica": ReplicaSettings(
+        enabled=True, endpoint=s3.endpoint, bucket=bucket_name, access_key_id="ingestd-test",
+        secret_access_key="not-a-real-secret", timeout_s=5, multipart_mb=5)})
+    cam = tmp_path / "CAM-L"
+    clip = clips["h264"].read_bytes()
+    padding = 13 * (1 << 20)  # a valid MP4 made long by a `free` box: 3 parts of 5 MiB
+    (cam / "20261120_083000.mp4").parent.mkdir(parents=True)
+    (cam / "20261120_083000.mp4").write_bytes(clip + (8 + padding).to_bytes(4, "big") + b"free" + bytes(padding))
+    dock.cli("ingest", str(cam), "--device", "CAM-L")
+    app = dock.app()
+    try:
+        rec = _recordings(app)[0]
+        bucket = bucket_of(app)
+        content = next(f for f in object_files(app, rec.object_id)[1] if f.sha256 == rec.id)
+        parts = Parts(content.size, 5 << 20)
+        assert parts.count == 3
+        until, _held = replica_copy.lock_terms(app, rec)
+        lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+        upload_id, _none = bucket._open_upload(content.key, lock)  # the attempt that died ...
+        for number, data, sha, _md5 in part_digests(content.path, parts):
+            if number == 1:  # ... after its first part, and a second one of other bytes
+                body = data
+            elif number == 2:
+                body = b"\x01" * len(data)
+                sha = hashlib.sha256(body).digest()
+            else:
+                break
+            bucket.client.upload_part(Bucket=bucket.name, Key=content.key, UploadId=upload_id, PartNumber=number,
+                                      Body=body, ChecksumSHA256=base64.b64encode(sha).decode(),
+                                      ChecksumAlgorithm="SHA256")
+        done = replicate(app, rec.id)
+        others = sum(f.size for f in object_files(app, rec.object_id)[1] if f.key != content.key)
+        assert done["sent_bytes"] == others + content.size - (5 << 20), "the first part was not sent again"
+        there = bucket.stored(content.key)
+        assert there.sha256 is None and there.composite.endswith("-3") and there.mode == "COMPLIANCE"
+        assert bucket.holds_whole(there, content.path, content.size, content.sha256)
+        assert bucket.client.list_multipart_uploads(Bucket=bucket.name).get("Uploads", []) == []
+        # What the bucket holds is the original: brought back, it has the recording's SHA-256.
+        back = tmp_path / "back.mp4"
+        bucket.download(content.key, back)
+        assert hashlib.sha256(back.read_bytes()).hexdigest() == rec.id
+        assert replicate(app, rec.id)["sent_bytes"] == 0  # whole: nothing sent again
+    finally:
+        app.close()
+        replica_copy._buckets.pop(id(app), None)
+
+
+def test_the_bandwidth_limit_paces_reads_on_its_clock():
+    """At 1 MB/s, 3 MB take 3 s of the limiter's clock (its own, not the test's time)."""
+    import io
+
+    from ingestd.replica.s3 import Throttled
+
+    now = [0.0]
+    slept = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    body = Throttled(io.BytesIO(bytes(3_000_000)), 1e6, clock=lambda: now[0], sleep=sleep)
+    total = 0
+    while chunk := body.read(1 << 20):
+        total += len(chunk)
+    assert total == 3_000_000
+    assert abs(now[0] - 3.0) < 1e-6 and len(slept) == 3

@@ -101,7 +101,7 @@ def replicate(app: App, rec_id: str) -> dict:
     sent = sent_bytes = extended = holds = 0
     for f in files:
         there = bucket.stored(f.key)
-        if there is not None and there.size == f.size and there.sha256 == f.sha256:
+        if bucket.holds_whole(there, f.path, f.size, f.sha256):
             # Already whole in the bucket (an earlier version, or an attempt cut off): its terms
             # follow the recording's (a retention running out, a hold placed or lifted since).
             if there.retain_until is None or there.retain_until < until:
@@ -111,13 +111,12 @@ def replicate(app: App, rec_id: str) -> dict:
                 bucket.set_legal_hold(f.key, held)
                 holds += 1
             continue
-        bucket.put(f.key, f.path, f.sha256, until, held)
-        sent, sent_bytes = sent + 1, sent_bytes + f.size
+        sent, sent_bytes = sent + 1, sent_bytes + bucket.put(f.key, f.path, f.sha256, until, held)
     for f in files:  # read back before anything is called replicated
         there = bucket.stored(f.key)
-        if there is None or there.size != f.size or there.sha256 != f.sha256:
-            raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload "
-                               f"({'missing' if there is None else f'{there.size} bytes, sha256 {there.sha256}'})")
+        if not bucket.holds_whole(there, f.path, f.size, f.sha256):
+            found = "missing" if there is None else f"{there.size} bytes, checksum {there.sha256 or there.composite}"
+            raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload ({found})")
         if there.mode != "COMPLIANCE":
             raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
         if there.retain_until is None or there.retain_until < until - timedelta(seconds=1) \

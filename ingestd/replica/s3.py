@@ -5,6 +5,8 @@ of the account are never put in a message or a log line."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +28,44 @@ class Stored:
     retain_until: datetime | None
     mode: str | None
     legal_hold: bool
+    composite: str | None = None  # a multipart upload's: SHA-256 of its parts' SHA-256s, "-" parts
+
+
+@dataclass(frozen=True)
+class Parts:
+    """How a large file is cut for a multipart upload, and what the server will say of it."""
+
+    size: int
+    part_size: int
+
+    @property
+    def count(self) -> int:
+        return max(1, -(-self.size // self.part_size))
+
+    def spans(self) -> Iterator[tuple[int, int, int]]:
+        """(part number, offset, length) of each part."""
+        for number in range(1, self.count + 1):
+            offset = (number - 1) * self.part_size
+            yield number, offset, min(self.part_size, self.size - offset)
+
+
+def part_digests(path: Path, parts: Parts) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    """(part number, bytes, SHA-256, MD5) of each part, read in turn: one part in memory at a time."""
+    with path.open("rb") as fh:
+        for number, offset, length in parts.spans():
+            fh.seek(offset)
+            data = fh.read(length)
+            yield number, data, hashlib.sha256(data).digest(), hashlib.md5(data, usedforsecurity=False).digest()
+
+
+def composite_of(path: Path, parts: Parts) -> str:
+    """The checksum S3 gives an object uploaded in these parts: SHA-256 over the parts' SHA-256s."""
+    digests = b"".join(sha for _n, _data, sha, _md5 in part_digests(path, parts))
+    return f"{_b64(hashlib.sha256(digests).digest())}-{parts.count}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def _credentials(cfg: ReplicaSettings) -> tuple[str, str]:
@@ -48,15 +88,16 @@ class Throttled:
     """A file read no faster than `rate` bytes a second (the replica's bandwidth limit), so
     that the office line is not taken by the second copy."""
 
-    def __init__(self, raw: BinaryIO, rate: float):
-        self.raw, self.rate, self.started, self.sent = raw, rate, time.monotonic(), 0
+    def __init__(self, raw: BinaryIO, rate: float, clock=time.monotonic, sleep=time.sleep):
+        self.raw, self.rate, self.clock, self.sleep = raw, rate, clock, sleep
+        self.started, self.sent = clock(), 0
 
     def read(self, n: int = -1) -> bytes:
         data = self.raw.read(min(n, READ_CHUNK) if n and n > 0 else READ_CHUNK)
         self.sent += len(data)
-        ahead = self.sent / self.rate - (time.monotonic() - self.started)
+        ahead = self.sent / self.rate - (self.clock() - self.started)
         if ahead > 0:
-            time.sleep(ahead)
+            self.sleep(ahead)
         return data
 
     def seek(self, *args):
@@ -108,15 +149,76 @@ class Bucket:
         if lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") != "Enabled":
             raise UserError(f"replica bucket {self.name} has no Object Lock: it cannot keep evidence write-once")
 
-    def put(self, key: str, path: Path, sha256_hex: str, retain_until: datetime, legal_hold: bool) -> None:
-        """One file, its SHA-256 sent for the server to check, locked in COMPLIANCE mode."""
-        extra = {"ObjectLockLegalHoldStatus": "ON"} if legal_hold else {}
+    @property
+    def part_size(self) -> int:
+        return self.cfg.multipart_mb << 20
+
+    def _throttled(self, raw: BinaryIO) -> BinaryIO:
+        return Throttled(raw, self.cfg.bandwidth_mb_s * 1e6) if self.cfg.bandwidth_mb_s else raw
+
+    def put(self, key: str, path: Path, sha256_hex: str, retain_until: datetime, legal_hold: bool) -> int:
+        """One file, its SHA-256 sent for the server to check, locked in COMPLIANCE mode. Larger
+        than a part: in parts, continuing an upload an earlier attempt left. Returns the bytes sent."""
+        lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": retain_until,
+                **({"ObjectLockLegalHoldStatus": "ON"} if legal_hold else {})}
+        size = path.stat().st_size
+        if size > self.part_size:
+            return self._put_parts(key, path, Parts(size, self.part_size), lock)
         with path.open("rb") as raw:
-            body = Throttled(raw, self.cfg.bandwidth_mb_s * 1e6) if self.cfg.bandwidth_mb_s else raw
-            self._call("upload", key, self.client.put_object, Bucket=self.name, Key=key, Body=body,
-                       ContentLength=path.stat().st_size,
-                       ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256_hex)).decode(),
-                       ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until, **extra)
+            self._call("upload", key, self.client.put_object, Bucket=self.name, Key=key, Body=self._throttled(raw),
+                       ContentLength=size, ChecksumSHA256=_b64(bytes.fromhex(sha256_hex)), **lock)
+        return size
+
+    def _put_parts(self, key: str, path: Path, parts: Parts, lock: dict) -> int:
+        """A multipart upload, each part with its SHA-256 for the server to check. The parts an
+        earlier attempt delivered whole (size and MD5 ETag, or SHA-256 where the server lists it)
+        are not sent again; the object exists only once every part is there."""
+        upload_id, have = self._open_upload(key, lock)
+        sent, done = 0, []
+        for number, data, sha, md5 in part_digests(path, parts):
+            prior = have.get(number)
+            if prior is not None and prior["Size"] == len(data) and (
+                    prior.get("ChecksumSHA256") == _b64(sha) if prior.get("ChecksumSHA256")
+                    else prior["ETag"].strip('"') == md5.hex()):
+                etag = prior["ETag"]
+            else:
+                got = self._call(f"upload part {number} of", key, self.client.upload_part, Bucket=self.name, Key=key,
+                                 UploadId=upload_id, PartNumber=number, Body=self._throttled(io.BytesIO(data)),
+                                 ContentLength=len(data), ChecksumSHA256=_b64(sha), ChecksumAlgorithm="SHA256")
+                etag, sent = got["ETag"], sent + len(data)
+            done.append({"PartNumber": number, "ETag": etag, "ChecksumSHA256": _b64(sha)})
+        self._call("complete the upload of", key, self.client.complete_multipart_upload, Bucket=self.name, Key=key,
+                   UploadId=upload_id, MultipartUpload={"Parts": done})
+        return sent
+
+    def _open_upload(self, key: str, lock: dict) -> tuple[str, dict[int, dict]]:
+        """The unfinished upload of `key` an earlier attempt left, with its parts; else a new one."""
+        found = self._call("list unfinished uploads of", key, self.client.list_multipart_uploads, Bucket=self.name,
+                           Prefix=key).get("Uploads", [])
+        for upload in sorted((u for u in found if u["Key"] == key), key=lambda u: u["Initiated"], reverse=True):
+            parts: dict[int, dict] = {}
+            marker = 0
+            while True:
+                page = self._call("list the parts of", key, self.client.list_parts, Bucket=self.name, Key=key,
+                                  UploadId=upload["UploadId"], PartNumberMarker=marker)
+                parts.update({p["PartNumber"]: p for p in page.get("Parts", [])})
+                if not page.get("IsTruncated"):
+                    return upload["UploadId"], parts
+                marker = page["NextPartNumberMarker"]
+        made = self._call("start the upload of", key, self.client.create_multipart_upload, Bucket=self.name,
+                          Key=key, ChecksumAlgorithm="SHA256", **lock)
+        return made["UploadId"], {}
+
+    def holds_whole(self, there: Stored | None, path: Path, size: int, sha256_hex: str) -> bool:
+        """Whether the bucket's object is this file: its SHA-256 as the server checked it, or for
+        one uploaded in parts the composite of the parts' SHA-256s (the file read once more)."""
+        if there is None or there.size != size:
+            return False
+        if there.sha256 is not None:
+            return there.sha256 == sha256_hex
+        parts = Parts(size, self.part_size)
+        return there.composite is not None and there.composite.endswith(f"-{parts.count}") \
+            and there.composite == composite_of(path, parts)
 
     def stored(self, key: str) -> Stored | None:
         """What the bucket holds under `key` (None: nothing), read back from the server."""
@@ -128,9 +230,10 @@ class Bucket:
                 return None
             raise
         checksum = head.get("ChecksumSHA256")
-        return Stored(head["ContentLength"], base64.b64decode(checksum).hex() if checksum and "-" not in checksum
-                      else None, head.get("ObjectLockRetainUntilDate"), head.get("ObjectLockMode"),
-                      head.get("ObjectLockLegalHoldStatus") == "ON")
+        whole = checksum is not None and "-" not in checksum
+        return Stored(head["ContentLength"], base64.b64decode(checksum).hex() if whole else None,
+                      head.get("ObjectLockRetainUntilDate"), head.get("ObjectLockMode"),
+                      head.get("ObjectLockLegalHoldStatus") == "ON", checksum if checksum and not whole else None)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         token = None
