@@ -335,3 +335,20 @@ def test_the_bandwidth_limit_paces_reads_on_its_clock():
         total += len(chunk)
     assert total == 3_000_000
     assert abs(now[0] - 3.0) < 1e-6 and len(slept) == 3
+
+
+@pytest.mark.parametrize("point", ["job.claimed:replicate", "job.handled:replicate"])
+def test_a_dock_killed_mid_replication_resumes(docked, point):
+    """Killed (SIGKILL) as a copy starts, or after the bucket has it but before it is recorded:
+    the durable job is taken again by the next process, and nothing is counted twice."""
+    import signal
+
+    from tests.test_after_dock import _run_killed
+
+    dock, app = docked
+    assert _run_killed(dock, "jobs", "work", "--until-idle", failpoint=point) == -signal.SIGKILL
+    assert dock.cli_json("replica", "status")["replicated"] < 2
+    dock.cli_json("jobs", "work", "--until-idle")
+    status = dock.cli_json("replica", "status")
+    assert (status["replicated"], status["pending"], status["failed"]) == (2, 0, 0)
+    assert dock.cli_json("audit", "verify")["ok"]
