@@ -331,6 +331,7 @@ def note_rules(app: App) -> bool:
         return False
     now = app.clock.now()
     with app.changes.begin("ingestd") as ch:
+        ch.lock("rules:deadlines")  # every dock starting at once notes a change once
         row = ch.session.get(RulesInForce, "deadlines")
         if row is not None and row.fingerprint == fingerprint:
             return False  # another process noted it first

@@ -30,16 +30,26 @@ class Change:
     def record(self, action: str, subject_type: str, subject_id: str, **detail: object) -> None:
         self.entries.append(AuditEntry(action, subject_type, str(subject_id), detail))
 
-    def lock(self, *names: str) -> None:
+    def lock(self, *names: str, within: str | None = None) -> None:
         """Hold these names until the change ends: docks sharing PostgreSQL that would write the
         same rows (the same bytes docked at two docks, one shift's figures) take turns, and only
-        they do. On SQLite the one writer at a time already holds them."""
+        they do. On SQLite the one writer at a time already holds them.
+
+        `within` names the whole the items belong to: item lockers share it, and a change with
+        more items than the server's lock table should hold takes the whole alone instead, so
+        that it excludes every item locker and they exclude one another item by item."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        keys = sorted({_lock_key(n) for n in names})  # one order everywhere: no deadlock between docks
-        if len(keys) > MAX_NAMES:
+        keys = sorted({lock_key(n) for n in names})  # one order everywhere: no deadlock between docks
+        if within is not None:
+            whole = len(keys) > MAX_NAMES
+            self.session.execute(text(f"select pg_advisory_xact_lock{'' if whole else '_shared'}(:k)"),
+                                 {"k": lock_key(within)})
+            if whole:
+                return
+        elif len(keys) > MAX_NAMES:
             # Each name is a slot in the server's lock table, shared by every session.
-            raise AuditError(f"a change asked for {len(keys)} named locks (at most {MAX_NAMES}): lock a coarser name")
+            raise AuditError(f"a change asked for {len(keys)} named locks (at most {MAX_NAMES}): name a whole")
         for key in keys:
             self.session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": key})
 
@@ -49,7 +59,7 @@ class Change:
 MAX_NAMES = 256
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 

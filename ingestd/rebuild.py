@@ -74,6 +74,8 @@ def _evidence(ch: Change, doc: dict, version: str, ingested_at: datetime) -> Non
 
     made_from, made_to = (when(v) for v in doc.get("制作时间_iso") or (None, None))
     case_no = doc.get("case_no")
+    if case_no:
+        ch.lock(f"case:{case_no}")
     if case_no and ch.session.get(Case, case_no) is None:
         ch.session.add(Case(case_no=case_no, status="open", opened_by=doc.get("entered_by") or "ingestd",
                             opened_at=when(doc.get("entered_at")) or ingested_at))
@@ -89,6 +91,7 @@ def _device(ch: Change, doc: dict) -> int | None:
     serial = (doc.get("device") or {}).get("serial")
     if not serial:
         return None
+    ch.lock(f"device:{serial}")
     device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
     if device is None:
         at = datetime.fromisoformat(doc["ingested_at"])

@@ -40,6 +40,7 @@ def add_user(app: App, badge: str, name: str, role: str, team: str | None, email
         check_new_password(password, badge)
     with app.changes.begin(by) as ch:
         require_user(ch.session, by, ("admin",), "add or change users")
+        ch.lock(f"user:{badge}")  # two docks' admins adding the same person at once
         user = ch.session.get(User, badge)
         action = "user.updated" if user else "user.added"
         if user is None:
@@ -119,6 +120,7 @@ def ensure_first_admin(app: App) -> str | None:
             return None
     password = temporary_password()
     with app.changes.begin("ingestd") as ch:
+        ch.lock(f"user:{FIRST_ADMIN}")  # docks set up at once on one database: one first admin
         user = ch.session.get(User, FIRST_ADMIN)
         if user is None:
             user = User(badge=FIRST_ADMIN, name="信息中心管理员", created_at=app.clock.now())

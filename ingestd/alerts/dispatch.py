@@ -4,9 +4,9 @@ Raising: an event whose key is new becomes an alert row, logged at once (the jou
 the channel that always works), with one delivery row per configured channel; all in
 one audited transaction holding the event's name (Change.lock), so two docks raising the
 same event at the same moment insert it once. Delivering: due deliveries are claimed under
-a short lease, skipping rows another dock is claiming (so no process sends them too), sent outside any transaction,
-and the outcome recorded; a failure is retried after 30 s, 60 s, 120 s … (at most an
-hour) until `max_attempts`. A restart resumes from the rows: nothing is sent twice."""
+a short lease, skipping rows another dock is claiming (so no process sends them too), sent
+outside any transaction, and the outcome recorded; a failure is retried after 30 s, 60 s,
+120 s … (at most an hour) until `max_attempts`. A restart resumes from the rows: nothing is sent twice."""
 
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ def open_case(app: App, case_no: str, title: str | None, team: str | None, by: s
         raise UserError("a case needs a case number (案号)")
     with app.changes.begin(by) as ch:
         user = require_user(ch.session, by, doing="open a case")
+        ch.lock(f"case:{case_no}")
         if ch.session.get(Case, case_no) is not None:
             raise UserError(f"case {case_no} already exists")
         case = Case(case_no=case_no, title=title, team=team or user.team, status="open", opened_by=by,

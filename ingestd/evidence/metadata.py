@@ -74,7 +74,8 @@ def fill(app: App, recording_ids: list[str] | None = None) -> int:
     for i in range(0, len(ids), BATCH):
         batch = ids[i:i + BATCH]
         with app.changes.begin("ingestd") as ch:
-            ch.lock("evidence.derive")  # another dock deriving rows of the same batch: one after the other
+            # Another dock deriving some of the same rows: one after the other, for those rows only.
+            ch.lock(*(f"evidence:{rid}" for rid in batch), within="evidence.derive")
             rows = ch.session.execute(
                 select(Recording, Device, RecordingCompliance.officer_badge, Officer)
                 .outerjoin(Device, Recording.device_id == Device.id)
@@ -222,6 +223,7 @@ def _store_version(app: App, rec: Recording, ev: Evidence, serial: str | None, b
 
 
 def _ensure_case(ch, app: App, case_no: str, team: str | None, by: str) -> None:
+    ch.lock(f"case:{case_no}")  # the same case named at two docks at once is opened once
     if ch.session.get(Case, case_no) is None:
         ch.session.add(Case(case_no=case_no, team=team, status="open", opened_by=by, opened_at=app.clock.now()))
         ch.record("case.opened", "case", case_no, team=team, via="evidence")

@@ -144,7 +144,12 @@ class Bucket:
         except ReplicaError as exc:
             if exc.code not in ("404", "NoSuchBucket", "NotFound"):
                 raise
-            self._call("create", "", self.client.create_bucket, Bucket=self.name, ObjectLockEnabledForBucket=True)
+            try:
+                self._call("create", "", self.client.create_bucket, Bucket=self.name,
+                           ObjectLockEnabledForBucket=True)
+            except ReplicaError as exc:
+                if exc.code != "BucketAlreadyOwnedByYou":  # another dock made it a moment ago: ours too
+                    raise
         lock = self._call("check Object Lock of", "", self.client.get_object_lock_configuration, Bucket=self.name)
         if lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") != "Enabled":
             raise UserError(f"replica bucket {self.name} has no Object Lock: it cannot keep evidence write-once")
