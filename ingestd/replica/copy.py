@@ -84,6 +84,8 @@ def lock_terms(app: App, rec: Recording) -> tuple[datetime, bool]:
         until = max(datetime.combine(item.due_on, time(), app.settings.tz), now + EXTEND_AHEAD)
     else:  # 依法 or an open case: a date is not known yet; the sweep extends it before it runs out
         until = now + timedelta(days=cfg.min_retention_days)
+    if until.microsecond:  # the bucket keeps whole seconds: the next one, never a moment less
+        until = until.replace(microsecond=0) + timedelta(seconds=1)
     return until, item.state == "held"
 
 
@@ -100,27 +102,27 @@ def replicate(app: App, rec_id: str) -> dict:
         until = have.retain_until  # retention in COMPLIANCE mode can only grow
     sent = sent_bytes = extended = holds = 0
     for f in files:
+        if not bucket.holds_whole(bucket.stored(f.key), f.path, f.size, f.sha256):
+            sent, sent_bytes = sent + 1, sent_bytes + bucket.put(f.key, f.path, f.sha256, until, held)
+    for f in files:  # read back before anything is called replicated
         there = bucket.stored(f.key)
-        if bucket.holds_whole(there, f.path, f.size, f.sha256):
-            # Already whole in the bucket (an earlier version, or an attempt cut off): its terms
-            # follow the recording's (a retention running out, a hold placed or lifted since).
+        if there is not None and (there.retain_until is None or there.retain_until < until
+                                  or there.legal_hold != held):
+            # Its terms follow the recording's: a retention running out, a hold placed or lifted
+            # since the copy, an upload continued from an attempt made under older terms.
             if there.retain_until is None or there.retain_until < until:
                 bucket.extend(f.key, until)
                 extended += 1
             if there.legal_hold != held:
                 bucket.set_legal_hold(f.key, held)
                 holds += 1
-            continue
-        sent, sent_bytes = sent + 1, sent_bytes + bucket.put(f.key, f.path, f.sha256, until, held)
-    for f in files:  # read back before anything is called replicated
-        there = bucket.stored(f.key)
+            there = bucket.stored(f.key)
         if not bucket.holds_whole(there, f.path, f.size, f.sha256):
             found = "missing" if there is None else f"{there.size} bytes, checksum {there.sha256 or there.composite}"
             raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload ({found})")
         if there.mode != "COMPLIANCE":
             raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
-        if there.retain_until is None or there.retain_until < until - timedelta(seconds=1) \
-                or there.legal_hold != held:
+        if there.retain_until is None or there.retain_until < until or there.legal_hold != held:
             raise ReplicaError(f"replica {bucket.name}/{f.key}: the bucket keeps it until {there.retain_until} "
                                f"{'under' if there.legal_hold else 'without'} legal hold, not as asked "
                                f"(until {until}, {'under' if held else 'without'} legal hold)")
