@@ -241,6 +241,23 @@ def test_three_docks_fed_the_same_and_other_dumps_at_once(tmp_path):
         for app in apps:
             app.close()
         assert errors == []
+        # An export is made at the dock that asked, from its own store.
+        from ingestd.errors import UserError
+        from ingestd.evidence.export_requests import ask_export, export_state
+
+        far = next(d for d, p in digests.items() if p.is_relative_to(cam88))
+        app_a, app_c = docks["dock-a"].app(), docks["dock-c"].app()
+        try:
+            with pytest.raises(UserError, match=r"not in this dock's store: .* \(at dock-c\)"):
+                ask_export(app_a, "admin", [far], None)
+            token = ask_export(app_c, "admin", [far], None)
+        finally:
+            app_a.close()
+        assert docks["dock-a"].cli_json("jobs", "work", "--until-idle")["jobs"] == 0  # not dock-a's to do
+        docks["dock-c"].cli_json("jobs", "work", "--until-idle")
+        state = export_state(app_c, token)
+        app_c.close()
+        assert state.status == "done" and state.volumes, state
         report = tmp_path / "r.json"
         docks["dock-c"].cli("report", "--from", "2026-11-20", "--to", "2026-11-20", "--format", "json",
                             "--out", str(report))

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ingestd.app import App
-from ingestd.db.models import Job
+from ingestd.db.models import DockSession, Job, Recording
 from ingestd.errors import UserError
 from ingestd.evidence.access import authorise
 from ingestd.evidence.cases import case_recordings
@@ -42,6 +42,18 @@ class ExportState:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
+def _require_here(app: App, session, ids: list[str]) -> None:
+    """Docks sharing a database each keep their own store: an export is made from this one's."""
+    rows = session.execute(select(Recording.id, Recording.object_id, DockSession.dock)
+                           .join(DockSession, DockSession.id == Recording.dock_session_id)
+                           .where(Recording.id.in_(ids))).all()
+    away = [(rid, dock) for rid, object_id, dock in rows if not app.store.exists(object_id)]
+    if away:
+        named = ", ".join(f"{rid[:12]} (at {dock})" for rid, dock in away[:5]) + (" …" if len(away) > 5 else "")
+        raise UserError(f"{len(away)} of these recordings are not in this dock's store: {named}; export them at "
+                        f"that dock, or bring them here with `ingestd store restore --from-replica --recording ID`")
+
+
 def ask_export(app: App, by: str, rec_ids: list[str], case_no: str | None, disc: str = "dvd") -> str:
     """Check now what can be checked at once (who asks, what, their access, the disc size), so
     that the person hears a refusal on the page rather than later from a failed job."""
@@ -55,9 +67,12 @@ def ask_export(app: App, by: str, rec_ids: list[str], case_no: str | None, disc:
         if not ids:
             raise UserError("nothing to export: give recordings, or a case that has some")
         authorise(ch.session, user, ids, "export", app.clock.now())
+        _require_here(app, ch.session, ids)
         token = uuid.uuid4().hex
+        # Written to this dock's exports folder and handed out by its console: done here.
         queue.enqueue(ch, [queue.JobSpec(JobKind.EXPORT, token, {"by": by, "recordings": ids, "case_no": case_no,
-                                                                  "disc": disc})], app.clock.now())
+                                                                  "disc": disc, "dock": app.settings.dock_name})],
+                      app.clock.now())
         ch.record("export.requested", "export_request", token, case_no=case_no, recordings=ids, disc=disc)
     return token
 

@@ -164,13 +164,16 @@ def _claimable(now: datetime):
 
 def _at_home(dock: str):
     """Jobs this dock can do where docks share the database but each keeps its own store: what
-    follows another dock's session runs at that dock, and work on a recording's bytes at the
-    dock whose session stored them (its home). Everything else (unit-wide jobs, a roster's
-    recompute) runs at any dock."""
+    follows another dock's session runs at that dock, work on a recording's bytes at the
+    dock whose session stored them (its home), and an export at the dock whose console asked
+    for it (it is written to that dock's exports folder). Everything else (unit-wide jobs, a
+    roster's recompute) runs at any dock."""
     other_session = exists().where(DockSession.id == Job.group_key, DockSession.dock != dock)
     other_home = exists().where(Recording.id == Job.subject, DockSession.id == Recording.dock_session_id,
                                 DockSession.dock != dock)
-    return and_(~other_session, or_(Job.kind.not_in([k.value for k in STORE_BOUND]), ~other_home))
+    asked_elsewhere = Job.payload["dock"].as_string() != dock  # NULL (asked before docks were named): anywhere
+    return and_(~other_session, or_(Job.kind.not_in([k.value for k in STORE_BOUND]), ~other_home),
+                or_(Job.kind != JobKind.EXPORT.value, ~func.coalesce(asked_elsewhere, False)))
 
 
 def claim(app, worker: str, kinds: Iterable[JobKind], limit: int = 1, max_bytes: int | None = None,
