@@ -264,3 +264,21 @@ def test_three_docks_fed_the_same_and_other_dumps_at_once(tmp_path):
         import json
 
         assert json.loads(report.read_text())["unit"]["recordings"] == len(digests)
+
+
+def test_a_dock_recomputes_its_own_cameras_figures_only(tmp_path):
+    """A dock settles its camera's recordings and shifts; another camera's, on the same days,
+    are left to their own docks (and to the leader's sweep, for what time changes)."""
+    from ingestd.db.models import Job
+
+    dock = make_dock(tmp_path)
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    dock.cli_json("roster", "import", "--by", "admin", str(tmp_path / "roster.csv"))
+    for name, tone in (("CAM-77", 300), ("CAM-88", 700)):
+        dock.cli_json("ingest", str(_camera_dump(tmp_path, name, tone)), "--device", name)
+    with dock.app().db.reading() as s:
+        outputs = [j.output for j in s.execute(select(Job).where(Job.kind == "compliance")
+                                                .order_by(Job.id)).scalars()]
+    assert [(o["recordings"], o["shifts"]) for o in outputs] == [(4, 1), (4, 1)]
+    recs = {r["device"]: r for r in dock.cli_json("recordings", "list")}
+    assert {r["officer"] for r in recs.values()} == {"012345", "054321"}

@@ -44,37 +44,47 @@ def build_judge(app: App) -> Judge:
     return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts, trips), owners, teams, rostered)
 
 
-def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | None = None) -> RecomputeResult:
-    """Recordings and shifts in the window of local dates (all when None)."""
+def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | None = None,
+              cameras: dict[int, str] | None = None) -> RecomputeResult:
+    """Recordings and shifts in the window of local dates (all when None), of these cameras
+    (device id: serial) or of all of them."""
     judge = judge or build_judge(app)
     result = RecomputeResult()
-    _recordings(app, judge, window, result)
-    _shifts(app, judge, window, result)
+    _recordings(app, judge, window, result, cameras)
+    _shifts(app, judge, window, result, cameras)
     return result
 
 
 def recompute_sessions(app: App, session_ids: list[str]) -> RecomputeResult:
     """After a dock: deadlines and statuses for what it brought, and the shifts a dock can
-    settle (one met by this dock, or still waiting for one)."""
+    settle (one met by this dock, or still waiting for one) — of the docked cameras only: a
+    dock changes nothing of another camera's figures (time does, and the leader's sweep
+    follows it), so docks of other cameras do not redo each other's days."""
     when = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
     with app.db.reading() as s:
         first, last = s.execute(select(func.min(when, type_=UTCDateTime), func.max(when, type_=UTCDateTime))
                                 .where(Recording.dock_session_id.in_(session_ids))).one()
+        docked = s.execute(select(DockSession.device_id, Device.serial).outerjoin(Device, Device.id ==
+                                                                                 DockSession.device_id)
+                           .where(DockSession.id.in_(session_ids))).all()
+    # A session with no camera known: its recordings could be anyone's, so everyone's days.
+    cameras = None if any(device is None for device, _serial in docked) else dict(docked)
     judge = build_judge(app)  # the roster and owners, read once for both steps
     result = RecomputeResult()
     if first is not None:
         lo, hi = (v.astimezone(app.settings.tz).date() for v in (first, last))
-        result = recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)), judge)
-    recompute_recent(app, judge)
+        result = recompute(app, (lo - timedelta(days=1), hi + timedelta(days=1)), judge, cameras)
+    recompute_recent(app, judge, cameras)
     return result
 
 
-def recompute_recent(app: App, judge: Judge | None = None) -> RecomputeResult:
-    """The scheduled sweep: shifts of the last weeks, whose status can still move with time."""
+def recompute_recent(app: App, judge: Judge | None = None, cameras: dict[int, str] | None = None) -> RecomputeResult:
+    """The scheduled sweep: shifts of the last weeks, whose status can still move with time
+    (of these cameras, after their dock)."""
     today = app.clock.now().astimezone(app.settings.tz).date()
     judge = judge or build_judge(app)
     result = RecomputeResult()
-    _shifts(app, judge, (today - timedelta(days=RECENT_DAYS), today), result)
+    _shifts(app, judge, (today - timedelta(days=RECENT_DAYS), today), result, cameras)
     return result
 
 
@@ -84,7 +94,8 @@ def _bounds(app: App, window: tuple[date, date]) -> tuple[datetime, datetime]:
             datetime.combine(window[1] + timedelta(days=1), time(0), tzinfo=tz))
 
 
-def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
+def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult,
+                cameras: dict[int, str] | None = None) -> None:
     # Corrected camera times where the timeline measured the clock, else the raw ones.
     start = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
     end = func.coalesce(Recording.end_corrected, Recording.end, type_=UTCDateTime)
@@ -96,6 +107,8 @@ def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result
     if window is not None:
         lo, hi = _bounds(app, window)
         query = query.where(or_(end.between(lo, hi), start.between(lo, hi)))
+    if cameras is not None:
+        query = query.where(Recording.device_id.in_(list(cameras)))
     batch: list[tuple[RecordingVerdict, dict]] = []
     tz = app.settings.tz
     first = last = None
@@ -138,8 +151,11 @@ def _write_recordings(app: App, batch: list[tuple[RecordingVerdict, dict]], resu
     result.recordings.update(counts)
 
 
-def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult) -> None:
+def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult,
+            cameras: dict[int, str] | None = None) -> None:
     shift_filter = [Shift.day.between(*window)] if window else []
+    if cameras is not None:
+        shift_filter.append(Shift.camera.in_(list(cameras.values())))
     # A trip (连续工作/异地执法/偏远地区) brings its recordings home until the return.
     until = case((Shift.returned_at > Shift.shift_end, Shift.returned_at), else_=Shift.shift_end)
     with app.db.reading() as s:
