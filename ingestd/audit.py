@@ -112,12 +112,12 @@ def register(session: Session, signer: Signer, node: str, at: datetime) -> list[
                                                          AuditNode.node != node)).scalar_one_or_none()
     if other is not None:
         raise UserError(f"this dock's signing key already writes the audit chain of node {other!r}: "
-                         f"set dock_name = {other!r} again, or give this dock a key of its own")
+                        f"set dock_name = {other!r} again, or give this dock a key of its own")
     if row is not None and row.public_key == pem:
         return []
     if row is not None and row.public_key is not None:
         raise UserError(f"node {node!r} in this database writes with another signing key: "
-                         f"give this dock a dock_name of its own")
+                        f"give this dock a dock_name of its own")
     if row is None:
         session.add(AuditNode(node=node, public_key=pem, registered_at=at))
         session.flush()  # the node before its head (the head's foreign key)
@@ -127,7 +127,7 @@ def register(session: Session, signer: Signer, node: str, at: datetime) -> list[
     if head is None or not Verifier(signer.key.public_key()).valid(
             _single_chain_head_message(head.seq, head.hash), head.signature):
         raise UserError(f"the audit chain of node {node!r} was not signed with this dock's key: "
-                         f"start the dock that wrote it, or give this dock a dock_name of its own")
+                        f"start the dock that wrote it, or give this dock a dock_name of its own")
     row.public_key, row.registered_at = pem, at
     return [AuditEntry("audit.node_registered", "node", node, {"public_key": pem, "single_chain_entries": head.seq})]
 
