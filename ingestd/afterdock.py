@@ -32,7 +32,7 @@ from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import import_roster as write_roster
-from ingestd.db.models import (Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
+from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
                                RulesInForce)
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
@@ -126,7 +126,7 @@ def _recompute(app: App, job: queue.Claimed) -> queue.Done:
 
 
 def _device_scope(app: App, serial: str) -> tuple[tuple[date, date] | None, list[str]]:
-    when = func.coalesce(Recording.start_corrected, Recording.start)
+    when = RECORDING_MADE
     with app.db.reading() as s:
         rows = s.execute(select(Recording.id, when).join(Device, Recording.device_id == Device.id)
                          .where(Device.serial == serial)).all()

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_incidents, cli_jobs, cli_media,
                      cli_replica, cli_timeline, logs)
 from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
 from ingestd.config import Settings, load_settings
-from ingestd.db.models import Device, Recording, RecordingCompliance
+from ingestd.db.models import RECORDING_MADE, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, NoSpaceError, UserError
 from ingestd.ingest.names import valid_serial
 from ingestd.lookup import find_recording
@@ -169,7 +169,7 @@ def recordings_list(ctx: typer.Context,
                     as_json: bool = JsonOpt) -> None:
     """List recordings, oldest first (the lists behind the report's figures)."""
     settings = settings_of(ctx)
-    made = func.coalesce(Recording.start_corrected, Recording.start)
+    made = RECORDING_MADE
     with opened_app(ctx) as application:
         with application.db.reading() as s:
             q = (select(Recording, Device.serial, RecordingCompliance)

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
-from ingestd.db.models import Base, Recording
+from ingestd.db.models import RECORDING_MADE, Base, Recording
 from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 
 
@@ -33,6 +33,17 @@ def _schema_diff(url: str) -> list:
 
 def test_migrations_match_models_on_sqlite(dock):
     assert _schema_diff(dock.settings.db_url) == []
+    # Indexes on an expression are beyond the comparison on SQLite: the migration's must be the
+    # ones the queries' own expression reads in order.
+    engine = create_engine(dock.settings.db_url)
+    with engine.connect() as conn:
+        for query, index in ((select(Recording.id).order_by(RECORDING_MADE.desc()).limit(1), "ix_recordings_made"),
+                             (select(Recording.id).where(Recording.device_id == 1).order_by(RECORDING_MADE.desc())
+                              .limit(1), "ix_recordings_device_made")):
+            compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+    engine.dispose()
 
 
 @pytest.mark.postgres

@@ -257,3 +257,39 @@ def test_pdf_has_the_chinese_team_names(unit):
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(out), str(tmp / "page")], check=True)
     page = next(tmp.glob("page*.png"))
     assert page.stat().st_size > 5000  # a page with content, not an empty sheet
+
+
+def test_every_recording_needing_its_proves_object_is_counted_and_the_first_listed(tmp_path):
+    """Under a policy where every stored recording needs 证明对象 (000 第31条) most of a month can
+    be missing it: each officer's count and the total are every such recording of the period
+    (not the deleted), and the list holds the first `item_limit` in team, officer, id order."""
+    from sqlalchemy import select
+
+    from ingestd.compliance.recompute import recompute
+    from ingestd.db.models import Recording, RecordingCompliance
+    from tests.synthetic_year import populate
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="hengyang-forestry")
+    app = dock.app(FixedClock(datetime(2026, 11, 8, 12, tzinfo=TZ)))
+    populate(app, officers=4, days=6, clips_per_shift=3, start_day=date(2026, 11, 1))
+    recompute(app)
+    first, last = date(2026, 11, 2), date(2026, 11, 4)
+    lo, hi = datetime(2026, 11, 2, tzinfo=TZ), datetime(2026, 11, 5, tzinfo=TZ)
+    with app.db.engine.begin() as c:  # one of the period's, deleted after approval
+        gone = c.execute(select(RecordingCompliance.recording_id).where(RecordingCompliance.made_at >= lo)
+                         .order_by(RecordingCompliance.recording_id).limit(1)).scalar()
+        c.execute(update(Recording).where(Recording.id == gone).values(status="deleted"))
+    with app.db.reading() as s:
+        expected = sorted((team, badge, rid) for team, badge, rid in s.execute(
+            select(RecordingCompliance.team, RecordingCompliance.officer_badge, RecordingCompliance.recording_id)
+            .join(Recording, Recording.id == RecordingCompliance.recording_id)
+            .where(RecordingCompliance.made_at >= lo, RecordingCompliance.made_at < hi,
+                   Recording.status != "deleted")))
+    assert len(expected) > 10
+    report = build_report(app, ReportRequest(first, last, item_limit=5))
+    listed = report.lists["evidence_missing_proves"]
+    assert report.unit.missing_proves == listed.total == len(expected)
+    for o in report.officers:
+        assert o.figures.missing_proves == sum(1 for _t, badge, _r in expected if badge == o.badge), o.badge
+    assert [i["recording_id"] for i in listed.items] == [rid for *_who, rid in expected[:5]]
+    assert gone not in {i["recording_id"] for i in listed.items}

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -302,45 +303,81 @@ def test_every_page_in_english_when_the_unit_sets_it(recorded):
         assert "Recordings" in page.text and "音像记录" not in page.text, path
 
 
-def test_recordings_are_paged_whole_whatever_they_are_ordered_by(web):
-    """130 recordings, some sharing a start time: every page's keyset link leads on without a
-    recording lost or shown twice, by start and (an upload status asked for) by compliance time."""
-    from datetime import datetime, timedelta, timezone
-
+def _docked(app, starts: list, corrected: list | None = None) -> list[str]:
+    """Recordings of one camera (CAM-P) and officer (O1, 一中队) as a year of docks leaves the
+    rows (the ingest path is tested elsewhere); `corrected`: the timeline's corrected starts."""
     from sqlalchemy import insert
 
     from ingestd.db.models import Device, DockSession, Recording, RecordingCompliance
 
-    app, clock = web
     base = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    with app.db.engine.begin() as c:  # rows as a year of docks leaves them (the ingest path is tested elsewhere)
+    corrected = corrected or [None] * len(starts)
+    ids = [f"{i:064x}" for i in range(1, len(starts) + 1)]
+    with app.db.engine.begin() as c:
         c.execute(insert(Device), [{"id": 1, "serial": "CAM-P", "profile": "generic", "first_seen": base,
                                     "last_seen": base}])
         c.execute(insert(DockSession), [{"id": "p" * 32, "dock": "test-dock", "device_id": 1, "source_path": "/x",
                                          "profile": "generic", "started_at": base, "status": "finished",
-                                         "files_seen": 130, "files_ingested": 130, "files_duplicate": 0,
+                                         "files_seen": len(ids), "files_ingested": len(ids), "files_duplicate": 0,
                                          "files_damaged": 0, "files_skipped": 0, "files_failed": 0,
-                                         "bytes_ingested": 130}])
-        starts = [base + timedelta(minutes=i // 3) for i in range(130)]  # three recordings to a minute
-        ids = [f"{i:064x}" for i in range(1, 131)]
+                                         "bytes_ingested": len(ids)}])
         c.execute(insert(Recording), [
             {"id": rid, "sm3": None, "size": 1, "object_id": f"urn:x:{rid}", "content_name": "a.mp4",
              "original_name": f"{i:03d}.mp4", "source_path": "a.mp4", "device_id": 1, "dock_session_id": "p" * 32,
              "badge": None, "important": False, "start": at, "end": at + timedelta(seconds=50), "duration_s": 50.0,
-             "time_source": "filename", "status": "ok", "name_conflict": False, "probe": {}, "ingested_at": base}
-            for i, (rid, at) in enumerate(zip(ids, starts))])
+             "start_corrected": fixed, "time_source": "filename", "status": "ok", "name_conflict": False,
+             "probe": {}, "ingested_at": base}
+            for i, (rid, at, fixed) in enumerate(zip(ids, starts, corrected))])
         c.execute(insert(RecordingCompliance), [
             {"recording_id": rid, "officer_badge": "O1", "officer_source": "device_owner", "team": "一中队",
-             "upload_status": "late", "off_duty": False, "computed_at": base, "made_at": at, "damaged": False}
-            for rid, at in zip(ids, starts)])
+             "upload_status": "late", "off_duty": False, "computed_at": base, "made_at": fixed or at, "damaged": False}
+            for rid, at, fixed in zip(ids, starts, corrected)])
+    return ids
+
+
+def _listed(c, query: str) -> list[str]:
+    """Every recording the list shows for a query, following its keyset links to the end."""
+    seen, path = [], query
+    while path:
+        page = c.get(path).text
+        seen += re.findall(r'href="/recordings/([0-9a-f]{64})"', page)
+        found = re.search(r'href="(/recordings\?[^"]*after=[^"]+)"', page)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    return seen
+
+
+def test_recordings_are_paged_whole_whatever_they_are_ordered_by(web):
+    """130 recordings, some sharing a start time: every page's keyset link leads on without a
+    recording lost or shown twice, read off the recordings (a camera) and off the compliance
+    rows (an officer, an upload status)."""
+    app, clock = web
+    base = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    starts = [base + timedelta(minutes=i // 3) for i in range(130)]  # three recordings to a minute
+    ids = _docked(app, starts)
     c = client(app)
     log_in(c, "L1")
-    for query in ("/recordings?device=CAM-P", "/recordings?upload_status=late&team=一中队"):
-        seen, path = [], query
-        while path:
-            page = c.get(path).text
-            seen += re.findall(r'href="/recordings/([0-9a-f]{64})"', page)
-            found = re.search(r'href="(/recordings\?[^"]*after=[^"]+)"', page)
-            path = found.group(1).replace("&amp;", "&") if found else None
+    for query in ("/recordings?device=CAM-P", "/recordings?upload_status=late&team=一中队", "/recordings?officer=O1",
+                  "/recordings"):
+        seen = _listed(c, query)
         assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen)), query
         assert seen == sorted(ids, key=lambda r: (starts[ids.index(r)], r), reverse=True), query
+
+
+def test_recordings_are_listed_by_when_they_were_made_as_the_report_counts_them(web):
+    """A camera whose clock was 20 minutes behind: its recording made at 00:10 on 1 November
+    (corrected) says 23:50 on 31 October. The list shows, orders and filters it by 制作时间, so
+    the report's link to an officer's November lists what the report counted, whichever way the
+    list is read (all recordings, one camera's, one officer's)."""
+    app, clock = web
+    fast = datetime(2026, 10, 31, 15, 50, tzinfo=timezone.utc)  # 23:50 local, by the camera's clock
+    ids = _docked(app, [fast, datetime(2026, 10, 31, 16, 5, tzinfo=timezone.utc)],
+                  corrected=[fast + timedelta(minutes=20), None])
+    c = client(app)
+    log_in(c, "L1")
+    for who in ("", "device=CAM-P&", "officer=O1&"):
+        assert _listed(c, f"/recordings?{who}since=2026-11-01&until=2026-11-30") == ids, who
+        assert _listed(c, f"/recordings?{who}since=2026-10-01&until=2026-10-31") == [], who
+    page = c.get("/recordings").text
+    assert "2026-11-01 00:10:00" in page and "2026-10-31 23:50:00" not in page
+    rows = list(csv.DictReader(io.StringIO(c.get("/recordings.csv").text.lstrip("\ufeff"))))
+    assert (rows[0]["made"], rows[0]["start"]) == ("2026-11-01 00:10:00", "2026-10-31 23:50:00")

@@ -15,7 +15,8 @@ from sqlalchemy import case, delete, func, insert, or_, select, update
 from ingestd.app import App
 from ingestd.compliance import rollup
 from ingestd.compliance.status import Judge, RecordingFact, RecordingVerdict, ShiftFact, ShiftIndex
-from ingestd.db.models import (Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport, Shift)
+from ingestd.db.models import (RECORDING_MADE, Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport,
+                               Shift)
 from ingestd.db.types import UTCDateTime
 
 BATCH = 5000
@@ -97,7 +98,7 @@ def _bounds(app: App, window: tuple[date, date]) -> tuple[datetime, datetime]:
 def _recordings(app: App, judge: Judge, window: tuple[date, date] | None, result: RecomputeResult,
                 cameras: dict[int, str] | None = None) -> None:
     # Corrected camera times where the timeline measured the clock, else the raw ones.
-    start = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
+    start = RECORDING_MADE
     end = func.coalesce(Recording.end_corrected, Recording.end, type_=UTCDateTime)
     query = (select(Recording.id, Device.serial, Recording.badge, start, end, Recording.ingested_at,
                     Recording.duration_s, Recording.status)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -136,6 +137,15 @@ class Recording(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     device: Mapped[Device | None] = relationship()
+
+
+# When a recording was made (制作时间): the camera's time corrected where the timeline measured
+# its clock, else the camera's own. The console lists, pages and filters recordings by it, as
+# the report counts them, so each is read off an index in order (for all recordings, and for
+# one camera's).
+RECORDING_MADE = func.coalesce(Recording.start_corrected, Recording.start, type_=UTCDateTime)
+Index("ix_recordings_made", RECORDING_MADE)
+Index("ix_recordings_device_made", Recording.device_id, RECORDING_MADE)
 
 
 class SourceFile(Base):

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ingestd.app import App
-from ingestd.db.models import Case, Device, Evidence, Officer, Recording, RecordingCompliance
+from ingestd.db.models import RECORDING_MADE, Case, Device, Evidence, Officer, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
 from ingestd.lookup import find_recording
@@ -111,7 +111,7 @@ def fill_sessions(app: App, session_ids: list[str]) -> int:
 
 def fill_window(app: App, first: datetime, last: datetime) -> int:
     """After a roster import: 制作人 may have changed for recordings made in its period."""
-    when = func.coalesce(Recording.start_corrected, Recording.start)
+    when = RECORDING_MADE
     with app.db.reading() as s:
         ids = list(s.execute(select(Recording.id).where(when >= first, when < last)).scalars())
     return fill(app, ids)

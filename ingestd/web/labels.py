@@ -64,6 +64,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "recordings": ("音像记录", "Recordings"),
     "device": ("记录仪编号", "Camera"),
     "start": ("开始", "Start"),
+    "made": ("制作时间", "Made"),
     "end": ("结束", "End"),
     "duration": ("时长", "Duration"),
     "file_name": ("文件名", "File"),

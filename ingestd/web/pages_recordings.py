@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import and_, exists, or_, select
 
-from ingestd.db.models import AuditEvent, Device, Evidence, Gap, Recording, RecordingCompliance
+from ingestd.db.models import RECORDING_MADE, AuditEvent, Device, Evidence, Gap, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.evidence.access import authorise
 from ingestd.evidence.metadata import document
@@ -33,7 +33,7 @@ from ingestd.web.sessions import Viewer
 
 PAGE_SIZE = 50
 CSV_MAX = 200_000  # a year of a large unit; more is a job for `ingestd recordings list --json`
-CSV_COLUMNS = ("id", "start", "duration_s", "device", "officer", "team", "name", "status", "upload_status",
+CSV_COLUMNS = ("id", "made", "start", "duration_s", "device", "officer", "team", "name", "status", "upload_status",
                "off_duty", "proves", "case_no")
 REC_ID = re.compile(r"^[0-9a-f]{64}$")
 AROUND = timedelta(hours=3)  # the activity shown either side of a recording
@@ -143,10 +143,11 @@ def router(edge: Edge) -> APIRouter:
             q = q.where(RecordingCompliance.officer_badge == f.officer)
         if f.team:
             q = q.where(RecordingCompliance.team == f.team)
+        made = sort_key(f)
         if first:
-            q = q.where(Recording.start >= datetime.combine(first, time(), tz))
+            q = q.where(made >= datetime.combine(first, time(), tz))
         if last:
-            q = q.where(Recording.start < datetime.combine(last + timedelta(days=1), time(), tz))
+            q = q.where(made < datetime.combine(last + timedelta(days=1), time(), tz))
         if f.upload_status in UPLOAD_STATUSES:
             q = q.where(RecordingCompliance.upload_status == f.upload_status)
         if f.off_duty:
@@ -163,16 +164,18 @@ def router(edge: Edge) -> APIRouter:
         return q
 
     def by_compliance(f: Filters) -> bool:
-        return f.upload_status in UPLOAD_STATUSES or f.off_duty
+        return bool(f.officer) or f.upload_status in UPLOAD_STATUSES or f.off_duty
 
     def sort_key(f: Filters):
-        """What the list is ordered (and paged) by: the recording's start; when an upload status
-        or off-duty is asked for, the compliance row's own time, so that the compliance index
-        is read in order instead of a team's year of late recordings being sorted."""
-        return RecordingCompliance.made_at if by_compliance(f) else Recording.start
+        """When the recordings were made (制作时间), as the report counts them: the time the list
+        is ordered and paged by and its dates filter on. Where an officer, an upload status or
+        off-duty is asked for, the compliance row's copy of it, so that its index is read in order
+        instead of a month of everyone's recordings (or a team's year of late ones) being sorted."""
+        return RecordingCompliance.made_at if by_compliance(f) else RECORDING_MADE
 
     def item(rec: Recording, serial, comp, proves, case_no) -> dict:
-        return {"id": rec.id, "start": local(rec.start), "duration_s": rec.duration_s, "device": serial,
+        return {"id": rec.id, "made": local(rec.start_corrected or rec.start), "start": local(rec.start),
+                "duration_s": rec.duration_s, "device": serial,
                 "name": rec.original_name, "status": rec.status,
                 "officer": comp.officer_badge if comp else None, "team": comp.team if comp else None,
                 "upload_status": comp.upload_status if comp else None, "off_duty": bool(comp and comp.off_duty),
@@ -207,7 +210,7 @@ def router(edge: Edge) -> APIRouter:
         more = None
         if len(rows) > PAGE_SIZE:
             last_rec, last_comp = shown[-1][0], shown[-1][2]
-            at = last_comp.made_at if by_compliance(f) else last_rec.start
+            at = last_comp.made_at if by_compliance(f) else (last_rec.start_corrected or last_rec.start)
             more = f"{at.isoformat()}|{last_rec.id}" if at is not None else None
         return edge.page(request, "recordings.html", viewer, items=[item(*row) for row in shown], more=more,
                          filters=f.as_dict(), query=f.query(), statuses=UPLOAD_STATUSES)
