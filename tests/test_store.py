@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import stat
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +150,41 @@ def test_sweep_prunes_empty_tuple_dirs_left_by_a_dead_process(tmp_path):
     assert sorted(p.name for p in store.root.iterdir()) == ["0=ocfl_1.1", "extensions", "ocfl_layout.json"]
     assert store.staging.dir.exists()  # a live process's staging is never swept
     assert ocfl_validate(store.root)[0]
+
+
+def _open_and_sweep_and_mark(base: str, rounds: int) -> int:
+    """One process starting and stopping again and again beside others: returns how many of its
+    steps failed because its staging had been swept from under it."""
+    failed = 0
+    for _ in range(rounds):
+        area = StagingArea(Path(base)).open()
+        try:
+            area.claim_stale()
+            StagingArea.done(area.mark("dock", "s", sync=False))
+        except FileNotFoundError:
+            failed += 1
+        finally:
+            area.close()
+    return failed
+
+
+def test_processes_starting_together_never_sweep_each_others_staging(tmp_path):
+    """A staging directory and its lock file are seen under their own names only once the lock
+    is held: one still forming (no lock yet) is left alone by a process starting beside it;
+    one whose process died while forming it is swept (its lock free, or without a lock long
+    after forming could have taken). Then four processes start, sweep and stop 200 times each
+    at once: no step of any finds its staging gone."""
+    base = tmp_path / "staging"
+    forming, abandoned = base / ".p7-forming", base / ".p8-killed"
+    forming.mkdir(parents=True)
+    abandoned.mkdir()
+    os.utime(abandoned, (0, os.stat(abandoned).st_mtime - 1200))
+    sweeper = StagingArea(base).open()
+    assert [p.name for p in sweeper.claim_stale()] == ["swept-.p8-killed"] and forming.is_dir()
+    (forming / "owner.lock").touch()  # its process took the lock and died before the rename
+    assert [p.name for p in sweeper.claim_stale()] == ["swept-.p7-forming"]
+    sweeper.close()
+    assert [p.name for p in base.iterdir()] == []
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        failures = list(pool.map(_open_and_sweep_and_mark, [str(base)] * 4, [200] * 4))
+    assert failures == [0, 0, 0, 0]

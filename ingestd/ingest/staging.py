@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from ingestd.durable import fsync_dir, write_file
 from ingestd.errors import StoreError
 
 LOCK = "owner.lock"
+FORMING = "."  # a process's staging directory before its lock is held
+FORMING_GRACE_S = 600  # forming takes a few system calls; one this old was abandoned
 MARKER_KINDS = ("target", "version", "dock", "nospace")
 
 
@@ -42,12 +45,20 @@ class StagingArea:
 
     def open(self) -> "StagingArea":
         self.base.mkdir(parents=True, exist_ok=True)
-        self.dir = self.base / f"p{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.dir.mkdir()
+        name = f"p{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # A directory's lock file and the directory's own name appear only once the lock is
+        # held (the lock is taken under a dot name, then renamed): a lock found free is a dead
+        # process's, and a process starting beside this one would otherwise take this
+        # directory for one between its creation and its lock, and sweep it away.
+        forming = self.base / f"{FORMING}{name}"
+        forming.mkdir()
+        self._lock_fd = os.open(forming / f"{FORMING}{LOCK}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(forming / f"{FORMING}{LOCK}", forming / LOCK)
+        self.dir = self.base / name
+        os.rename(forming, self.dir)
         # A marker is only found after a power cut if the directory holding it is found too.
         fsync_dir(self.base)
-        self._lock_fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return self
 
     def close(self) -> None:
@@ -101,7 +112,8 @@ class StagingArea:
         the same one and a sweeper that dies mid-sweep leaves it for the next."""
         claimed = []
         for entry in sorted(self.base.iterdir()):
-            if entry == getattr(self, "dir", None) or not entry.is_dir() or not _owner_is_dead(entry):
+            if entry == getattr(self, "dir", None) or not entry.is_dir() or \
+                    not _owner_is_dead(entry, lockless_is_dead=_formed_or_abandoned(entry)):
                 continue
             target = self.dir / f"swept-{entry.name}"
             try:
@@ -127,11 +139,22 @@ class StagingArea:
         shutil.rmtree(directory)
 
 
-def _owner_is_dead(directory: Path) -> bool:
+def _formed_or_abandoned(directory: Path) -> bool:
+    """A directory under its own name, or one left forming far longer than forming takes (its
+    process was killed between the mkdir and the lock): without a lock, its owner is dead."""
+    if not directory.name.startswith(FORMING):
+        return True
+    try:
+        return time.time() - directory.stat().st_mtime > FORMING_GRACE_S
+    except FileNotFoundError:
+        return False  # formed (renamed) meanwhile: looked at again by the next sweep
+
+
+def _owner_is_dead(directory: Path, lockless_is_dead: bool) -> bool:
     try:
         fd = os.open(directory / LOCK, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
-        return True  # died before it could take its lock
+        return lockless_is_dead
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
