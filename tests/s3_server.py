@@ -32,11 +32,14 @@ class S3Server:
     log: Path
 
     def stop(self) -> None:
+        # Its data is a test's temporary folder: nothing to keep, and a graceful stop of the
+        # weed server (master, volume, filer, S3) took 20 s.
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
 
 def start_s3(folder: Path, timeout: float = 90.0) -> S3Server:
