@@ -20,7 +20,7 @@ from ingestd.errors import ReplicaError
 from ingestd.evidence.retention import plan
 from ingestd.ingest.store import file_sha256
 from ingestd.jobs import queue
-from ingestd.replica.s3 import Bucket
+from ingestd.replica.s3 import Bucket, Stored
 
 ROOT_LAST = ("inventory.json",)  # the root inventory: written last, it makes the object whole
 # A lock that would end within RENEW_WITHIN is extended (by the sweep) to at least EXTEND_AHEAD.
@@ -106,11 +106,10 @@ def replicate(app: App, rec_id: str) -> dict:
             sent, sent_bytes = sent + 1, sent_bytes + bucket.put(f.key, f.path, f.sha256, until, held)
     for f in files:  # read back before anything is called replicated
         there = bucket.stored(f.key)
-        if there is not None and (there.retain_until is None or there.retain_until < until
-                                  or there.legal_hold != held):
+        if there is not None and (_ends_before(there, until) or there.legal_hold != held):
             # Its terms follow the recording's: a retention running out, a hold placed or lifted
             # since the copy, an upload continued from an attempt made under older terms.
-            if there.retain_until is None or there.retain_until < until:
+            if _ends_before(there, until):
                 bucket.extend(f.key, until)
                 extended += 1
             if there.legal_hold != held:
@@ -122,7 +121,7 @@ def replicate(app: App, rec_id: str) -> dict:
             raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload ({found})")
         if there.mode != "COMPLIANCE":
             raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
-        if there.retain_until is None or there.retain_until < until or there.legal_hold != held:
+        if _ends_before(there, until) or there.legal_hold != held:
             raise ReplicaError(f"replica {bucket.name}/{f.key}: the bucket keeps it until {there.retain_until} "
                                f"{'under' if there.legal_hold else 'without'} legal hold, not as asked "
                                f"(until {until}, {'under' if held else 'without'} legal hold)")
@@ -139,6 +138,11 @@ def replicate(app: App, rec_id: str) -> dict:
                   extended=extended, holds_changed=holds)
     return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes,
             "extended": extended, "holds_changed": holds}
+
+
+def _ends_before(there: Stored, until: datetime) -> bool:
+    """Whether the bucket's lock on an object ends before it should (or it has none)."""
+    return there.retain_until is None or there.retain_until < until
 
 
 def replicate_job(app: App, job: queue.Claimed) -> queue.Done:
