@@ -7,6 +7,7 @@ unexpected (with its traceback, so it can be fixed).
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from datetime import datetime, time, timedelta
@@ -250,6 +251,34 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     emit(data, as_json, text)
     if findings:
         raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(ctx: typer.Context,
+               person: str = typer.Option("", "--person", help="entries by this badge (or `ingestd`, a dock's own)"),
+               subject: str = typer.Option("", "--subject", help="entries about this recording id, case, user …"),
+               action: str = typer.Option("", "--action", help="an action, or its start: `recording.` for all"),
+               since: Optional[str] = typer.Option(None, "--from", help="first local day, YYYY-MM-DD"),
+               until: Optional[str] = typer.Option(None, "--to", help="last local day, YYYY-MM-DD"),
+               limit: int = typer.Option(1000, "--limit", min=1, max=100_000, help="at most this many, newest first"),
+               before: Optional[int] = typer.Option(None, "--before", help="entries below this seq (the next page)"),
+               as_json: bool = JsonOpt) -> None:
+    """The audit trail, newest first, as the console's audit page shows it: who watched,
+    exported or changed a recording, and when. One entry a line (or --json for scripts)."""
+    from ingestd.audit_trail import TrailFilter, read_trail
+
+    wanted = TrailFilter(person=person, subject=subject, action=action, before=before,
+                         since=parse_date(since, "--from") if since else None,
+                         until=parse_date(until, "--to") if until else None)
+    with opened_app(ctx) as application:
+        tz = application.settings.tz
+        with application.db.reading() as s:
+            entries = read_trail(s, wanted, tz, limit)
+    emit([e.as_dict(tz) for e in entries], as_json,
+         "\n".join(printable(f"{e.seq}  {e.at.astimezone(tz):%Y-%m-%d %H:%M:%S}  {e.actor}  {e.action}  "
+                              f"{e.subject_type} {e.subject_id}  "
+                              + json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in entries)
+         or "no audit entries match")
 
 
 @store_app.command("rebuild-index")

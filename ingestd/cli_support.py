@@ -32,6 +32,8 @@ def open_app(ctx: typer.Context) -> App:
 def opened_app(ctx: typer.Context, by: str | None = None) -> Iterator[App]:
     """The app for one command, closed (staging released, connections returned) however it ends.
     `by`: the acting person from --by, who must be an enabled user (checked here, once)."""
+    from ingestd.evidence.access import AccessDenied, record_refusal
+
     app = open_app(ctx)
     try:
         if by is not None:
@@ -39,6 +41,9 @@ def opened_app(ctx: typer.Context, by: str | None = None) -> Iterator[App]:
 
             acting(app, by)
         yield app
+    except AccessDenied as exc:  # the refused change was rolled back; the refusal is kept
+        record_refusal(app, exc.person, exc.decision, via="command line")
+        raise
     finally:
         app.close()
 

@@ -7,11 +7,13 @@ the TOML file, the defaults below. The file is `--config`, else `$INGESTD_CONFIG
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -98,6 +100,12 @@ class WebSettings(BaseModel):
     login_failures_per_account: int = Field(5, ge=1, description="failed log-ins in the window before 429")
     login_failures_per_address: int = Field(20, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+    login_known_address_delay_s: int = Field(30, ge=0, le=3600, description="an account tried from elsewhere: "
+                                              "its owner's known address waits this long after a failure")
+    secure_cookies: bool = Field(False, description="the cookies carry Secure: the console is reached over "
+                                                    "HTTPS (served here with certfile, or by a reverse proxy)")
+    trusted_proxies: list[str] = Field(default_factory=list,
+                                       description="reverse proxies whose X-Forwarded-For/-Proto are believed")
     pin_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"],
                                      description="where badge + PIN log-ins are taken: the dock's own screen")
 
@@ -134,6 +142,27 @@ class SmtpSettings(BaseModel):
     timeout_s: float = Field(20.0, gt=0)
 
 
+def outbound_url(value: str) -> str:
+    """An alert's address: HTTPS, or plain HTTP only to this machine (a local relay). Anything
+    else (file:, ftp:, gopher:, HTTP across the network) would send the unit's alerts, and the
+    webhook's signature, where nobody can vouch for them."""
+    parts = urlsplit(value.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return value.strip()
+    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+        return value.strip()
+    raise ValueError("an alert address must be https://…, or http:// to this machine (127.0.0.1, ::1, localhost)")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class WebhookChannel(BaseModel):
     """A JSON POST, signed: X-Ingestd-Signature = hex HMAC-SHA256 over "<timestamp>.<body>"."""
 
@@ -142,6 +171,11 @@ class WebhookChannel(BaseModel):
     kind: Literal["webhook"]
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return outbound_url(value)
     secret: str | None = None
     timeout_s: float = Field(10.0, gt=0)
 
@@ -155,6 +189,11 @@ class RobotChannel(BaseModel):
     kind: Literal["dingtalk", "wecom"]
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return outbound_url(value)
     secret: str | None = None
     keyword: str | None = Field(None, description="a robot with a keyword rule only posts messages holding it")
     timeout_s: float = Field(10.0, gt=0)
@@ -467,7 +506,12 @@ DEFAULT_CONFIG_TEXT = """\
 # login_failures_per_account = 5   # within login_window_minutes, then 429
 # login_failures_per_address = 20
 # login_window_minutes = 15
+# login_known_address_delay_s = 30  # an account under attack: its owner's usual address waits this long
 # pin_addresses = ["127.0.0.1", "::1"]   # badge + PIN only from the dock's own screen
+# Behind a TLS reverse proxy: the cookies carry Secure, and only these proxies' X-Forwarded-For
+# and X-Forwarded-Proto are believed (nobody else's; the log-in throttle counts by address).
+# secure_cookies = false
+# trusted_proxies = []        # e.g. ["127.0.0.1"] for nginx on the dock itself
 
 [report]
 # Labels in Chinese ("zh"), or Chinese with English beside them ("zh-en").

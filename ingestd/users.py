@@ -25,8 +25,6 @@ class Role(StrEnum):
 
 ROLES = tuple(r.value for r in Role)
 ROLE_ZH = {"officer": "执法人员", "team_head": "队长", "legal": "法制科", "admin": "信息中心", "auditor": "督察"}
-# Roles that see every team's recordings as part of their duty (法制审核, administration, 督察).
-UNIT_WIDE = ("legal", "admin", "auditor")
 FIRST_ADMIN = "admin"
 
 

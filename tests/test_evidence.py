@@ -67,6 +67,18 @@ def unit(tmp_path, clips):
     return dock, app, clock, ids
 
 
+def _own_camera(app, badge: str = "012345", serial: str = "CAM-A") -> None:
+    """The camera's owner: its recordings are that officer's and team's to annotate (access.py)."""
+    from ingestd.afterdock import set_owner
+    from ingestd.db.models import Officer
+
+    with app.changes.begin("admin") as ch:  # as the unit's officer list (花名册) would have them
+        if ch.session.get(Officer, badge) is None:
+            ch.session.add(Officer(badge=badge, name="张三", team="一中队", updated_at=app.clock.now()))
+            ch.record("officer.added", "officer", badge, team="一中队")
+    set_owner(app, serial, badge, "admin")
+
+
 def _evidence(app, rec_id) -> Evidence:
     with app.db.reading() as s:
         return s.get(Evidence, rec_id)
@@ -95,6 +107,9 @@ def test_proves_is_a_new_ocfl_version_and_an_audit_entry(unit):
     v1 = app.store.inventory(rec.object_id)
     original = app.store.resolve(rec.object_id, rec.content_name)
     before = original.read_bytes()
+    with pytest.raises(UserError, match="officer and team are not known yet"):
+        set_evidence(app, rid, "无主录像", None, None, "012345")
+    _own_camera(app)
     out = dock.cli_json("evidence", "set", rid, "--proves", "当事人在禁止区域摆摊经营", "--case", "柳综执〔2026〕12号",
                         "--by", "012345")
     assert out["object_version"] == "v2" and out["证明对象"] == "当事人在禁止区域摆摊经营"
@@ -123,6 +138,7 @@ def test_proves_is_a_new_ocfl_version_and_an_audit_entry(unit):
 
 
 def _case_with_both(app, ids, case_no="柳综执〔2026〕12号"):
+    _own_camera(app)
     for name, proves in (("20261120_083000.mp4", "当事人在禁止区域摆摊经营"), ("现场_20261120_090000.mp4", "现场劝导过程")):
         set_evidence(app, ids[name], proves, case_no, None, "012345")
 
@@ -290,6 +306,7 @@ def test_retention_never_removes_held_long_term_or_open_case_items(tmp_path, cli
                                             "20261120_093000.mp4": "h264_c", "20261120_100000.mp4": "silent"})
     free, held, long_term, in_case = (ids[n] for n in sorted(ids))
     place_hold(app, held, None, "行政复议中", "L1")
+    _own_camera(app)
     set_evidence(app, long_term, "阻碍执法全过程", None, "阻碍执法", "012345")
     set_evidence(app, in_case, "现场检查", "案-1", None, "012345")
     clock.advance(timedelta(days=365 * 3 + 2))

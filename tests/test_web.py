@@ -217,7 +217,7 @@ def test_recordings_are_seen_by_team_and_another_teams_need_an_approved_request(
     for path in (f"/recordings/{mine}", f"/recordings/{mine}/proxy.mp4", f"/recordings/{mine}/contact.jpg"):
         assert o2.get(path).status_code == 403, path
     with app.db.reading() as s:
-        refused = s.execute(select(AuditEvent.actor).where(AuditEvent.action == "recording.view_refused",
+        refused = s.execute(select(AuditEvent.actor).where(AuditEvent.action == "access.refused",
                                                            AuditEvent.subject_id == mine)).scalars().all()
     assert refused == ["O2", "O2", "O2"]
     req = request_access(app, mine, "view", "复核案件", "O2")

@@ -187,9 +187,9 @@ def test_the_recordings_list_filters_and_its_csv_cannot_run_formulas(recorded):
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
     assert rows[0][0] == "id" and [r[0] for r in rows[1:]] == [ids["CAM-1"]]
-    from ingestd.web.pages_recordings import csv_safe
+    from ingestd.sheets import csv_text
 
-    assert csv_safe("=HYPERLINK(\"x\")").startswith("'") and csv_safe("正常.mp4") == "正常.mp4"
+    assert csv_text("=HYPERLINK(\"x\")").startswith("'") and csv_text("正常.mp4") == "正常.mp4"
     assert _audit(app, "recordings.downloaded")[0][0] == "L1"
     o2 = client(app)
     log_in(o2, "O2")  # the CSV is the list the person may see, not more

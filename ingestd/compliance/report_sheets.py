@@ -4,7 +4,6 @@ Chinese correctly; the tables one after another, each under its name)."""
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ingestd.compliance.report_tables import Table
+from ingestd.sheets import CsvWriter, append_row
 
 NUMBER_FORMATS = {"int": "#,##0", "hours": "#,##0.0", "rate": "0.0%", "date": "yyyy-mm-dd"}
 
@@ -23,11 +23,11 @@ def write_xlsx(tables: list[Table], path: Path) -> None:
     used: set[str] = set()
     for table in tables:
         ws = wb.create_sheet(_sheet_name(table.name, used))
-        ws.append(table.headers)
+        append_row(ws, table.headers)
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            ws.append(row)
+            append_row(ws, row)
         for col, kind in enumerate(table.kinds, 1):
             fmt = NUMBER_FORMATS.get(kind)
             width = max([len(str(table.headers[col - 1]))] + [len(str(r[col - 1] or "")) for r in table.rows[:200]])
@@ -51,7 +51,7 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 def write_csv(tables: list[Table], path: Path) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = CsvWriter(fh)
         for i, table in enumerate(tables):
             if i:
                 writer.writerow([])
@@ -61,11 +61,12 @@ def write_csv(tables: list[Table], path: Path) -> None:
                 writer.writerow([_csv_cell(v, k) for v, k in zip(row, table.kinds)])
 
 
-def _csv_cell(value, kind: str) -> str:
+def _csv_cell(value, kind: str):
+    """Rates and dates in their CSV form; the rest as it is, for CsvWriter to keep text as text."""
     if value is None:
-        return ""
+        return None
     if kind == "rate":
         return f"{value:.4f}"
     if kind == "date":
         return value.isoformat()
-    return str(value)
+    return value

@@ -470,6 +470,18 @@ class LoginAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
 
 
+class FileViewing(Base):
+    """When a session's viewing of one kind of a recording's files (proxy, HLS, poster, contact
+    sheet) was last audited: a player's many Range requests are one audit entry per viewing."""
+
+    __tablename__ = "file_viewings"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    audited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Case(Base):
     """An enforcement case (案件). Its end date starts the archive deadline (归档期限)."""
 

@@ -17,6 +17,7 @@ from ingestd.compliance.policy import Policy
 from ingestd.db.models import Case, Evidence, Recording
 from ingestd.errors import UserError
 from ingestd.findings import Finding
+from ingestd.evidence.access import Person, acting_person, require_case
 from ingestd.users import require_user
 
 
@@ -38,12 +39,13 @@ def open_case(app: App, case_no: str, title: str | None, team: str | None, by: s
     if not case_no:
         raise UserError("a case needs a case number (案号)")
     with app.changes.begin(by) as ch:
-        user = require_user(ch.session, by, doing="open a case")
+        person = acting_person(ch.session, by, "open a case")
         ch.lock(f"case:{case_no}")
         if ch.session.get(Case, case_no) is not None:
             raise UserError(f"case {case_no} already exists")
-        case = Case(case_no=case_no, title=title, team=team or user.team, status="open", opened_by=by,
+        case = Case(case_no=case_no, title=title, team=team or person.team, status="open", opened_by=by,
                     opened_at=app.clock.now())
+        require_case(person, case, app.policy.cite("access"))  # a team's member opens their team's cases
         ch.session.add(case)
         ch.record("case.opened", "case", case_no, title=title, team=case.team)
     return case_summary(app, case_no)
@@ -52,8 +54,9 @@ def open_case(app: App, case_no: str, title: str | None, team: str | None, by: s
 def end_case(app: App, case_no: str, ended_on: date, by: str) -> dict:
     """The enforcement act has ended: the archive deadline now runs."""
     with app.changes.begin(by) as ch:
-        require_user(ch.session, by, ("team_head", "legal", "admin"), "end a case")
+        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "end a case"))
         case = _case(ch.session, case_no)
+        require_case(person, case, app.policy.cite("access"))
         case.status, case.ended_on = "ended", ended_on
         ch.record("case.ended", "case", case_no, ended_on=ended_on.isoformat(),
                   archive_deadline=_iso(archive_deadline(app.policy, ended_on, app.calendar)))

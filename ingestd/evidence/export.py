@@ -24,7 +24,7 @@ from ingestd import __version__
 from ingestd.app import App
 from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, User
 from ingestd.errors import UserError
-from ingestd.evidence.access import authorise
+from ingestd.evidence.access import Act, Person, require
 from ingestd.evidence.cases import case_recordings
 from ingestd.evidence.digest import record_sm3
 from ingestd.evidence.disc import disc_capacity, plan_volumes, write_iso
@@ -72,7 +72,7 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
         ids = list(dict.fromkeys(ids))
         if not ids:
             raise UserError("nothing to export: give recordings, or a case that has some")
-        authorise(s, user, ids, "export", now)
+        require(s, Person.of(user), Act.EXPORT, ids, now, app.policy.cite("access"))
         items = _items(app, s, ids)
         maker = _maker_of(user)
     for item in items:  # refuse before writing anything

@@ -17,14 +17,13 @@ from sqlalchemy import select
 from ingestd.app import App
 from ingestd.db.models import DockSession, Job, Recording
 from ingestd.errors import UserError
-from ingestd.evidence.access import authorise
+from ingestd.evidence.access import Act, Person, acting_person, require
 from ingestd.evidence.cases import case_recordings
 from ingestd.evidence.disc import disc_capacity
 from ingestd.evidence.export import export
 from ingestd.jobs import queue
 from ingestd.jobs.kinds import JobKind, JobStatus
 from ingestd.lookup import find_recording
-from ingestd.users import UNIT_WIDE, require_user
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,14 @@ def ask_export(app: App, by: str, rec_ids: list[str], case_no: str | None, disc:
     that the person hears a refusal on the page rather than later from a failed job."""
     disc_capacity(disc)
     with app.changes.begin(by) as ch:
-        user = require_user(ch.session, by, doing="export recordings")
+        person = acting_person(ch.session, by, "export recordings")
         ids = [find_recording(ch.session, r)[0].id for r in rec_ids]
         if case_no:
             ids += case_recordings(ch.session, case_no)
         ids = list(dict.fromkeys(ids))
         if not ids:
             raise UserError("nothing to export: give recordings, or a case that has some")
-        authorise(ch.session, user, ids, "export", app.clock.now())
+        require(ch.session, person, Act.EXPORT, ids, app.clock.now(), app.policy.cite("access"))
         _require_here(app, ch.session, ids)
         token = uuid.uuid4().hex
         # Written to this dock's exports folder and handed out by its console: done here.
@@ -111,9 +110,9 @@ def recent_exports(app: App, by: str | None, case_no: str | None = None, limit: 
     return [st for st in states if (by is None or st.by == by) and (case_no is None or st.case_no == case_no)][:limit]
 
 
-def may_download(state: ExportState, badge: str, role: str) -> bool:
-    """The one who asked, or a unit-wide role (法制科, 信息中心, 督察)."""
-    return state.by == badge or role in UNIT_WIDE
+def may_download(state: ExportState, person: Person) -> bool:
+    """The one who asked, or (with the password) a unit-wide role (法制科, 信息中心, 督察)."""
+    return state.by == person.badge or person.unit_wide
 
 
 def download_path(app: App, state: ExportState, iso_name: str) -> Path:

@@ -3,16 +3,18 @@ deleted, whatever the retention period says."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
-from ingestd.db.models import Case, Evidence, LegalHold
+from ingestd.db.models import Case, Evidence, LegalHold, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.lookup import find_recording
-from ingestd.users import require_user
+from ingestd.evidence.access import Act, Person, acting_person, answered_by, require, require_case
+from ingestd.users import Role, require_user
 
-HOLDERS = ("team_head", "legal", "admin")
+# A hold is lifted by 法制科 or 信息中心 only: a team's head places holds but never lifts one.
+RELEASERS = (Role.LEGAL.value, Role.ADMIN.value)
 
 
 def place_hold(app: App, rec_id: str | None, case_no: str | None, reason: str, by: str) -> dict:
@@ -22,10 +24,16 @@ def place_hold(app: App, rec_id: str | None, case_no: str | None, reason: str, b
         raise UserError("a legal hold needs a reason")
     with app.changes.begin(by) as ch:
         s = ch.session
-        require_user(s, by, HOLDERS, "place a legal hold")
+        person = acting_person(s, by, "place a legal hold")
+        article = app.policy.cite("access")
         recording_id = find_recording(s, rec_id)[0].id if rec_id else None
-        if case_no is not None and s.get(Case, case_no) is None:
-            raise UserError(f"no case {case_no}")
+        if recording_id is not None:
+            require(s, person, Act.HOLD, [recording_id], app.clock.now(), article)
+        if case_no is not None:
+            case = s.get(Case, case_no)
+            if case is None:
+                raise UserError(f"no case {case_no}")
+            require_case(person, case, article, Act.HOLD)
         hold = LegalHold(recording_id=recording_id, case_no=case_no, reason=reason.strip(), placed_by=by,
                          placed_at=app.clock.now())
         s.add(hold)
@@ -37,7 +45,7 @@ def place_hold(app: App, rec_id: str | None, case_no: str | None, reason: str, b
 
 def release_hold(app: App, hold_id: int, by: str) -> dict:
     with app.changes.begin(by) as ch:
-        require_user(ch.session, by, ("legal", "admin"), "release a legal hold")
+        require_user(ch.session, by, RELEASERS, "release a legal hold")
         hold = ch.session.get(LegalHold, hold_id)
         if hold is None or hold.released_at is not None:
             raise UserError(f"no legal hold {hold_id} in force")
@@ -52,11 +60,18 @@ def hold_dict(h: LegalHold) -> dict:
             "released_at": h.released_at.isoformat() if h.released_at else None}
 
 
-def list_holds(app: App, include_released: bool = False) -> list[dict]:
+def list_holds(app: App, include_released: bool = False, person: Person | None = None) -> list[dict]:
+    """Every hold (the command line), or those a person answers for: a team head the holds on
+    the team's recordings and cases, the unit-wide roles all."""
     with app.db.reading() as s:
         q = select(LegalHold).order_by(LegalHold.id)
         if not include_released:
             q = q.where(LegalHold.released_at.is_(None))
+        if person is not None and not person.unit_wide:
+            q = (q.outerjoin(RecordingCompliance, RecordingCompliance.recording_id == LegalHold.recording_id)
+                 .outerjoin(Case, Case.case_no == LegalHold.case_no)
+                 .where(or_(answered_by(person, RecordingCompliance.officer_badge, RecordingCompliance.team),
+                            answered_by(person, None, Case.team))))
         return [hold_dict(h) for h in s.execute(q).scalars()]
 
 

@@ -22,7 +22,7 @@ from ingestd.db.models import RECORDING_MADE, Case, Device, Evidence, Officer, R
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
 from ingestd.lookup import find_recording
-from ingestd.users import require_user
+from ingestd.evidence.access import Act, Person, acting_person, require, require_case
 
 EVIDENCE_JSON = "evidence.json"
 BATCH = 2000
@@ -161,11 +161,14 @@ def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_t
         known = "、".join(categories) if categories else "none under this policy"
         raise UserError(f"unknown 长期保存 category {long_term!r} (policy {app.policy.name}: {known})")
     with app.changes.begin(by) as ch:
-        user = require_user(ch.session, by, doing="enter evidence metadata")
+        person = acting_person(ch.session, by, "enter evidence metadata")
         rec, serial = find_recording(ch.session, rec_id)
+        acts = [Act.ANNOTATE] + ([Act.LINK_CASE] if case_no is not None else [])
+        for act in acts:
+            require(ch.session, person, act, [rec.id], app.clock.now(), app.policy.cite("access"))
         ev = _evidence_row(ch.session, rec)
         if case_no is not None:
-            _ensure_case(ch, app, case_no, user.team, by)
+            _ensure_case(ch, app, case_no, person, by)
             ev.case_no = case_no
         ev.proves, ev.entered_by, ev.entered_at = proves, by, app.clock.now()
         if long_term is not None:
@@ -184,9 +187,11 @@ def link_to_case(app: App, case_no: str, rec_ids: list[str], by: str) -> dict:
     if not rec_ids:
         raise UserError("name the recordings to add to the case")
     with app.changes.begin(by) as ch:
-        user = require_user(ch.session, by, doing="link recordings to a case")
+        person = acting_person(ch.session, by, "link recordings to a case")
         found = [find_recording(ch.session, r) for r in rec_ids]
-        _ensure_case(ch, app, case_no, user.team, by)
+        require(ch.session, person, Act.LINK_CASE, [rec.id for rec, _serial in found], app.clock.now(),
+                app.policy.cite("access"))
+        _ensure_case(ch, app, case_no, person, by)
         for rec, serial in found:
             ev = _evidence_row(ch.session, rec)
             if ev.case_no == case_no:
@@ -222,11 +227,16 @@ def _store_version(app: App, rec: Recording, ev: Evidence, serial: str | None, b
     return doc
 
 
-def _ensure_case(ch, app: App, case_no: str, team: str | None, by: str) -> None:
+def _ensure_case(ch, app: App, case_no: str, person: Person, by: str) -> None:
+    """The case named, if this person may name it (their team's; 法制科 and 信息中心 any), else
+    opened as their team's."""
     ch.lock(f"case:{case_no}")  # the same case named at two docks at once is opened once
-    if ch.session.get(Case, case_no) is None:
-        ch.session.add(Case(case_no=case_no, team=team, status="open", opened_by=by, opened_at=app.clock.now()))
-        ch.record("case.opened", "case", case_no, team=team, via="evidence")
+    case = ch.session.get(Case, case_no)
+    require_case(person, case, app.policy.cite("access"))
+    if case is None:
+        ch.session.add(Case(case_no=case_no, team=person.team, status="open", opened_by=by,
+                            opened_at=app.clock.now()))
+        ch.record("case.opened", "case", case_no, team=person.team, via="evidence")
 
 
 def show(app: App, rec_id: str) -> dict:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import Case, Deletion, Evidence, Recording, RecordingCompliance
 from ingestd.errors import UserError
+from ingestd.evidence.access import Act, Person, acting_person, may_decide, require
 from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
 from ingestd.ingest.store import Signature
@@ -104,8 +105,9 @@ def request_deletion(app: App, rec_id: str, reason: str, by: str) -> dict:
     if not reason.strip():
         raise UserError("a deletion request needs a reason")
     with app.changes.begin(by) as ch:
-        require_user(ch.session, by, doing="request a deletion")
+        person = acting_person(ch.session, by, "request a deletion")
         rec, _serial = find_recording(ch.session, rec_id)
+        require(ch.session, person, Act.DELETE, [rec.id], app.clock.now(), app.policy.cite("access"))
         item = plan(app, recording_ids=[rec.id])[0]
         _require_due(item)
         row = Deletion(recording_id=rec.id, reason=reason.strip(), requested_by=by, requested_at=app.clock.now(),
@@ -170,7 +172,7 @@ def _pending(s, deletion_id: int, by: str, doing: str) -> Deletion:
         raise UserError(f"no pending deletion {deletion_id}")
     team = s.execute(select(RecordingCompliance.team)
                      .where(RecordingCompliance.recording_id == row.recording_id)).scalar()
-    if decider.role == "team_head" and (team is None or decider.team != team):
+    if not may_decide(Person.of(decider), team):
         raise UserError(f"deletion {deletion_id}: only the head of team {team or '(unknown)'} or an admin may "
                         f"{doing} it")
     return row

@@ -218,6 +218,36 @@ WORDS: dict[str, tuple[str, str]] = {
     "day": ("日期", "Day"),
     "replica_pending": ("副本待确认", "Waiting for the replica"),
     "replicated": ("已有副本", "replicated"),
+    "act_view": ("查看", "viewing"),
+    "act_play": ("播放", "playing"),
+    "act_export": ("导出", "export"),
+    "act_annotate": ("填写证明对象", "entering 证明对象"),
+    "act_link_case": ("关联案件", "a case link"),
+    "act_hold": ("设置法律保全", "a legal hold"),
+    "act_delete": ("申请删除", "a deletion request"),
+    "what_recording": ("音像记录 {id} ", "Recording {id}"),
+    "what_case": ("案件 {id} ", "Case {id}"),
+    "refused_role": ("{role}不能对{what}{act}。", "{what}: {act} is not for a {role}."),
+    "refused_pin": ("用 PIN 登录时只能查看本人的音像记录；对{what}{act}请用密码登录。",
+                    "Signed in with a PIN, only one's own recordings can be seen: {act} of {what} needs the "
+                    "password."),
+    "refused_case_team": ("{what}是其他中队的案件，不能使用。", "{what} is another team's case and may not be named."),
+    "refused_no_owner": ("{what}尚未确定执法人员和中队（排班表或记录仪使用人未设置），只有法制科或信息中心可以{act}。",
+                         "{what} has no known officer or team yet (no roster row or camera owner): {act} is for "
+                         "法制科 or 信息中心 only."),
+    "refused_other_team_read": ("{what}属于其他中队：{act}需要经批准的调阅申请（{article}）。",
+                                "{what} belongs to another team: {act} needs an approved access request "
+                                "({article})."),
+    "refused_other_team_change": ("{what}属于其他中队：调阅批准只允许查看或导出，不能{act}。",
+                                  "{what} belongs to another team: an access approval allows viewing or export, "
+                                  "never {act}."),
+    "login_tried": ("登录失败的账号", "Accounts with failed log-ins"),
+    "login_tried_note": ("最近 {minutes} 分钟内。来自陌生地址的尝试会被逐次延长等待；本人在常用地址仍可登录。",
+                         "In the last {minutes} minutes. Unknown addresses wait longer after each failure; the "
+                         "owner can still sign in from a usual address."),
+    "failures": ("失败次数", "Failures"),
+    "addresses": ("来源地址数", "Addresses"),
+    "login_tried_audit": ("查看记录", "See the entries"),
 }
 
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
 from ingestd import audit
-from ingestd.db.models import AuditEvent
+from ingestd.audit_trail import TrailFilter, read_trail
 from ingestd.errors import UserError
 from ingestd.passwords import temporary_password
 from ingestd.users import ROLE_ZH, ROLES, add_user, disable_user, list_users
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge
+from ingestd.web.sessions import tried_accounts
 
 AUDIT_PAGE = 100
 CHECK_EVERY = timedelta(minutes=10)
@@ -66,8 +66,12 @@ def router(edge: Edge) -> APIRouter:
     checker = ChainChecker(edge)
 
     def users_page(request: Request, viewer, status_code: int = 200, **extra):
-        return edge.page(request, "users.html", viewer, status_code=status_code, users=list_users(app),
-                         roles=[(role, ROLE_ZH[role]) for role in ROLES],
+        users = list_users(app)
+        names = {u["badge"]: u["name"] for u in users}
+        tried = [(badge, names.get(badge), n, addresses) for badge, (n, addresses) in sorted(tried_accounts(app).items())]
+        return edge.page(request, "users.html", viewer, status_code=status_code, users=users,
+                         roles=[(role, ROLE_ZH[role]) for role in ROLES], tried=tried,
+                         window=app.settings.web.login_window_minutes,
                          can_change=may_change(viewer.role, Page.USERS), **extra)
 
     @r.get("/users")
@@ -99,29 +103,19 @@ def router(edge: Edge) -> APIRouter:
     def audit_trail(request: Request, person: str = "", action: str = "", subject: str = "",
                     since: str = "", until: str = "", before: int | None = None):
         viewer = edge.require(request, Page.AUDIT)
-        q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE + 1)
-        if person:
-            q = q.where(AuditEvent.actor == person)
-        if action:
-            q = q.where(AuditEvent.action.startswith(action))
-        if subject:
-            q = q.where(AuditEvent.subject_id == subject)
         tz = app.settings.tz
         try:
-            if since:
-                q = q.where(AuditEvent.at >= datetime.fromisoformat(since).replace(tzinfo=tz))
-            if until:
-                q = q.where(AuditEvent.at < datetime.fromisoformat(until).replace(tzinfo=tz) + timedelta(days=1))
+            wanted = TrailFilter(person=person, action=action, subject=subject, before=before,
+                                 since=date.fromisoformat(since) if since else None,
+                                 until=date.fromisoformat(until) if until else None)
         except ValueError:
             return edge.page(request, "message.html", viewer, status_code=400,
                              message=f"not a date: {since or until}")
-        if before is not None:
-            q = q.where(AuditEvent.seq < before)  # keyset: the next page starts below the last seq shown
         with app.db.reading() as s:
-            rows = s.execute(q).scalars().all()
+            rows = read_trail(s, wanted, tz, AUDIT_PAGE + 1)
         entries = [{"seq": e.seq, "at": e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor,
                     "action": e.action, "subject": f"{e.subject_type} {e.subject_id}", "dock": e.dock,
-                    "detail": json.dumps(json.loads(e.detail), ensure_ascii=False)[:300]}
+                    "detail": json.dumps(e.detail, ensure_ascii=False)[:300]}
                    for e in rows[:AUDIT_PAGE]]
         older = entries[-1]["seq"] if len(rows) > AUDIT_PAGE else None
         return edge.page(request, "audit.html", viewer, entries=entries, older=older, chain=checker.latest(),

@@ -5,12 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from ingestd.db.models import User
 from ingestd.errors import UserError
-from ingestd.passwords import matches
 from ingestd.users import set_password
 from ingestd.web import sessions
-from ingestd.web.server import Edge, NeedLogin, _safe_next, set_session_cookie
+from ingestd.web.server import Edge, Forbidden, NeedLogin, _safe_next, set_session_cookie
 from ingestd.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginOutcome
 
 
@@ -26,7 +24,7 @@ def router(edge: Edge) -> APIRouter:
         token = sessions.new_login_csrf()
         response = edge.page(request, "login.html", None, status_code=status_code, login_csrf=token,
                              next_path=_safe_next(next_path), error=error)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure,
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure_for(request),
                             path="/login")
         return response
 
@@ -48,15 +46,17 @@ def router(edge: Edge) -> APIRouter:
             return login_page(request, next_path, t["login_refused"], 401)
         target = "/password" if result.viewer.must_change_password else next_path
         response = RedirectResponse(target, status_code=303)
-        set_session_cookie(edge, response, result.token)
+        set_session_cookie(edge, request, response, result.token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
         return response
 
     @r.post("/logout")
     async def logout(request: Request):
         viewer, _form, token_ok = await edge.own_form(request)
-        if token_ok:
-            sessions.sign_out(edge.app, viewer)
+        if not token_ok:
+            # Refused whole: a log-out that only cleared the cookie would leave the session alive.
+            return edge.page(request, "message.html", viewer, status_code=403, message=t["form_expired"])
+        sessions.sign_out(edge.app, viewer)
         request.state.renew = None
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
@@ -65,22 +65,35 @@ def router(edge: Edge) -> APIRouter:
     def password_page(request: Request, viewer, error: str | None = None, status_code: int = 200):
         return edge.page(request, "password.html", viewer, status_code=status_code, error=error)
 
-    @r.get("/password")
-    def password_form(request: Request):
+    def password_viewer(request: Request):
+        """Anyone signed in with their password, a temporary one included; a PIN session at the
+        dock never reaches the password (a 4-digit secret must not open the stronger one)."""
         viewer = edge.viewer(request)
         if viewer is None:
             raise NeedLogin()
-        return password_page(request, viewer)
+        if viewer.kind != "password":
+            raise Forbidden("password")
+        return viewer
+
+    @r.get("/password")
+    def password_form(request: Request):
+        return password_page(request, password_viewer(request))
 
     @r.post("/password")
     async def password_change(request: Request):
+        password_viewer(request)
         viewer, form, token_ok = await edge.own_form(request)
         if not token_ok:
             return password_page(request, viewer, t["form_expired"], 403)
         new, again = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
-        with edge.app.db.reading() as s:
-            stored = s.get(User, viewer.badge).password_hash
-        if not matches(stored, str(form.get("current_password", ""))):
+        check = sessions.check_current_password(edge.app, viewer, str(form.get("current_password", "")),
+                                                _address(request))
+        if check is LoginOutcome.THROTTLED:  # too many wrong guesses: the session has been ended
+            request.state.renew = None
+            response = RedirectResponse("/login", status_code=303)
+            response.delete_cookie(COOKIE, path="/")
+            return response
+        if check is LoginOutcome.REFUSED:
             return password_page(request, viewer, t["wrong_current"], 400)
         if new != again:
             return password_page(request, viewer, t["passwords_differ"], 400)

@@ -7,7 +7,7 @@ A team head sees and acts on the team's cases; 法制科, 信息中心 and 督�
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -19,9 +19,9 @@ from ingestd.evidence.cases import case_recordings, case_states, end_case, open_
 from ingestd.evidence.disc import DISC_BYTES
 from ingestd.evidence.export_requests import (ask_export, download_path, export_state, may_download,
                                                recent_exports)
-from ingestd.evidence.holds import list_holds, place_hold, release_hold
+from ingestd.evidence.holds import RELEASERS, list_holds, place_hold, release_hold
 from ingestd.evidence.metadata import link_to_case, set_evidence
-from ingestd.users import UNIT_WIDE, Role
+from ingestd.users import Role
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
 from ingestd.web.sessions import Viewer
@@ -40,7 +40,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
     def team_of(viewer: Viewer) -> str | None:
         """The one team whose cases a team head sees; None for the unit-wide roles."""
-        return None if viewer.role in UNIT_WIDE else (viewer.team or "")
+        return None if viewer.person.unit_wide else (viewer.team or "")
 
     def the_case(viewer: Viewer, case_no: str):
         with app.db.reading() as s:
@@ -95,7 +95,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         items = [{"id": rec.id, "name": rec.original_name, "start": rec.start.astimezone(tz).strftime("%Y-%m-%d %H:%M")
                   if rec.start else "", "proves": ev.proves, "exported": ev.exported_at is not None,
                   "deleted": rec.status == "deleted"} for rec, ev in rows]
-        exports = recent_exports(app, None if viewer.role in UNIT_WIDE else viewer.badge, case_no)
+        exports = recent_exports(app, None if viewer.person.unit_wide else viewer.badge, case_no)
         return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
                          items=items, exports=exports, discs=list(DISC_BYTES), today=app.clock.now().astimezone(tz)
                          .date().isoformat(), can_change=may_change(viewer.role, Page.CASES),
@@ -152,7 +152,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         state = export_state(app, token) if len(token) == 32 and token.isalnum() else None
         if state is None:
             raise NotFound()
-        if not may_download(state, viewer.badge, viewer.role):
+        if not may_download(state, viewer.person):
             raise Forbidden("export")
         return state
 
@@ -178,8 +178,14 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     # ---- legal holds ----
 
     def holds_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
-        return edge.page(request, "holds.html", viewer, status_code=status_code, error=error,
-                         holds=list_holds(app, include_released=True), can_change=may_change(viewer.role, Page.HOLDS))
+        def local(value: str | None) -> str:
+            return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+        holds = [{**h, "placed_at": local(h["placed_at"]), "released_at": local(h["released_at"])}
+                 for h in list_holds(app, include_released=True, person=viewer.person)]
+        return edge.page(request, "holds.html", viewer, status_code=status_code, error=error, holds=holds,
+                         can_change=may_change(viewer.role, Page.HOLDS),
+                         can_release=may_change(viewer.role, Page.HOLDS) and viewer.role in RELEASERS)
 
     @r.get("/holds")
     def holds(request: Request):

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ingestd.db.models import Device, Gap, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.timeline.explain import explain_gap
 from ingestd.timeline.reasons import REASONS
-from ingestd.users import UNIT_WIDE, Role
+from ingestd.evidence.access import answered_by
+from ingestd.users import Role
 from ingestd.web import sessions
 from ingestd.web.access import Page
 from ingestd.web.server import Edge, Forbidden, NotFound, set_session_cookie
@@ -29,16 +30,12 @@ SHOWN = 200
 
 
 def _scoped(q, comp, viewer: Viewer):
-    if viewer.role in UNIT_WIDE:
-        return q
-    if viewer.role is Role.TEAM_HEAD and viewer.team:
-        return q.where(or_(comp.team == viewer.team, comp.officer_badge == viewer.badge))
-    return q.where(comp.officer_badge == viewer.badge)
+    return q.where(answered_by(viewer.person, comp.officer_badge, comp.team))
 
 
 def may_explain(viewer: Viewer, officer: str | None, team: str | None) -> bool:
     """The officer states the reason for their own gaps; the team head may for the team's."""
-    return officer == viewer.badge or (viewer.role is Role.TEAM_HEAD and team is not None and team == viewer.team)
+    return officer == viewer.badge or (viewer.role is Role.TEAM_HEAD and viewer.answers_for(officer, team))
 
 
 def router(edge: Edge) -> APIRouter:
@@ -119,8 +116,8 @@ def router(edge: Edge) -> APIRouter:
     def pin_page(request: Request, error: str | None = None, status_code: int = 200):
         token = sessions.new_login_csrf()
         response = edge.page(request, "pin.html", None, status_code=status_code, login_csrf=token, error=error)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure,
-                            path="/dock/signin")
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=edge.secure_for(request), path="/dock/signin")
         return response
 
     def at_the_dock(request: Request) -> bool:
@@ -146,7 +143,7 @@ def router(edge: Edge) -> APIRouter:
         if result.outcome is LoginOutcome.REFUSED:
             return pin_page(request, t["pin_refused"], 401)
         response = RedirectResponse("/gaps", status_code=303)
-        set_session_cookie(edge, response, result.token)
+        set_session_cookie(edge, request, response, result.token)
         return response
 
     return r

@@ -16,7 +16,8 @@ from ingestd.devices import list_devices
 from ingestd.jobs import queue
 from ingestd.replica.status import replica_status
 from ingestd.web.access import Page
-from ingestd.users import UNIT_WIDE, Role
+from ingestd.evidence.access import answered_by
+from ingestd.users import Role
 from ingestd.web.pages_requests import incidents_for
 from ingestd.web.server import Edge
 from ingestd.web.sessions import Viewer
@@ -72,10 +73,7 @@ def router(edge: Edge) -> APIRouter:
              .where(or_(Shift.status == "overdue", and_(Shift.status == "pending", Shift.deadline.is_not(None),
                                                          Shift.deadline <= soon)))
              .order_by(Shift.deadline).limit(SHOWN))
-        if viewer.role is Role.TEAM_HEAD:
-            q = q.where(Shift.team == viewer.team)
-        elif viewer.role not in UNIT_WIDE:
-            q = q.where(Shift.badge == viewer.badge)
+        q = q.where(answered_by(viewer.person, Shift.badge, Shift.team))
         out: dict[str, list[dict]] = {"overdue": [], "due_soon": []}
         with app.db.reading() as s:
             for sh, name in s.execute(q):
@@ -89,10 +87,7 @@ def router(edge: Edge) -> APIRouter:
         comp = RecordingCompliance
         q = (select(func.count(Gap.id)).outerjoin(comp, comp.recording_id == Gap.before_recording_id)
              .where(Gap.status == "open"))
-        if viewer.role is Role.TEAM_HEAD:
-            q = q.where(comp.team == viewer.team)
-        elif viewer.role not in UNIT_WIDE:
-            q = q.where(comp.officer_badge == viewer.badge)
+        q = q.where(answered_by(viewer.person, comp.officer_badge, comp.team))
         with app.db.reading() as s:
             return s.execute(q).scalar() or 0
 
@@ -118,7 +113,7 @@ def router(edge: Edge) -> APIRouter:
                               .order_by(DockSession.started_at.desc()).limit(20)).all()
         stale_days = app.settings.report.not_docked_days
         stale = [d for d in list_devices(app) if d["days_since_dock"] is not None and d["days_since_dock"] >= stale_days
-                 and (viewer.role in UNIT_WIDE or viewer.role is Role.TEAM_HEAD)]
+                 and (viewer.person.unit_wide or viewer.role is Role.TEAM_HEAD)]
         return edge.page(request, "dashboard.html", viewer, health=body, shifts=shifts(viewer),
                          gaps_open=open_gaps(viewer), stale=stale, stale_days=stale_days, fixity=fixity(),
                          incidents=Counter(i["label_zh"] for i in incidents).most_common(),

@@ -7,7 +7,6 @@ file served; a refusal answers 403 and is an audit entry, and so is every view."
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -20,13 +19,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import and_, exists, or_, select
 
-from ingestd.db.models import RECORDING_MADE, AuditEvent, Device, Evidence, Gap, Recording, RecordingCompliance
+from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, FileViewing, Gap, Recording,
+                               RecordingCompliance)
 from ingestd.errors import UserError
-from ingestd.evidence.access import authorise
+from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
 from ingestd.media.derivatives import derivative_dir
+from ingestd.sheets import CsvWriter
 from ingestd.timeline.reasons import REASONS
-from ingestd.users import UNIT_WIDE, require_user
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
 from ingestd.web.sessions import Viewer
@@ -38,14 +38,6 @@ CSV_COLUMNS = ("id", "made", "start", "duration_s", "device", "officer", "team",
 REC_ID = re.compile(r"^[0-9a-f]{64}$")
 AROUND = timedelta(hours=3)  # the activity shown either side of a recording
 UPLOAD_STATUSES = ("on_time", "late", "undetermined")
-
-
-def _scope(q, viewer: Viewer):
-    """The recordings a person sees without asking (the rest needs an access request)."""
-    if viewer.role in UNIT_WIDE:
-        return q
-    own = RecordingCompliance.officer_badge == viewer.badge
-    return q.where(or_(own, RecordingCompliance.team == viewer.team) if viewer.team else own)
 
 
 @dataclass(frozen=True)
@@ -84,12 +76,6 @@ def hls_files(folder: Path) -> set[str]:
     return {e["file"] for e in entries if isinstance(e, dict) and isinstance(e.get("file"), str) and "/" not in e["file"]}
 
 
-def csv_safe(value) -> str:
-    """A cell a spreadsheet will not run as a formula (a file name may begin with '=')."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _day(value: str, field: str) -> date | None:
     if not value:
         return None
@@ -99,8 +85,9 @@ def _day(value: str, field: str) -> date | None:
         raise UserError(f"{field}: not a date (YYYY-MM-DD): {value[:20]}") from None
 
 
-def allowed(edge: Edge, request: Request, viewer: Viewer, rec_id: str) -> Recording:
-    """The recording, if this person may see it: else 403, audited (002 第19条)."""
+def allowed(edge: Edge, request: Request, viewer: Viewer, rec_id: str, act: Act = Act.VIEW) -> Recording:
+    """The recording, if this person may `act` on it: else 403, audited (the unit's access
+    article, 002 第19条)."""
     app = edge.app
     if not REC_ID.match(rec_id):
         raise NotFound()
@@ -108,18 +95,40 @@ def allowed(edge: Edge, request: Request, viewer: Viewer, rec_id: str) -> Record
         rec = s.get(Recording, rec_id)
         if rec is None:
             raise NotFound()
-        try:
-            authorise(s, require_user(s, viewer.badge), [rec_id], "view", app.clock.now())
-        except UserError:
-            refused = True
-        else:
-            refused = False
-    if refused:
-        with app.changes.begin(viewer.badge) as ch:
-            ch.record("recording.view_refused", "recording", rec_id, path=request.url.path,
-                      article=app.policy.cite("access"))
-        raise Forbidden("recording", rec_id)
+        decision = may(s, viewer.person, act, rec_id, app.clock.now())
+    if not decision:
+        record_refusal(app, viewer.person, decision, path=request.url.path)
+        raise Forbidden("recording", rec_id if decision.why is Why.OTHER_TEAM else None)
     return rec
+
+
+# One viewing of a file is one audit entry: a player's many Range requests for the same file in
+# the same session within this long are the same viewing.
+VIEWING = timedelta(hours=1)
+
+
+def played(app, viewer: Viewer, rec_id: str, kind: str) -> None:
+    """Audit the viewing of a recording's video or picture (002 第19条: every 调阅 is recorded):
+    one entry per session, recording and kind of file per VIEWING, never none."""
+    now = app.clock.now()
+    key = (viewer.token_hash, rec_id, kind)
+
+    def fresh(row: FileViewing | None) -> bool:
+        return row is not None and now - row.audited_at < VIEWING
+
+    with app.db.reading() as s:
+        if fresh(s.get(FileViewing, key)):
+            return
+    with app.changes.begin(viewer.badge) as ch:
+        ch.lock("viewing:" + ":".join(key))
+        row = ch.session.get(FileViewing, key)
+        if fresh(row):
+            return
+        if row is None:
+            ch.session.add(FileViewing(token_hash=key[0], recording_id=rec_id, kind=kind, audited_at=now))
+        else:
+            row.audited_at = now
+        ch.record("recording.played", "recording", rec_id, file=kind, credential=viewer.kind)
 
 
 def router(edge: Edge) -> APIRouter:
@@ -136,7 +145,7 @@ def router(edge: Edge) -> APIRouter:
              .outerjoin(Device, Device.id == Recording.device_id)
              .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Recording.id)
              .outerjoin(Evidence, Evidence.recording_id == Recording.id))
-        q = _scope(q, viewer)
+        q = q.where(visible(viewer.person))
         if f.device:
             q = q.where(Device.serial == f.device)
         if f.officer:
@@ -227,10 +236,10 @@ def router(edge: Edge) -> APIRouter:
             ch.record("recordings.downloaded", "recordings", "csv", filters=f.as_dict(), rows=len(rows))
         out = io.StringIO()
         out.write("\ufeff")
-        writer = csv.writer(out)
+        writer = CsvWriter(out)
         writer.writerow(CSV_COLUMNS)
         for it in rows:
-            writer.writerow([csv_safe(it[k]) for k in CSV_COLUMNS])
+            writer.writerow([it[k] for k in CSV_COLUMNS])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="recordings.csv"'})
 
@@ -265,6 +274,8 @@ def router(edge: Edge) -> APIRouter:
             ev = s.get(Evidence, rec_id)
             history = s.execute(select(AuditEvent).where(AuditEvent.subject_id == rec_id)
                                 .order_by(AuditEvent.seq.desc()).limit(100)).scalars().all()
+            annotate = may(s, viewer.person, Act.ANNOTATE, rec_id, app.clock.now(),
+                           (comp.officer_badge, comp.team) if comp else (None, None))
         folder = derivative_dir(app, rec_id)
         return edge.page(request, "recording.html", viewer, rec=rec, comp=comp, serial=serial,
                          start=local(rec.start), end=local(rec.end), deadline=local(comp.deadline) if comp else "",
@@ -273,7 +284,8 @@ def router(edge: Edge) -> APIRouter:
                          has_contact=(folder / "thumbnails" / "contact.jpg").is_file(),
                          evidence={**document(rec, ev, serial, tz), "entered_at": local(ev.entered_at)}
                          if ev else None,
-                         can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind),
+                         can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
+                         and annotate.allowed,
                          long_term=app.policy.long_term.categories, around=around(rec),
                          history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
 
@@ -283,31 +295,34 @@ def router(edge: Edge) -> APIRouter:
     @r.get("/recordings/{rec_id}/{name}")
     def recording_file(request: Request, rec_id: str, name: str):
         """The proxy (with Range requests, for seeking) and thumbnails: names from a fixed list,
-        so no part of the path a client sends is ever joined onto a folder."""
+        so no part of the path a client sends is ever joined onto a folder. Nothing of it stays
+        in the browser's cache (the dock's screen is shared): the frame's no-store holds."""
         viewer = edge.require(request, Page.RECORDINGS)
         if name not in FILES:
             raise NotFound()
-        allowed(edge, request, viewer, rec_id)
+        allowed(edge, request, viewer, rec_id, Act.PLAY)
         relative, media_type = FILES[name]
         path = derivative_dir(app, rec_id) / relative
         if not path.is_file():
             raise NotFound()
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+        played(app, viewer, rec_id, name.split(".")[0])
+        return FileResponse(path, media_type=media_type)
 
     @r.get("/recordings/{rec_id}/hls/{name}")
     def recording_hls(request: Request, rec_id: str, name: str):
         """HLS where the proxy is missing: the playlist and the segments its signed manifest lists,
         nothing else from that folder."""
         viewer = edge.require(request, Page.RECORDINGS)
-        allowed(edge, request, viewer, rec_id)
+        allowed(edge, request, viewer, rec_id, Act.PLAY)
         folder = derivative_dir(app, rec_id) / "hls"
         if name != "index.m3u8" and name not in hls_files(folder):
             raise NotFound()
         path = folder / name
         if not path.is_file():
             raise NotFound()
+        played(app, viewer, rec_id, "hls")
         kind = "application/vnd.apple.mpegurl" if name.endswith(".m3u8") else (
             "video/mp4" if name.endswith((".mp4", ".m4s")) else "video/mp2t")
-        return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=300"})
+        return FileResponse(path, media_type=kind)
 
     return r

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from ingestd.db.models import AccessRequest, Incident
 from ingestd.errors import UserError
-from ingestd.evidence.access import decide, owners, request_access, request_dict
+from ingestd.evidence.access import decide, may_decide, owners, request_access, request_dict
 from ingestd.evidence.incidents import explain_incident, list_incidents
 from ingestd.evidence.retention import approve_deletion, list_deletions, plan, refuse_deletion, request_deletion
-from ingestd.users import UNIT_WIDE, Role
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden
 from ingestd.web.sessions import Viewer
@@ -26,7 +25,7 @@ def incidents_for(app, viewer: Viewer, only_open: bool) -> list[dict]:
     """The incidents this person answers for: those of their own recordings (a team head: the
     team's); a device fault has no recording, so the unit-wide roles see it."""
     listed = list_incidents(app, only_open=only_open)
-    if viewer.role in UNIT_WIDE:
+    if viewer.person.unit_wide:
         return listed
     with app.db.reading() as s:
         owner = owners(s, list({i["recording_id"] for i in listed if i["recording_id"]}))
@@ -49,8 +48,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return viewer.answers_for(*owner)
 
     def decides(viewer: Viewer, owner: tuple[str | None, str | None]) -> bool:
-        return viewer.role is Role.ADMIN or (viewer.role is Role.TEAM_HEAD and owner[1] is not None
-                                             and owner[1] == viewer.team)
+        return may_decide(viewer.person, owner[1])
 
     # ---- access requests ----
 
@@ -61,7 +59,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         owner_of = teams_of(list({a["recording_id"] for a in rows}))
         mine = [a for a in rows if a["requester"] == viewer.badge][:SHOWN]
         to_decide = [{**a, "team": owner_of.get(a["recording_id"], (None, None))[1]} for a in rows
-                     if a["requester"] != viewer.badge and (viewer.role in UNIT_WIDE or
+                     if a["requester"] != viewer.badge and (viewer.person.unit_wide or
                                                             sees(viewer, owner_of.get(a["recording_id"], (None, None))))]
         for a in to_decide:
             a["can_decide"] = a["status"] == "pending" and decides(viewer, owner_of.get(a["recording_id"], (None, None)))
@@ -156,7 +154,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
             if inc is None:
                 raise UserError(f"no incident with id {incident_id}")
             owner = teams_of([inc.recording_id]).get(inc.recording_id, (None, None)) if inc.recording_id else None
-            if (owner is None and viewer.role not in UNIT_WIDE) or (owner is not None and not sees(viewer, owner)):
+            if (owner is None and not viewer.person.unit_wide) or (owner is not None and not sees(viewer, owner)):
                 raise Forbidden("incidents")
             explain_incident(app, incident_id, _field(form, "note"), viewer.badge)
 

@@ -21,6 +21,8 @@ from fastapi.templating import Jinja2Templates
 
 from ingestd.app import App
 from ingestd.errors import UserError
+from ingestd.evidence.access import READS, AccessDenied, Decision, Person, Why, record_refusal
+from ingestd.users import ROLE_ZH
 from ingestd.logs import event
 from ingestd.web import sessions
 from ingestd.web.access import Page, may_change, may_open
@@ -64,7 +66,13 @@ class Edge:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["t"] = words(app.settings.web.language)
         self.templates.env.globals["lang"] = app.settings.web.language
-        self.secure = app.settings.web.certfile is not None
+        self.secure = app.settings.web.certfile is not None or app.settings.web.secure_cookies
+
+    def secure_for(self, request: Request) -> bool:
+        """Cookies carry Secure when the console is served over HTTPS: by this process, by a
+        reverse proxy the settings say so of, or as a trusted proxy's X-Forwarded-Proto tells
+        (uvicorn believes that header from [web] trusted_proxies only)."""
+        return self.secure or request.url.scheme == "https"
 
     def viewer(self, request: Request) -> Viewer | None:
         if not hasattr(request.state, "viewer"):
@@ -110,9 +118,26 @@ class Edge:
         viewer, form = await self.posted(request, page)
         try:
             target = do(viewer, form)
+        except AccessDenied as exc:
+            record_refusal(self.app, exc.person, exc.decision, path=request.url.path)
+            return show(request, viewer, status_code=403, error=self.refusal(exc.person, exc.decision))
         except UserError as exc:
             return show(request, viewer, status_code=400, error=str(exc))
         return RedirectResponse(target or back, status_code=303)
+
+    def refusal(self, person: Person, d: Decision) -> str:
+        """A refusal in the console's language (the command line's is the exception's own line)."""
+        t = self.templates.env.globals["t"]
+        what = (t["what_recording"].format(id=d.recording_id[:12]) if d.recording_id
+                else t["what_case"].format(id=d.case_no))
+        act = t[f"act_{d.act.value}"]
+        if d.why is Why.OTHER_TEAM:
+            key = "refused_other_team_read" if d.act in READS else "refused_other_team_change"
+        else:
+            key = {Why.PIN: "refused_pin", Why.CASE_TEAM: "refused_case_team",
+                   Why.NO_OWNER: "refused_no_owner"}.get(d.why, "refused_role")
+        return t[key].format(what=what, act=act, role=ROLE_ZH[person.role],
+                             article=self.app.policy.cite("access") or "")
 
     def page(self, request: Request, template: str, viewer: Viewer | None, status_code: int = 200,
              **context) -> HTMLResponse:
@@ -146,7 +171,7 @@ def create_app(app: App) -> FastAPI:
             response.headers.setdefault(key, value)
         renew = getattr(request.state, "renew", None)
         if renew and COOKIE not in response.headers.get("set-cookie", ""):
-            set_session_cookie(edge, response, renew)
+            set_session_cookie(edge, request, response, renew)
         return response
 
     @web.exception_handler(NeedLogin)
@@ -184,9 +209,9 @@ def create_app(app: App) -> FastAPI:
     return web
 
 
-def set_session_cookie(edge: Edge, response: Response, token: str) -> None:
+def set_session_cookie(edge: Edge, request: Request, response: Response, token: str) -> None:
     response.set_cookie(COOKIE, sessions.cookie_value(edge.app, token, edge.app.clock.now()), httponly=True,
-                        samesite="strict", secure=edge.secure, path="/")
+                        samesite="strict", secure=edge.secure_for(request), path="/")
 
 
 class WebServer:
@@ -200,7 +225,8 @@ class WebServer:
                                      ssl_certfile=str(w.certfile) if w.certfile else None,
                                      ssl_keyfile=str(w.keyfile) if w.keyfile else None,
                                      log_level="warning", access_log=False, timeout_graceful_shutdown=3,
-                                     proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                                     proxy_headers=bool(w.trusted_proxies),
+                                     forwarded_allow_ips=",".join(w.trusted_proxies) or "")
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 

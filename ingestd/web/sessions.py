@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import LoginAttempt, User, WebSession
 from ingestd.passwords import matches
-from ingestd.users import ROLE_ZH, UNIT_WIDE, Role
+from ingestd.evidence.access import Credential, Person
+from ingestd.users import ROLE_ZH, Role
 
 COOKIE = "ingestd_session"
 LOGIN_CSRF_COOKIE = "ingestd_login_csrf"
@@ -52,11 +53,13 @@ class Viewer:
     def role_zh(self) -> str:
         return ROLE_ZH[self.role]
 
+    @property
+    def person(self) -> Person:
+        """Who acts, for the one access decision (evidence/access.py)."""
+        return Person(self.badge, self.role, self.team, Credential(self.kind))
+
     def answers_for(self, badge: str | None, team: str | None) -> bool:
-        """An item of this officer and team: the unit-wide roles answer for every one, a team
-        head for the team's, an officer for their own."""
-        return (self.role in UNIT_WIDE or badge == self.badge
-                or (self.role is Role.TEAM_HEAD and team is not None and team == self.team))
+        return self.person.answers_for(badge, team)
 
 
 @dataclass(frozen=True)
@@ -103,14 +106,53 @@ def new_login_csrf() -> str:
 
 
 def throttled(app: App, badge: str, address: str) -> bool:
+    """Whether a log-in of `badge` from `address` must wait. Failures are counted per account
+    and address together, per address, and per account: an address that keeps failing waits
+    longer each time (doubling up to the window); an account tried from many addresses makes
+    every unknown address wait the same way, while an address the owner signed in from before
+    waits only a short delay after the last failure, so an attacker cannot lock the owner out."""
     w = app.settings.web
-    since = app.clock.now() - timedelta(minutes=w.login_window_minutes)
+    now = app.clock.now()
+    since = now - timedelta(minutes=w.login_window_minutes)
+    failed = (LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
     with app.db.reading() as s:
-        by_badge = s.execute(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.badge == badge, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))).scalar_one()
-        by_address = s.execute(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.address == address, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))).scalar_one()
-    return by_badge >= w.login_failures_per_account or by_address >= w.login_failures_per_address
+        def failures(*where) -> tuple[int, datetime | None]:
+            n, last = s.execute(select(func.count(), func.max(LoginAttempt.at)).where(*failed, *where)).one()
+            return n, last
+
+        pair = failures(LoginAttempt.badge == badge, LoginAttempt.address == address)
+        account = failures(LoginAttempt.badge == badge)
+        by_address = failures(LoginAttempt.address == address)[0]
+        known = account[0] >= w.login_failures_per_account and s.execute(select(LoginAttempt.id).where(
+            LoginAttempt.badge == badge, LoginAttempt.address == address, LoginAttempt.ok.is_(True),
+            LoginAttempt.at >= now - timedelta(days=KNOWN_ADDRESS_DAYS)).limit(1)).first() is not None
+    if by_address >= w.login_failures_per_address or _backing_off(pair, w.login_failures_per_account, now, w):
+        return True
+    if known:
+        return account[1] is not None and now < account[1] + timedelta(seconds=w.login_known_address_delay_s)
+    return _backing_off(account, w.login_failures_per_account, now, w)
+
+
+KNOWN_ADDRESS_DAYS = 90
+
+
+def _backing_off(counted: tuple[int, datetime | None], limit: int, now: datetime, w) -> bool:
+    """At the limit a minute's wait after the last failure, doubling with each failure past
+    it, never longer than the window."""
+    n, last = counted
+    if n < limit or last is None:
+        return False
+    wait = min(timedelta(minutes=2 ** min(n - limit, 16)), timedelta(minutes=w.login_window_minutes))
+    return now < last + wait
+
+
+def tried_accounts(app: App) -> dict[str, tuple[int, int]]:
+    """Accounts with failed log-ins in the window: failures and distinct addresses, for the admin."""
+    since = app.clock.now() - timedelta(minutes=app.settings.web.login_window_minutes)
+    with app.db.reading() as s:
+        return {badge: (n, addresses) for badge, n, addresses in s.execute(
+            select(LoginAttempt.badge, func.count(), func.count(func.distinct(LoginAttempt.address)))
+            .where(LoginAttempt.at >= since, LoginAttempt.ok.is_(False)).group_by(LoginAttempt.badge))}
 
 
 def sign_in(app: App, badge: str, secret: str, address: str, kind: str = "password") -> SignIn:
@@ -135,6 +177,36 @@ def sign_in(app: App, badge: str, secret: str, address: str, kind: str = "passwo
                                   expires_at=now + timedelta(hours=hours), address=address, kind=kind))
         ch.record("web.login", "user", badge, address=address, kind=kind)
     return SignIn(LoginOutcome.OK, token, _viewer(user, _hash(token), kind))
+
+
+def check_current_password(app: App, viewer: Viewer, given: str, address: str) -> LoginOutcome:
+    """The current password before a change of it, guessed no more freely than at the log-in:
+    each wrong one is a failed log-in (counted and audited the same way), and once the log-in
+    throttle holds for this account and address, the session is ended."""
+    if throttled(app, viewer.badge, address):
+        _end_for_guessing(app, viewer, address)
+        return LoginOutcome.THROTTLED
+    with app.db.reading() as s:
+        user = s.get(User, viewer.badge)
+        stored = user.password_hash if user is not None else None
+    if matches(stored, given):
+        return LoginOutcome.OK
+    with app.changes.begin(viewer.badge) as ch:
+        ch.session.add(LoginAttempt(badge=viewer.badge, address=address, at=app.clock.now(), ok=False))
+        ch.record("web.password_check_failed", "user", viewer.badge, address=address)
+    if throttled(app, viewer.badge, address):
+        _end_for_guessing(app, viewer, address)
+        return LoginOutcome.THROTTLED
+    return LoginOutcome.REFUSED
+
+
+def _end_for_guessing(app: App, viewer: Viewer, address: str) -> None:
+    with app.changes.begin(viewer.badge) as ch:
+        row = ch.session.get(WebSession, viewer.token_hash)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = app.clock.now()
+            ch.record("web.session_ended", "user", viewer.badge, address=address,
+                      reason="too many wrong current passwords")
 
 
 def _viewer(user: User, token_hash: str, kind: str) -> Viewer:
