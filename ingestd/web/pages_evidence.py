@@ -75,6 +75,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
             states = case_states(s, app.policy, app.calendar, team=team_of(viewer))
         return edge.page(request, "cases.html", viewer, status_code=status_code, error=error,
                          cases=[c.as_dict() for c in states], can_change=may_change(viewer.role, Page.CASES),
+                         choose_team=viewer.person.unit_wide,  # a team's head opens the team's cases only
                          article=app.policy.archive.article)
 
     @r.get("/cases")
