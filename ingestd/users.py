@@ -4,23 +4,14 @@ holds and deletions; the web console and the command line resolve the acting per
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
 from ingestd.db.models import User, WebSession
+from ingestd.db.states import Role
 from ingestd.errors import UserError
 from ingestd.passwords import check_new_password, check_new_pin, hash_secret, temporary_password
-
-
-class Role(StrEnum):
-    OFFICER = "officer"  # 执法人员: own recordings and interruptions
-    TEAM_HEAD = "team_head"  # 执法队负责人: the team's items, approvals for the team
-    LEGAL = "legal"  # 法制科: unit-wide read, evidence, cases, exports
-    ADMIN = "admin"  # 信息中心: devices, users, roster, settings
-    AUDITOR = "auditor"  # 督察: read-only everywhere, the audit trail included
 
 
 ROLES = tuple(r.value for r in Role)

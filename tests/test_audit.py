@@ -80,7 +80,7 @@ def test_a_change_without_an_audit_entry_is_refused(dock):
     app = dock.app()
     with pytest.raises(AuditError):
         with app.changes.begin("someone") as ch:
-            ch.session.execute(update(DockSession).values(status="x"))
+            ch.session.execute(update(DockSession).values(status="interrupted"))
     with pytest.raises(AuditError):
         with app.changes.begin("someone") as ch:
             ch.session.add(AuditNode(node="sneaked-in"))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from ingestd.compliance.calendar import CalendarNotCovered, WorkCalendar
 from ingestd.compliance.deadline import Deadline, upload_deadline
 from ingestd.compliance.policy import ASSIGNMENT_ZH, Policy
+from ingestd.db.states import OfficerSource, ShiftStatus, UploadStatus
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ class RecordingFact:
 class RecordingVerdict:
     recording_id: str
     officer_badge: str | None
-    officer_source: str  # roster | device_owner | file_name | none
+    officer_source: OfficerSource
     team: str | None
     shift_id: int | None
     deadline: Deadline | None
-    upload_status: str  # on_time | late | undetermined
+    upload_status: UploadStatus
     late_by_s: float | None
     off_duty: bool
     note: str | None
@@ -57,7 +58,7 @@ class RecordingVerdict:
 class ShiftVerdict:
     shift_id: int
     deadline: Deadline | None
-    status: str  # pending | met | late | overdue | no_recording | undetermined
+    status: ShiftStatus
 
 
 FOREVER = datetime.max.replace(tzinfo=timezone.utc)
@@ -123,13 +124,13 @@ class Judge:
         when = rec.start or rec.end
         shift = self.shifts.camera_at(rec.serial, when) if when else None
         if shift is not None:
-            badge, source = shift.badge, "roster"
+            badge, source = shift.badge, OfficerSource.ROSTER
         elif rec.serial and self.owners.get(rec.serial):
-            badge, source = self.owners[rec.serial], "device_owner"
+            badge, source = self.owners[rec.serial], OfficerSource.DEVICE_OWNER
         elif rec.badge_in_name:
-            badge, source = rec.badge_in_name, "file_name"
+            badge, source = rec.badge_in_name, OfficerSource.FILE_NAME
         else:
-            badge, source = None, "none"
+            badge, source = None, OfficerSource.NONE
         duty = shift or (self.shifts.badge_at(badge, when) if when else None)
         team = duty.team if duty else self.teams.get(badge) if badge else None
         # 002 第21条(六): a recording made while its officer was not on duty is for review.
@@ -137,7 +138,8 @@ class Judge:
         duty_id = duty.id if duty else None
 
         def undetermined(note: str) -> RecordingVerdict:
-            return RecordingVerdict(rec.id, badge, source, team, duty_id, None, "undetermined", None, off_duty, note)
+            return RecordingVerdict(rec.id, badge, source, team, duty_id, None, UploadStatus.UNDETERMINED, None,
+                                    off_duty, note)
 
         ended = rec.end or rec.start
         if ended is None:
@@ -158,7 +160,8 @@ class Judge:
             return undetermined(f"{ASSIGNMENT_ZH[duty.assignment]}: awaiting the return time "
                                 f"({self.policy.upload.exception.article})")
         note = "the end time is unknown: on time by the deadline counted from its start" if rec.end is None else None
-        return RecordingVerdict(rec.id, badge, source, team, duty_id, deadline, "late" if late_by > 0 else "on_time",
+        return RecordingVerdict(rec.id, badge, source, team, duty_id, deadline,
+                                UploadStatus.LATE if late_by > 0 else UploadStatus.ON_TIME,
                                 late_by if late_by > 0 else None, off_duty, note)
 
     def _awaiting_return(self, duty: ShiftFact | None) -> bool:
@@ -171,21 +174,22 @@ class Judge:
             deadline = upload_deadline(self.policy, shift.end, self.calendar, self.tz, shift.assignment,
                                        shift.returned_at)
         except CalendarNotCovered:
-            return ShiftVerdict(shift.id, None, "undetermined")
+            return ShiftVerdict(shift.id, None, ShiftStatus.UNDETERMINED)
         if not shift.camera:
-            return ShiftVerdict(shift.id, deadline, "undetermined")
+            return ShiftVerdict(shift.id, deadline, ShiftStatus.UNDETERMINED)
         settled = (last_upload is not None and last_upload <= deadline.at) if recordings else \
             (first_dock_after is not None and first_dock_after <= deadline.at)
         if self._awaiting_return(shift) and not settled:
             # Away on 连续工作/异地执法/偏远地区 with no return entered: its deadline is 24 h after a
             # return nobody knows yet. Pending (never overdue, no escalation) until it is entered;
             # what the normal deadline already settles needs no return time.
-            return ShiftVerdict(shift.id, None, "pending")
+            return ShiftVerdict(shift.id, None, ShiftStatus.PENDING)
         if recordings:
-            return ShiftVerdict(shift.id, deadline, "late" if last_upload and last_upload > deadline.at else "met")
+            return ShiftVerdict(shift.id, deadline, ShiftStatus.LATE if last_upload and last_upload > deadline.at
+                                else ShiftStatus.MET)
         if first_dock_after is not None and first_dock_after <= deadline.at:
-            return ShiftVerdict(shift.id, deadline, "no_recording")  # docked in time, nothing recorded: review
-        return ShiftVerdict(shift.id, deadline, "overdue" if now > deadline.at else "pending")
+            return ShiftVerdict(shift.id, deadline, ShiftStatus.NO_RECORDING)  # docked in time, nothing recorded
+        return ShiftVerdict(shift.id, deadline, ShiftStatus.OVERDUE if now > deadline.at else ShiftStatus.PENDING)
 
     def _is_rostered(self, when: datetime) -> bool:
         day = when.astimezone(self.tz).date()

@@ -23,6 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ingestd.db.states import (Assignment, CaseStatus, ClockFlag, ClockSource, Credential, DeletionStatus,
+                               DeliveryStatus, DeviceSource, DockStatus, Explanation, FileStatus, GapKind, GapStatus,
+                               Grant, IncidentStatus, OfficerSource, RecordingKind, RecordingStatus, RequestStatus,
+                               Role, ShiftStatus, TimeSource, UploadStatus, state)
 from ingestd.db.types import UTCDateTime
 
 # Portable, predictable constraint names so that migrations work the same on SQLite and PostgreSQL.
@@ -72,12 +76,12 @@ class DockSession(Base):
     profile: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # running | released | interrupted (finished, rebuilt: older)
+    status: Mapped[DockStatus] = mapped_column(state(DockStatus))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every file committed: the camera may go
     # 不得自行保管: recordings the camera still held that the store already had, and the oldest's time.
     camera_kept_files: Mapped[int | None] = mapped_column(Integer)
     camera_kept_oldest: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    device_source: Mapped[str | None] = mapped_column(String(16))  # given | file_names | folder_name
+    device_source: Mapped[DeviceSource | None] = mapped_column(state(DeviceSource))
     files_seen: Mapped[int] = mapped_column(Integer, default=0)
     files_ingested: Mapped[int] = mapped_column(Integer, default=0)
     files_duplicate: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,7 +93,7 @@ class DockSession(Base):
     camera_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # camera time read at dock
     host_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # host time of that reading
     clock_offset_s: Mapped[float | None] = mapped_column(Float)  # camera minus host
-    clock_source: Mapped[str | None] = mapped_column(String(16))  # camera | newest_file | none
+    clock_source: Mapped[ClockSource | None] = mapped_column(state(ClockSource))
     port: Mapped[str | None] = mapped_column(String(255))  # the hub socket (udev ID_PATH)
     files_total: Mapped[int | None] = mapped_column(Integer)  # files found on the camera, for progress
     storage_total_bytes: Mapped[int | None] = mapped_column(BigInteger)  # the camera's storage at dock
@@ -119,18 +123,18 @@ class Recording(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"))
     badge: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), server_default="video")  # video | audio | photo | sidecar
+    kind: Mapped[RecordingKind] = mapped_column(state(RecordingKind), server_default=RecordingKind.VIDEO.value)
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)
-    time_source: Mapped[str] = mapped_column(String(16))  # filename | container | mtime
+    time_source: Mapped[TimeSource] = mapped_column(state(TimeSource))
     # Camera times corrected by the dock session's clock offset; the raw values above are kept.
     start_corrected: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_corrected: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    clock_flag: Mapped[str | None] = mapped_column(String(16))  # clock_reset | backwards
+    clock_flag: Mapped[ClockFlag | None] = mapped_column(state(ClockFlag))
     seq: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # ok | damaged
+    status: Mapped[RecordingStatus] = mapped_column(state(RecordingStatus))
     damage_reason: Mapped[str | None] = mapped_column(Text)
     name_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     probe: Mapped[dict] = mapped_column(JSON)
@@ -162,7 +166,7 @@ class SourceFile(Base):
     rel_path_raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the name's bytes: what is compared
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
-    outcome: Mapped[str] = mapped_column(String(16))  # ingested | duplicate | damaged | skipped | failed
+    outcome: Mapped[FileStatus] = mapped_column(state(FileStatus))
     recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id"), index=True)
     code: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -182,7 +186,7 @@ class Incident(Base):
     detail: Mapped[str] = mapped_column(Text)
     facts: Mapped[dict | None] = mapped_column(JSON)  # the finding's detail, to word it again in any language
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    status: Mapped[IncidentStatus] = mapped_column(state(IncidentStatus))
     explanation: Mapped[str | None] = mapped_column(Text)
     explained_by: Mapped[str | None] = mapped_column(String(64))
     explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -278,13 +282,13 @@ class Shift(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     shift_start: Mapped[datetime] = mapped_column(UTCDateTime)
     shift_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    assignment: Mapped[str] = mapped_column(String(16))  # regular | continuous | offsite | remote
+    assignment: Mapped[Assignment] = mapped_column(state(Assignment))
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     camera: Mapped[str | None] = mapped_column(String(128))  # 执法记录仪编号 = device serial
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_rule: Mapped[str | None] = mapped_column(String(32))
     article: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # pending | met | late | overdue | no_recording | undetermined
+    status: Mapped[ShiftStatus] = mapped_column(state(ShiftStatus))
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -296,13 +300,13 @@ class RecordingCompliance(Base):
 
     recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
     officer_badge: Mapped[str | None] = mapped_column(String(32), index=True)
-    officer_source: Mapped[str] = mapped_column(String(16))  # roster | device_owner | file_name | none
+    officer_source: Mapped[OfficerSource] = mapped_column(state(OfficerSource))
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_rule: Mapped[str | None] = mapped_column(String(32))
     article: Mapped[str | None] = mapped_column(String(32))
-    upload_status: Mapped[str] = mapped_column(String(16), index=True)  # on_time | late | undetermined
+    upload_status: Mapped[UploadStatus] = mapped_column(state(UploadStatus), index=True)
     late_by_s: Mapped[float | None] = mapped_column(Float)
     off_duty: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
@@ -360,15 +364,15 @@ class Gap(Base):
     start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[float] = mapped_column(Float)
-    kind: Mapped[str] = mapped_column(String(24))  # between_clips | inside_file | at_damaged_file
+    kind: Mapped[GapKind] = mapped_column(state(GapKind, 24))
     suggested_reason: Mapped[str | None] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(String(24))
-    explanation: Mapped[str | None] = mapped_column(String(8))  # voice | written
+    explanation: Mapped[Explanation | None] = mapped_column(state(Explanation, 8))
     voice_at_s: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
     explained_by: Mapped[str | None] = mapped_column(String(64))
     explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open | explained | superseded
+    status: Mapped[GapStatus] = mapped_column(state(GapStatus), index=True)
     voice_hint: Mapped[dict | None] = mapped_column(JSON)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -427,7 +431,7 @@ class User(Base):
 
     badge: Mapped[str] = mapped_column(String(32), primary_key=True)  # 警号 or a user name
     name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))  # officer | team_head | legal | admin
+    role: Mapped[Role] = mapped_column(state(Role))
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     email: Mapped[str | None] = mapped_column(String(255))
     mobile: Mapped[str | None] = mapped_column(String(32))  # for @-mentions in DingTalk robots
@@ -453,7 +457,7 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute limit
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     address: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), default="password")  # password | pin (the dock screen)
+    kind: Mapped[Credential] = mapped_column(state(Credential), default=Credential.PASSWORD)
 
 
 class LoginAttempt(Base):
@@ -490,7 +494,7 @@ class Case(Base):
     case_no: Mapped[str] = mapped_column(String(64), primary_key=True)  # 案号
     title: Mapped[str | None] = mapped_column(Text)
     team: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # open | ended
+    status: Mapped[CaseStatus] = mapped_column(state(CaseStatus))
     ended_on: Mapped[date | None] = mapped_column(Date)  # the enforcement act ended (执法行为结束)
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -544,9 +548,9 @@ class AccessRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     requester: Mapped[str] = mapped_column(String(32), index=True)
     recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
-    action: Mapped[str] = mapped_column(String(16))  # view | export
+    action: Mapped[Grant] = mapped_column(state(Grant))
     purpose: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # pending | approved | denied
+    status: Mapped[RequestStatus] = mapped_column(state(RequestStatus))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -592,7 +596,7 @@ class Deletion(Base):
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(32))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # pending | done | refused
+    status: Mapped[DeletionStatus] = mapped_column(state(DeletionStatus))
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     object_version: Mapped[str | None] = mapped_column(String(16))
@@ -625,7 +629,7 @@ class AlertDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
     channel: Mapped[str] = mapped_column(String(64))  # the channel's configured name
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    status: Mapped[DeliveryStatus] = mapped_column(state(DeliveryStatus))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

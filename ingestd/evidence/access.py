@@ -22,18 +22,12 @@ from sqlalchemy.orm import Session
 
 from ingestd.app import App
 from ingestd.db.models import AccessRequest, Case, RecordingCompliance, User
+from ingestd.db.states import Credential, Grant, RequestStatus
 from ingestd.errors import UserError
 from ingestd.lookup import find_recording
 from ingestd.users import ROLE_ZH, Role, require_user
 
 MAX_HOURS = 24 * 30
-
-
-class Grant(StrEnum):
-    """What an access request asks for (AccessRequest.action)."""
-
-    VIEW = "view"
-    EXPORT = "export"
 
 
 ACTIONS = tuple(g.value for g in Grant)
@@ -49,11 +43,6 @@ class Act(StrEnum):
     LINK_CASE = "link_case"  # put it into a case (案件)
     HOLD = "hold"  # place a legal hold on it
     DELETE = "delete"  # ask for its deletion under retention
-
-
-class Credential(StrEnum):
-    PASSWORD = "password"  # the console's password, or the command line's --by
-    PIN = "pin"  # badge + PIN at the dock's own screen
 
 
 READS = frozenset({Act.VIEW, Act.PLAY, Act.EXPORT})
@@ -203,8 +192,8 @@ def may(session: Session, person: Person, act: Act, recording_id: str, now: date
         return decided(False, Why.NO_OWNER if badge is None and team is None else Why.OTHER_TEAM)
     granted = session.execute(select(AccessRequest.id).where(
         AccessRequest.requester == person.badge, AccessRequest.recording_id == recording_id,
-        AccessRequest.action.in_([g.value for g in GRANTS_FOR[act]]),
-        AccessRequest.status == "approved", AccessRequest.valid_until > now)
+        AccessRequest.action.in_(list(GRANTS_FOR[act])),
+        AccessRequest.status == RequestStatus.APPROVED, AccessRequest.valid_until > now)
         .order_by(AccessRequest.valid_until.desc()).limit(1)).scalar()
     return decided(True, Why.GRANTED, granted) if granted is not None else decided(False, Why.OTHER_TEAM)
 
@@ -288,7 +277,7 @@ def request_access(app: App, rec_id: str, action: str, purpose: str, by: str) ->
         require_user(ch.session, by, doing="request access")
         rec, _serial = find_recording(ch.session, rec_id)
         req = AccessRequest(requester=by, recording_id=rec.id, action=action, purpose=purpose.strip(),
-                            status="pending", requested_at=app.clock.now())
+                            status=RequestStatus.PENDING, requested_at=app.clock.now())
         ch.session.add(req)
         ch.session.flush()
         ch.record("access.requested", "access_request", str(req.id), recording_id=rec.id, access=action,
@@ -313,7 +302,7 @@ def decide(app: App, request_id: int, by: str, approve: bool, hours: int = 72) -
         s = ch.session
         approver = require_user(s, by, ("team_head", "admin"), "decide access requests")
         req = s.get(AccessRequest, request_id)
-        if req is None or req.status != "pending":
+        if req is None or req.status != RequestStatus.PENDING:
             raise UserError(f"no pending access request {request_id}")
         if req.requester == by:
             raise UserError(f"access request {request_id}: nobody approves their own request")
@@ -322,7 +311,8 @@ def decide(app: App, request_id: int, by: str, approve: bool, hours: int = 72) -
             raise UserError(f"access request {request_id}: only the head of team {team or '(unknown)'} "
                             f"or an admin may decide it")
         now = app.clock.now()
-        req.status, req.decided_by, req.decided_at = ("approved" if approve else "denied"), by, now
+        req.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+        req.decided_by, req.decided_at = by, now
         req.valid_until = now + timedelta(hours=hours) if approve else None
         ch.record(f"access.{req.status}", "access_request", str(req.id), recording_id=req.recording_id,
                   requester=req.requester, access=req.action,
@@ -341,5 +331,5 @@ def list_requests(app: App, pending_only: bool = False) -> list[dict]:
     with app.db.reading() as s:
         q = select(AccessRequest).order_by(AccessRequest.id)
         if pending_only:
-            q = q.where(AccessRequest.status == "pending")
+            q = q.where(AccessRequest.status == RequestStatus.PENDING)
         return [request_dict(r) for r in s.execute(q).scalars()]

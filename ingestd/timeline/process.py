@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording
+from ingestd.db.states import GapKind
 from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.errors import ToolError
 from ingestd.jobs.queue import Claimed, Done
@@ -121,7 +122,7 @@ def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> l
         clip = by_id.get(rid)
         if clip is not None:
             ends = clip.end or clip.start
-            out.append(GapCandidate(f"at_storage_full:{rid}", rid, None, ends, ends, "at_storage_full",
+            out.append(GapCandidate(f"at_storage_full:{rid}", rid, None, ends, ends, GapKind.AT_STORAGE_FULL,
                                     "storage_full"))
     return out
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ingestd.db.states import GapKind
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -28,7 +30,7 @@ class GapCandidate:
     after: str | None
     start: datetime
     end: datetime
-    kind: str  # between_clips | inside_file | at_damaged_file
+    kind: GapKind
     suggested_reason: str | None
 
     @property
@@ -59,11 +61,11 @@ def find_gaps(clips: list[Clip], split_tolerance_s: float, window_s: float) -> t
             # Cut off: power lost (the commonest cause) or the camera failed. 电量不足 is
             # suggested when the activity ends there, 设备故障 when recording resumed.
             gaps.append(GapCandidate(f"at_damaged_file:{clip.id}", clip.id, nxt.id if same_activity else None,
-                                     ends, nxt.start if same_activity else ends, "at_damaged_file",
+                                     ends, nxt.start if same_activity else ends, GapKind.AT_DAMAGED_FILE,
                                      "equipment_fault" if same_activity else "low_battery"))
         elif same_activity and pause > tolerance:
             gaps.append(GapCandidate(f"between_clips:{clip.id}:{nxt.id}", clip.id, nxt.id, ends, nxt.start,
-                                     "between_clips", None))
+                                     GapKind.BETWEEN_CLIPS, None))
     return gaps, activities
 
 
@@ -78,5 +80,5 @@ def inside_file_gaps(clip: Clip, usual_step_s: float | None, jumps: list, tolera
         if b - a > usual_step_s + tolerance_s:
             start = clip.start + timedelta(seconds=a + usual_step_s)
             gaps.append(GapCandidate(f"inside_file:{clip.id}:{a:.3f}", clip.id, clip.id, start,
-                                     clip.start + timedelta(seconds=b), "inside_file", None))
+                                     clip.start + timedelta(seconds=b), GapKind.INSIDE_FILE, None))
     return gaps

@@ -1,0 +1,62 @@
+"""States are enums, held by the database: the models refuse a value no set has (SQLite and
+PostgreSQL), PostgreSQL's CHECK constraints refuse it from any statement, and the migration's
+frozen values are the sets' own."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from ingestd.db.models import User
+from ingestd.db.states import COLUMNS, Role
+from tests.conftest import make_dock, pg_database
+
+MIGRATION = Path(__file__).parent.parent / "migrations" / "versions" / "0018_state_checks.py"
+
+
+def _migration():
+    spec = importlib.util.spec_from_file_location("m0018", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_holds_every_set_as_the_code_has_it():
+    frozen = _migration().STATES
+    assert {key: tuple(m.value for m in enum) for key, enum in COLUMNS.items()} == frozen
+
+
+def test_a_value_outside_its_set_is_refused_and_a_member_reads_back_as_one(tmp_path):
+    app = make_dock(tmp_path).app()
+    try:
+        from ingestd.users import add_user
+
+        add_user(app, "O1", "张三", "officer", "一中队", None, None, "admin")
+        with app.db.reading() as s:
+            assert s.get(User, "O1").role is Role.OFFICER
+        with pytest.raises(StatementError, match="superuser"):
+            with app.changes.begin("admin") as ch:
+                ch.session.get(User, "O1").role = "superuser"
+                ch.record("user.updated", "user", "O1")
+    finally:
+        app.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_a_stray_state_from_any_statement(tmp_path):
+    with pg_database() as url:
+        make_dock(tmp_path, INGESTD_DATABASE_URL=url)
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                checks = set(conn.execute(text("select conname from pg_constraint where contype = 'c'")).scalars())
+                assert {f"ck_{t}_{c}" for t, c in COLUMNS} <= checks
+                with pytest.raises(IntegrityError, match="ck_users_role"):
+                    conn.execute(text("insert into users (badge, name, role, created_at, disabled, "
+                                      "password_temporary) values ('X', 'x', 'superuser', now(), false, false)"))
+        finally:
+            engine.dispose()
