@@ -20,7 +20,7 @@ from ingestd.db.models import DockSession
 def main(cameras: list[Path]) -> None:
     app = App.open(load_settings())
     daemon = Daemon(app)
-    app.staging  # noqa: B018 - opened before the dock threads start, as run() does
+    app.open_staging()  # before the dock threads start, as run() does
     for cam in cameras:
         daemon.submit(cam.resolve(), cam.name, sorted(str(p.resolve()) for p in cam.rglob("*") if p.is_file()))
     while daemon.inflight:

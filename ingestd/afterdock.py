@@ -31,7 +31,7 @@ from ingestd.app import App
 from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
-from ingestd.compliance.roster_import import import_roster as write_roster
+from ingestd.compliance.roster_import import write_roster
 from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
                                RulesInForce)
 from ingestd.errors import NoSpaceError, UserError
@@ -215,7 +215,7 @@ def dock(app: App, req: DockRequest, stop: threading.Event | None = None,
     """Offload and release. The daemon passes its one offloader, so that cameras docked
     together share the threads."""
     profile = app.profile(req.profile)
-    app.policy  # a broken policy or calendar fails before anything is copied
+    app.check_rules()  # a broken policy or calendar fails before anything is copied
 
     def before_copying() -> None:  # each step idempotent: run again whole if the database blinks
         app.settle_unreleased()
@@ -350,6 +350,6 @@ def note_rules(app: App) -> bool:
 
 def work_jobs(app: App, kinds: tuple[JobKind, ...], threads: int | None = None) -> int:
     """`ingestd jobs work --until-idle`: whatever of these kinds can be claimed now."""
-    app.staging  # sweep what dead processes left: their sessions' held jobs are released
+    app.open_staging()  # sweep what dead processes left: their sessions' held jobs are released
     return runner(app, kinds, threads).run_until_idle()
 

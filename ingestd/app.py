@@ -37,6 +37,9 @@ class App:
     _profiles: dict[str, DeviceProfile] | None = None
     _policies: dict[str, Policy] | None = None
     _calendar: WorkCalendar | None = None
+    # This process's clients of outside services, made on first use and kept as long as the app
+    # (the replica's bucket): never shared with another App, whatever its id.
+    clients: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None, *, require_init: bool = True) -> "App":
@@ -56,14 +59,14 @@ class App:
                 raise UserError(f"the database schema is at {current or 'none'} and this ingestd needs {head}: "
                                 f"run `ingestd db upgrade`")
         app = cls(settings, data, db, OcflStore(data.store, staging), clock or SystemClock(), staging)
-        app.store = OcflStore(data.store, lambda: app.staging)
+        app.store = OcflStore(data.store, app.open_staging)
         return app
 
-    @property
-    def staging(self) -> StagingArea:
-        """This process's staging, opened on first use by a writer. Opening sweeps what dead
-        processes left: half-made store paths are pruned, half-added versions finished, and
-        their dock sessions marked interrupted (their verified files are already committed)."""
+    def open_staging(self) -> StagingArea:
+        """This process's staging, opened by its first writer (a dock, the store adding a version,
+        the job worker, the daemon at start). Opening sweeps what dead processes left: half-made
+        store paths are pruned, half-added versions finished, and their dock sessions marked
+        interrupted (their verified files are already committed). Once open it is returned as is."""
         if not self._staging.is_open:
             self._staging.open()
             for dead in self._staging.claim_stale():
@@ -83,7 +86,7 @@ class App:
         settled = 0
         for sid, marker in list(self.unreleased.items()):
             self._mark_interrupted([sid], disk_full=True)  # raises NoSpaceError while still full
-            self.staging.done(marker)
+            self.open_staging().done(marker)
             del self.unreleased[sid]
             settled += 1
         return settled
@@ -141,6 +144,12 @@ class App:
     @property
     def policy(self) -> Policy:
         return get_policy(self.policies, self.settings.policy)
+
+    def check_rules(self) -> Policy:
+        """Load the policy in force and the working-day calendar now, so that a broken file is
+        refused before anything is copied or written rather than half way."""
+        self.calendar
+        return self.policy
 
     @property
     def calendar(self) -> WorkCalendar:

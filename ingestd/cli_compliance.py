@@ -61,7 +61,7 @@ def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
 
     with opened_app(ctx, by) as app:
         roster = read_roster(file, app.settings.tz)
-        app.policy  # a broken policy fails before anything is written
+        app.check_rules()  # a broken policy or calendar fails before anything is written
         result = import_roster(app, roster, by)
     emit(result, as_json, f"imported {result['shifts']} shifts for {result['period'][0]}..{result['period'][1]} "
                           f"(replaced {result['replaced']})")

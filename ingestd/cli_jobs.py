@@ -64,7 +64,7 @@ def jobs_work(ctx: typer.Context,
         if until_idle:
             done = work_jobs(app, kinds)
         else:
-            app.staging  # sweep what dead processes left before working their jobs
+            app.open_staging()  # sweep what dead processes left before working their jobs
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())

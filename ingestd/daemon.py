@@ -118,7 +118,7 @@ class Daemon:
         event(log, logging.INFO, "daemon.reloaded")
 
     def run(self) -> None:
-        self.app.staging  # open (and sweep) staging before any worker thread can race to it
+        self.app.open_staging()  # open (and sweep) staging before any worker thread can race to it
         for source in self.sources:
             source.start()
         if self.usb is not None:

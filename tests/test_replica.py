@@ -19,6 +19,7 @@ from ingestd.config import ReplicaSettings
 from ingestd.db.models import Recording, Replica
 from ingestd.errors import ReplicaError
 from ingestd.replica import copy as replica_copy
+from ingestd.app import App
 from ingestd.replica.copy import bucket_of, object_files, release_deleted, replicate
 from tests.conftest import copy_clip, make_dock, ocfl_validate
 from tests.s3_server import FaultProxy, start_s3
@@ -54,7 +55,6 @@ def docked(tmp_path, s3, clips):
     app = dock.app()
     yield dock, app
     app.close()
-    replica_copy._buckets.pop(id(app), None)
 
 
 def _recordings(app) -> list[Recording]:
@@ -234,7 +234,6 @@ def test_a_retention_about_to_end_is_extended_before_it_does(docked):
         assert replicate_pending(later)["asked"] == 0  # extended far enough: not asked again
     finally:
         later.close()
-        replica_copy._buckets.pop(id(later), None)
 
 
 def test_the_report_names_recordings_not_in_the_bucket_in_time(docked):
@@ -313,7 +312,6 @@ def test_a_large_original_goes_in_parts_and_a_dead_attempts_parts_are_not_sent_a
         assert replicate(app, rec.id)["sent_bytes"] == 0  # whole: nothing sent again
     finally:
         app.close()
-        replica_copy._buckets.pop(id(app), None)
 
 
 def test_the_bandwidth_limit_paces_reads_on_its_clock():
@@ -352,3 +350,23 @@ def test_a_dock_killed_mid_replication_resumes(docked, point):
     status = dock.cli_json("replica", "status")
     assert (status["replicated"], status["pending"], status["failed"]) == (2, 0, 0)
     assert dock.cli_json("audit", "verify")["ok"]
+
+
+def test_each_app_has_its_own_bucket_client(docked):
+    """The client is the app's own: a later app with other settings never gets an earlier one's
+    endpoint, bucket or credentials (a cache keyed by id(app) could, once the id was reused)."""
+    import gc
+
+    dock, app = docked
+    first = bucket_of(app)
+    assert bucket_of(app) is first and first.name == app.settings.replica.bucket
+    for n in range(3):
+        other_bucket = f"o-{uuid.uuid4().hex[:12]}"
+        other = App.open(dock.settings.model_copy(update={"replica": app.settings.replica.model_copy(
+            update={"bucket": other_bucket})}))
+        try:
+            assert bucket_of(other).name == other_bucket and bucket_of(other) is not first
+        finally:
+            other.close()
+            del other
+            gc.collect()

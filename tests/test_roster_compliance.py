@@ -99,9 +99,7 @@ def test_bad_rows_are_named_and_nothing_is_imported(tmp_path, change, message):
     (ZH[:9] + ["颜色"], "unknown column '颜色'"),
 ])
 def test_header_problems(tmp_path, header, message):
-    rows = [r[:len(header)] for r in ROWS] if message is None else [r[:len(header)] for r in ROWS]
-    if message is None:
-        rows = [r[:4] + r[5:] for r in ROWS]
+    rows = [r[:4] + r[5:] for r in ROWS] if message is None else [r[:len(header)] for r in ROWS]
     path = write_csv(tmp_path / "r.csv", header, rows, "utf-8")
     if message is None:
         assert len(read_roster(path, TZ).rows) == 4

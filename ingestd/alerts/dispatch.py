@@ -21,6 +21,7 @@ from ingestd.app import App
 from ingestd.db.models import Alert, AlertDelivery, Officer, User
 from ingestd.errors import UserError
 from ingestd.findings import Finding
+from ingestd.localtime import local_text
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.alerts")
@@ -114,7 +115,7 @@ def _message(app: App, alert_id: int) -> Message:
     detail = alert.detail
     return Message(alert.key, alert.code, alert.severity, detail["label_zh"], detail.get("article"), alert.message,
                    detail.get("message_zh", alert.message), alert.subject,
-                   alert.raised_at.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
+                   local_text(alert.raised_at, app.settings.tz),
                    app.settings.dock_name, detail, recipients)
 
 
@@ -189,7 +190,7 @@ def send_test(app: App, channel_name: str, to: str | None, by: str) -> None:
             raise UserError(f"unknown user {to!r}")
         recipients = [_recipient(user)]
     msg = Message(f"test:{app.clock.now().isoformat()}", f.code, "info", f.kind.label_zh, None, f.message,
-                  f.message_zh, channel_name, app.clock.now().astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
+                  f.message_zh, channel_name, local_text(app.clock.now(), app.settings.tz),
                   app.settings.dock_name, f.as_dict(app.policy), recipients)
     try:
         _send(app, channel, msg)

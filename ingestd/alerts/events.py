@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ingestd.app import App
+from ingestd.compliance.due import due_soon
 from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, RecordingCompliance, Shift,
                                SourceFile, User)
 from ingestd.findings import CATALOGUE, Finding, Severity
+from ingestd.localtime import MINUTE, local_text
 from ingestd.replica.status import lagging_finding
 
 LOOKBACK = timedelta(days=3)
@@ -47,7 +49,7 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                 admins.append(badge)
 
         def local(value: datetime | None) -> str | None:
-            return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else None
+            return local_text(value, tz, MINUTE) or None
 
         def shift_detail(sh: Shift) -> dict:
             return {"shift_id": sh.id, "officer": sh.badge, "officer_name": names.get(sh.badge, sh.badge),
@@ -58,8 +60,7 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             return f"{names.get(sh.badge, sh.badge)} {sh.camera or ''}".strip()
 
         remind_until = now + timedelta(minutes=cfg.remind_before_minutes)
-        for sh in s.execute(select(Shift).where(Shift.status == "pending", Shift.deadline > now,
-                                                Shift.deadline <= remind_until)).scalars():
+        for sh in s.execute(select(Shift).where(due_soon(now, remind_until))).scalars():
             events.append(AlertEvent(f"remind:shift:{sh.id}", Finding("deadline_near", shift_detail(sh)),
                                      shift_subject(sh), (sh.badge, *heads.get(sh.team, []))))
         for sh in s.execute(select(Shift).where(Shift.status == "overdue", Shift.deadline > since,

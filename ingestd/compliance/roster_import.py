@@ -15,7 +15,9 @@ from ingestd.jobs.queue import enqueue, recompute_spec
 OPEN_TRIP_DAYS = 45  # how far past the period a trip with no return yet is looked at
 
 
-def import_roster(app: App, roster: Roster, actor: str) -> dict:
+def write_roster(app: App, roster: Roster, actor: str) -> dict:
+    """The roster's officers and shifts in one transaction, replacing the period's shifts of its
+    teams, with the recompute they make necessary asked for (`recompute_group` in the result)."""
     start, end = roster.period
     teams = roster.teams
     now = app.clock.now()

@@ -31,6 +31,7 @@ from ingestd.evidence.disc import disc_capacity, plan_volumes, write_iso
 from ingestd.evidence.metadata import made_at_text
 from ingestd.evidence.statement import Statement, StatementItem
 from ingestd.fixity import original_findings
+from ingestd.localtime import STAMP, local_text
 from ingestd.lookup import find_recording
 from ingestd.media.derivatives import derivative_dir
 from ingestd.timeline.reasons import REASONS
@@ -157,7 +158,7 @@ def _maker_of(user: User) -> str:
 
 
 def _label(case_no: str | None, now: datetime, tz) -> str:
-    stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M%S")
+    stamp = local_text(now, tz, STAMP)
     base = re.sub(r"[^\w-]", "_", case_no) if case_no else "export"
     return f"{base}-{stamp}"
 
@@ -173,7 +174,7 @@ def _statement(app: App, label: str, case_no: str | None, maker: str, now: datet
                items: list[_Item], volume_of: dict[str, int]) -> Statement:
     tz = app.settings.tz
     header = [("案号", case_no or "（无）"), ("执法单位", app.policy.agency),
-              ("导出编号", label), ("导出时间", now.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")),
+              ("导出编号", label), ("导出时间", local_text(now, tz)),
               ("导出人", maker), ("文件数", f"{len(items)} 个，共 {volumes} 卷")]
     statement = Statement(label, header, app.policy.cite("integrity"))
     notes = _notes(app, [it.rec.id for it in items])
@@ -197,7 +198,7 @@ def _notes(app: App, ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
 
     def when(value: datetime) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        return local_text(value, tz)
 
     with app.db.reading() as s:
         for gap in s.execute(select(Gap).where(Gap.status == "explained", (Gap.before_recording_id.in_(ids))

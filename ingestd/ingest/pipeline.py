@@ -133,7 +133,7 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
     # The marker goes first, so a crash at any point after leaves a session that the next
     # process marks interrupted (and lets its jobs run) rather than "running" for ever.
     session_id = uuid.uuid4().hex
-    dock_marker = app.staging.mark("dock", session_id)
+    dock_marker = app.open_staging().mark("dock", session_id)
     ctx = _again(app, "start_session", lambda: commit.start_session(
         app, session_id, shown, profile, device_serial, follow, info, camera_clock, device_source))
     run = DockRun(ctx.session_id, shown, profile.name, device_serial, app.clock.now(), device_source=device_source)
@@ -157,12 +157,12 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
             # by this process or, should it end first, by the next one to open staging.
             app.unreleased[ctx.session_id] = dock_marker
             try:
-                app.staging.mark("nospace", ctx.session_id)
+                app.open_staging().mark("nospace", ctx.session_id)
             except OSError:
                 pass  # the staging disk is full too: the incident is then opened without its cause
             raise
         run.released = not interrupted
-        app.staging.done(dock_marker)
+        app.open_staging().done(dock_marker)
     event(log, logging.INFO, "dock.released" if run.released else "dock.interrupted", session=ctx.session_id,
           **run.counts(), bytes=run.bytes_ingested, after_s=run.released_after_s)
     return run
@@ -186,7 +186,7 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
                 recording_id=previous, sha256=previous))
             continue
         ext = extension(entry.path)
-        todo.append((entry, OffloadRequest(entry.path, os.fspath(app.staging.new_path(f".{ext}" if ext else "")),
+        todo.append((entry, OffloadRequest(entry.path, os.fspath(app.open_staging().new_path(f".{ext}" if ext else "")),
                                            app.settings.ingest.chunk_kib * 1024,
                                            ctx.profile.files.kind_of(ext) != "sidecar", entry.size, entry.mtime_ns)))
     # Largest first: a long clip started last would leave the other threads idle at the end.

@@ -26,18 +26,19 @@ ROOT_LAST = ("inventory.json",)  # the root inventory: written last, it makes th
 # A lock that would end within RENEW_WITHIN is extended (by the sweep) to at least EXTEND_AHEAD.
 RENEW_WITHIN = timedelta(days=14)
 EXTEND_AHEAD = timedelta(days=30)
-_buckets: dict[int, Bucket] = {}
 _lock = threading.Lock()
 
 
 def bucket_of(app: App) -> Bucket:
-    """One client per app (boto3 clients are safe to share between threads)."""
+    """The app's own client of its bucket, made once (boto3 clients are safe to share between
+    threads), with the app's endpoint and credentials."""
     with _lock:
-        if id(app) not in _buckets:
-            made = Bucket(app.settings.replica)
-            made.ensure()
-            _buckets[id(app)] = made
-        return _buckets[id(app)]
+        bucket = app.clients.get("replica")
+        if not isinstance(bucket, Bucket):
+            bucket = Bucket(app.settings.replica)
+            bucket.ensure()
+            app.clients["replica"] = bucket
+        return bucket
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from ingestd import audit
 from ingestd.audit_trail import TrailFilter, read_trail
 from ingestd.errors import UserError
+from ingestd.localtime import local_text
 from ingestd.passwords import temporary_password
 from ingestd.users import ROLE_ZH, ROLES, add_user, disable_user, list_users
 from ingestd.web.access import Page, may_change
@@ -113,7 +114,7 @@ def router(edge: Edge) -> APIRouter:
                              message=f"not a date: {since or until}")
         with app.db.reading() as s:
             rows = read_trail(s, wanted, tz, AUDIT_PAGE + 1)
-        entries = [{"seq": e.seq, "at": e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor,
+        entries = [{"seq": e.seq, "at": local_text(e.at, tz), "actor": e.actor,
                     "action": e.action, "subject": f"{e.subject_type} {e.subject_id}", "dock": e.dock,
                     "detail": json.dumps(e.detail, ensure_ascii=False)[:300]}
                    for e in rows[:AUDIT_PAGE]]

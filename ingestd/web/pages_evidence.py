@@ -17,10 +17,10 @@ from ingestd.db.models import Evidence, Recording
 from ingestd.errors import UserError
 from ingestd.evidence.cases import case_recordings, case_states, end_case, open_case
 from ingestd.evidence.disc import DISC_BYTES
-from ingestd.evidence.export_requests import (ask_export, download_path, export_state, may_download,
-                                               recent_exports)
+from ingestd.evidence.export_requests import ask_export, download_path, export_state, may_download, recent_exports
 from ingestd.evidence.holds import RELEASERS, list_holds, place_hold, release_hold
 from ingestd.evidence.metadata import link_to_case, set_evidence
+from ingestd.localtime import MINUTE, local_text
 from ingestd.users import Role
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
@@ -93,8 +93,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
     def case_page(request: Request, viewer: Viewer, case_no: str, status_code: int = 200, error: str | None = None):
         state, rows = the_case(viewer, case_no)
-        items = [{"id": rec.id, "name": rec.original_name, "start": rec.start.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-                  if rec.start else "", "proves": ev.proves, "exported": ev.exported_at is not None,
+        items = [{"id": rec.id, "name": rec.original_name, "start": local_text(rec.start, tz, MINUTE), "proves": ev.proves, "exported": ev.exported_at is not None,
                   "deleted": rec.status == "deleted"} for rec, ev in rows]
         exports = recent_exports(app, None if viewer.person.unit_wide else viewer.badge, case_no)
         return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
@@ -180,7 +179,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
     def holds_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
         def local(value: str | None) -> str:
-            return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+            return local_text(datetime.fromisoformat(value), tz, MINUTE) if value else ""
 
         holds = [{**h, "placed_at": local(h["placed_at"]), "released_at": local(h["released_at"])}
                  for h in list_holds(app, include_released=True, person=viewer.person)]

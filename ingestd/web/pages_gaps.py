@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ingestd.db.models import Device, Gap, Recording, RecordingCompliance
+from ingestd.db.states import GapStatus
 from ingestd.errors import UserError
+from ingestd.evidence.access import answered_by
+from ingestd.localtime import CLOCK, local_text
 from ingestd.timeline.explain import explain_gap
 from ingestd.timeline.reasons import REASONS
-from ingestd.evidence.access import answered_by
 from ingestd.users import Role
 from ingestd.web import sessions
 from ingestd.web.access import Page
@@ -29,8 +31,17 @@ from ingestd.web.sessions import LOGIN_CSRF_COOKIE, LoginOutcome, Viewer
 SHOWN = 200
 
 
-def _scoped(q, comp, viewer: Viewer):
-    return q.where(answered_by(viewer.person, comp.officer_badge, comp.team))
+def gaps_of(viewer: Viewer, columns, only_open: bool | None = True):
+    """The interruptions a person answers for (their own, a team head's team, all for the
+    unit-wide roles), by the officer of the clip before each: the gaps page lists them and the
+    dashboard counts them, so the two never disagree. `only_open`: open ones, or (False) all but
+    the superseded, or (None) whatever their state."""
+    comp = aliased(RecordingCompliance)
+    q = (select(*columns(comp)).outerjoin(comp, comp.recording_id == Gap.before_recording_id)
+         .where(answered_by(viewer.person, comp.officer_badge, comp.team)))
+    if only_open is None:
+        return q
+    return q.where(Gap.status == GapStatus.OPEN) if only_open else q.where(Gap.status != GapStatus.SUPERSEDED)
 
 
 def may_explain(viewer: Viewer, officer: str | None, team: str | None) -> bool:
@@ -45,24 +56,17 @@ def router(edge: Edge) -> APIRouter:
     t = edge.templates.env.globals["t"]
 
     def rows(viewer: Viewer, only_open: bool, gap_id: int | None = None):
-        comp = aliased(RecordingCompliance)
-        q = (select(Gap, Device.serial, comp.officer_badge, comp.team)
-             .outerjoin(Device, Device.id == Gap.device_id)
-             .outerjoin(comp, comp.recording_id == Gap.before_recording_id))
-        q = _scoped(q, comp, viewer)
+        q = gaps_of(viewer, lambda comp: (Gap, Device.serial, comp.officer_badge, comp.team),
+                    only_open=None if gap_id is not None else only_open).outerjoin(Device, Device.id == Gap.device_id)
         if gap_id is not None:
             q = q.where(Gap.id == gap_id)
-        elif only_open:
-            q = q.where(Gap.status == "open")
-        else:
-            q = q.where(Gap.status != "superseded")
         with app.db.reading() as s:
             return s.execute(q.order_by(Gap.start.desc(), Gap.id.desc()).limit(SHOWN)).all()
 
     def item(g: Gap, serial, officer, team, viewer: Viewer) -> dict:
         return {"id": g.id, "device": serial, "officer": officer, "team": team,
-                "start": g.start.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-                "end": g.end.astimezone(tz).strftime("%H:%M:%S"), "seconds": round(g.seconds),
+                "start": local_text(g.start, tz),
+                "end": local_text(g.end, tz, CLOCK), "seconds": round(g.seconds),
                 "kind": g.kind, "status": g.status, "suggested": g.suggested_reason,
                 "reason": REASONS.get(g.reason or "", ""), "explanation": g.explanation,
                 "after": g.after_recording_id, "hint_s": (g.voice_hint or {}).get("at_s"),

@@ -9,15 +9,18 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 
-from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, RecordingCompliance, Shift
+from ingestd.compliance.due import due_soon, is_overdue, overdue
+from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, Shift
 from ingestd.devices import list_devices
-from ingestd.jobs import queue
-from ingestd.replica.status import replica_status
-from ingestd.web.access import Page
 from ingestd.evidence.access import answered_by
+from ingestd.jobs import queue
+from ingestd.localtime import DAY_MINUTE, MINUTE, local_text
+from ingestd.replica.status import replica_status
 from ingestd.users import Role
+from ingestd.web.access import Page
+from ingestd.web.pages_gaps import gaps_of
 from ingestd.web.pages_requests import incidents_for
 from ingestd.web.server import Edge
 from ingestd.web.sessions import Viewer
@@ -70,24 +73,20 @@ def router(edge: Edge) -> APIRouter:
         now = app.clock.now()
         soon = now + timedelta(minutes=app.settings.alerts.remind_before_minutes)
         q = (select(Shift, Officer.name).outerjoin(Officer, Officer.badge == Shift.badge)
-             .where(or_(Shift.status == "overdue", and_(Shift.status == "pending", Shift.deadline.is_not(None),
-                                                         Shift.deadline <= soon)))
+             .where(or_(overdue(now), due_soon(now, soon)))
              .order_by(Shift.deadline).limit(SHOWN))
         q = q.where(answered_by(viewer.person, Shift.badge, Shift.team))
         out: dict[str, list[dict]] = {"overdue": [], "due_soon": []}
         with app.db.reading() as s:
             for sh, name in s.execute(q):
-                out["overdue" if sh.status == "overdue" else "due_soon"].append(
+                out["overdue" if is_overdue(sh, now) else "due_soon"].append(
                     {"day": sh.day.isoformat(), "badge": sh.badge, "name": name, "team": sh.team, "camera": sh.camera,
-                     "deadline": sh.deadline.astimezone(app.settings.tz).strftime("%m-%d %H:%M") if sh.deadline else "",
+                     "deadline": local_text(sh.deadline, app.settings.tz, DAY_MINUTE),
                      "article": sh.article})
         return out
 
     def open_gaps(viewer: Viewer) -> int:
-        comp = RecordingCompliance
-        q = (select(func.count(Gap.id)).outerjoin(comp, comp.recording_id == Gap.before_recording_id)
-             .where(Gap.status == "open"))
-        q = q.where(answered_by(viewer.person, comp.officer_badge, comp.team))
+        q = gaps_of(viewer, lambda _comp: (func.count(Gap.id),))
         with app.db.reading() as s:
             return s.execute(q).scalar() or 0
 
@@ -98,7 +97,7 @@ def router(edge: Edge) -> APIRouter:
         if last is None:
             return None
         detail = json.loads(last.detail)
-        return {"at": last.at.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M"), "checked": detail.get("checked"),
+        return {"at": local_text(last.at, app.settings.tz, MINUTE), "checked": detail.get("checked"),
                 "problems": len(detail.get("findings", []))}
 
     @r.get("/")
@@ -120,7 +119,7 @@ def router(edge: Edge) -> APIRouter:
                          incident_total=len(incidents),
                          docks=[{"serial": serial, "status": ds.status, "seen": ds.files_seen,
                                  "total": ds.files_total, "failed": ds.files_failed,
-                                 "started": ds.started_at.astimezone(app.settings.tz).strftime("%m-%d %H:%M")}
+                                 "started": local_text(ds.started_at, app.settings.tz, DAY_MINUTE)}
                                 for ds, serial in docks])
 
     return r

@@ -24,6 +24,7 @@ from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, Fil
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
+from ingestd.localtime import local_text
 from ingestd.media.derivatives import derivative_dir
 from ingestd.sheets import CsvWriter
 from ingestd.timeline.reasons import REASONS
@@ -137,7 +138,7 @@ def router(edge: Edge) -> APIRouter:
     tz = app.settings.tz
 
     def local(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+        return local_text(value, tz)
 
     def filtered(viewer: Viewer, f: Filters):
         first, last = _day(f.since, "from"), _day(f.until, "to")

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from ingestd.afterdock import set_owner
 from ingestd.alerts.dispatch import list_alerts, send_test
 from ingestd.compliance.roster import read_roster
-from ingestd.compliance.roster_import import import_roster
+from ingestd.compliance.roster_import import write_roster
 from ingestd.db.models import RosterImport
 from ingestd.devices import list_devices
 from ingestd.errors import FileProblemsError, UserError
@@ -86,8 +86,10 @@ def router(edge: Edge) -> APIRouter:
             path.write_bytes(data)
             try:
                 parsed = read_roster(path, app.settings.tz)
-                app.policy  # a broken policy fails before anything is written
-                result = import_roster(app, parsed, viewer.badge)
+                app.check_rules()  # a broken policy or calendar fails before anything is written
+                # The console answers at once; the daemon's workers recompute what the roster changes
+                # (the command line's `roster import` waits for it).
+                result = write_roster(app, parsed, viewer.badge)
             except FileProblemsError as exc:
                 return roster_page(request, viewer, 400, str(exc), problems=exc.problems)
             except UserError as exc:
