@@ -56,6 +56,7 @@ install: system-deps
 # Two workers: most tests wait on processes, sockets and quiet periods more than they use
 # a core (one worker took twice as long). The longer proofs are `make soak`'s.
 test: system-deps venv
+	$(BIN)/ruff check ingestd tests bench migrations
 	$(BIN)/pytest -q -n 2 -m 'not soak'
 
 # The long reliability proofs (a table of scenarios; every failure count must be 0).

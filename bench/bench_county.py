@@ -37,7 +37,7 @@ from ingestd import audit  # noqa: E402
 from ingestd.app import App, initialise  # noqa: E402
 from ingestd.changes import lock_key  # noqa: E402
 from ingestd.config import ReplicaSettings, Settings  # noqa: E402
-from ingestd.db.models import Job, Recording, Replica
+from ingestd.db.models import Job, Recording, Replica  # noqa: E402
 from ingestd.jobs.kinds import DERIVATIVES  # noqa: E402
 from ingestd.media.synthetic import ClipSpec, make_clip  # noqa: E402
 from tests.s3_server import start_s3  # noqa: E402
