@@ -147,7 +147,8 @@ def _refusal_text(person: Person, d: Decision, article: str | None) -> str:
         return f"{who} may not name {what}: it is another team's case"
     if d.why is Why.NO_OWNER:
         return (f"{who} may not {_ACT_ZH[d.act]} {what}: its officer and team are not known yet (no roster row "
-                f"or camera owner; `ingestd devices owner`), so only {ROLE_ZH[Role.LEGAL]} or {ROLE_ZH[Role.ADMIN]} may")
+                f"or camera owner; `ingestd devices owner`), so only {ROLE_ZH[Role.LEGAL]} or "
+                f"{ROLE_ZH[Role.ADMIN]} may")
     if d.act in READS:
         return (f"{what} belongs to another team: {person.badge} needs an approved access request to "
                 f"{d.act.value} it{cite}; `ingestd access request`")

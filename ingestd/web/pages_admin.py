@@ -69,7 +69,8 @@ def router(edge: Edge) -> APIRouter:
     def users_page(request: Request, viewer, status_code: int = 200, **extra):
         users = list_users(app)
         names = {u["badge"]: u["name"] for u in users}
-        tried = [(badge, names.get(badge), n, addresses) for badge, (n, addresses) in sorted(tried_accounts(app).items())]
+        tried = [(badge, names.get(badge), n, addresses)
+                 for badge, (n, addresses) in sorted(tried_accounts(app).items())]
         return edge.page(request, "users.html", viewer, status_code=status_code, users=users,
                          roles=[(role, ROLE_ZH[role]) for role in ROLES], tried=tried,
                          window=app.settings.web.login_window_minutes,

@@ -93,7 +93,8 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
     def case_page(request: Request, viewer: Viewer, case_no: str, status_code: int = 200, error: str | None = None):
         state, rows = the_case(viewer, case_no)
-        items = [{"id": rec.id, "name": rec.original_name, "start": local_text(rec.start, tz, MINUTE), "proves": ev.proves, "exported": ev.exported_at is not None,
+        items = [{"id": rec.id, "name": rec.original_name, "start": local_text(rec.start, tz, MINUTE),
+                  "proves": ev.proves, "exported": ev.exported_at is not None,
                   "deleted": rec.status == "deleted"} for rec, ev in rows]
         exports = recent_exports(app, None if viewer.person.unit_wide else viewer.badge, case_no)
         return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
