@@ -12,21 +12,18 @@ import sys
 import traceback
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from sqlalchemy import select
-
 from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_incidents, cli_jobs, cli_media,
                      cli_replica, cli_timeline, logs)
-from ingestd.app import App, initialise
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
-from ingestd.config import Settings, load_settings
-from ingestd.db.models import RECORDING_MADE, Device, Recording, RecordingCompliance
 from ingestd.errors import IngestdError, NoSpaceError, UserError
-from ingestd.ingest.names import valid_serial
-from ingestd.lookup import find_recording
 from ingestd.text import printable
+
+if TYPE_CHECKING:
+    from ingestd.config import Settings
+    from ingestd.db.models import Recording, RecordingCompliance
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="ingestd: verified offload of 执法记录仪 recordings into a write-once evidence store.")
@@ -64,6 +61,8 @@ app.command("export")(cli_evidence.export)
 def _root(ctx: typer.Context,
           config: Optional[Path] = typer.Option(None, "--config", help="ingestd.toml (default: $INGESTD_CONFIG, "
                                                                       "else <data_dir>/ingestd.toml)")) -> None:
+    from ingestd.config import load_settings
+
     settings = load_settings(config)
     logs.configure(settings.log_format, settings.log_level)
     ctx.obj = {"settings": settings}
@@ -72,6 +71,8 @@ def _root(ctx: typer.Context,
 @app.command()
 def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Create the data directory, originals store, signing key, database and default config."""
+    from ingestd.app import initialise
+
     result = initialise(settings_of(ctx))
     text = f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})"
     if result["first_admin"]:
@@ -85,6 +86,8 @@ def run(ctx: typer.Context) -> None:
     """The daemon: inbox watchers, ingest, and the scheduled compliance sweep."""
     from ingestd.daemon import run_daemon
 
+    from ingestd.app import App
+
     run_daemon(App.open(settings_of(ctx)))  # the daemon closes the app itself when it stops
 
 
@@ -95,6 +98,8 @@ def web(ctx: typer.Context,
                                            help="Port (default: web.port in ingestd.toml).")) -> None:
     """Serve the web console alone, without docking (`ingestd run` serves it with the daemon)."""
     from ingestd.web.server import WebServer
+
+    from ingestd.app import App
 
     application = App.open(settings_of(ctx))
     try:
@@ -121,6 +126,8 @@ def ingest(ctx: typer.Context,
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"path does not exist: {printable(str(path))}")
+    from ingestd.ingest.names import valid_serial
+
     if device is not None and (problem := valid_serial(device)) is not None:
         raise UserError(f"--device {printable(device)!r}: a camera serial {problem}")
     with opened_app(ctx) as application:
@@ -170,6 +177,10 @@ def recordings_list(ctx: typer.Context,
                     as_json: bool = JsonOpt) -> None:
     """List recordings, oldest first (the lists behind the report's figures)."""
     settings = settings_of(ctx)
+    from sqlalchemy import select
+
+    from ingestd.db.models import RECORDING_MADE, Device, Recording, RecordingCompliance
+
     made = RECORDING_MADE
     with opened_app(ctx) as application:
         with application.db.reading() as s:
@@ -207,6 +218,9 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
     settings = settings_of(ctx)
     with opened_app(ctx) as application:
         with application.db.reading() as s:
+            from ingestd.db.models import RecordingCompliance
+            from ingestd.lookup import find_recording
+
             rec, serial = find_recording(s, rec_id)
             data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
         data["probe"] = rec.probe

@@ -9,9 +9,6 @@ from typing import Optional
 import typer
 
 from ingestd.cli_support import ByOpt, JsonOpt, emit, opened_app, parse_date, parse_time, settings_of
-from ingestd.compliance.calendar import WorkCalendar
-from ingestd.compliance.deadline import upload_deadline
-from ingestd.compliance.policy import ASSIGNMENTS, get_policy, load_policies
 from ingestd.errors import UserError
 
 roster_app = typer.Typer(no_args_is_help=True, help="The duty roster (排班表).")
@@ -26,6 +23,10 @@ def deadline(ctx: typer.Context,
              returned: Optional[str] = typer.Option(None, "--returned", help="When the officer returned to the unit."),
              as_json: bool = JsonOpt) -> None:
     """The upload deadline of a recording under a policy (docs/rules.md)."""
+    from ingestd.compliance.calendar import WorkCalendar
+    from ingestd.compliance.deadline import upload_deadline
+    from ingestd.compliance.policy import ASSIGNMENTS, get_policy, load_policies
+
     settings = settings_of(ctx)
     tz = settings.tz
     chosen = get_policy(load_policies(settings.policies_dir), policy or settings.policy)
@@ -43,6 +44,8 @@ def rules(ctx: typer.Context,
           out: Optional[Path] = typer.Option(None, "--out", help="Write the page here (default: print it).")) -> None:
     """The rules page (docs/rules.md): every policy's values with their articles and the articles' words."""
     from ingestd.compliance.rules_doc import render
+
+    from ingestd.compliance.policy import load_policies
 
     page = render(load_policies(settings_of(ctx).policies_dir))
     if out is None:
@@ -70,6 +73,8 @@ def roster_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
 @calendar_app.command("show")
 def calendar_show(ctx: typer.Context, year: int = typer.Argument(...), as_json: bool = JsonOpt) -> None:
     """Days off on weekdays and working weekend days (调休) of a year, and where they come from."""
+    from ingestd.compliance.calendar import WorkCalendar
+
     settings = settings_of(ctx)
     cal = WorkCalendar.load(settings.calendar_path)
     day, holidays, workdays = date(year, 1, 1), [], []

@@ -1,19 +1,25 @@
 """What every command module shares: settings from the context, opening the app,
-printing, and parsing times given on the command line."""
+printing, and parsing times given on the command line.
+
+The command modules import only this, typer and light modules at the top: what a command
+needs (the database, the store, the web stack) is imported when it runs, so `ingestd --help`
+and a listing do not pay for every other command's libraries (a test keeps it so)."""
 
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import typer
 
-from ingestd.app import App
-from ingestd.config import Settings
 from ingestd.errors import UserError
+
+if TYPE_CHECKING:
+    from ingestd.app import App
+    from ingestd.config import Settings
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Who does it: the badge or user name of an enabled user.")
@@ -25,6 +31,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def open_app(ctx: typer.Context) -> App:
+    from ingestd.app import App
+
     return App.open(settings_of(ctx))
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from ingestd.cli_support import ByOpt, JsonOpt, emit, iso, opened_app, settings_of
-from ingestd.db.models import Device, Gap, RecordingCompliance
 from ingestd.timeline.reasons import REASONS
 
 gaps_app = typer.Typer(no_args_is_help=True, help="Interruptions that need a reason (中断说明).")
@@ -21,6 +18,11 @@ def gaps_list(ctx: typer.Context, open_only: bool = typer.Option(False, "--open"
               officer: Optional[str] = typer.Option(None, "--officer", help="Officer badge."),
               as_json: bool = JsonOpt) -> None:
     """Gaps, oldest first."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from ingestd.db.models import Device, Gap, RecordingCompliance
+
     settings = settings_of(ctx)
     comp = aliased(RecordingCompliance)
     with opened_app(ctx) as app:
