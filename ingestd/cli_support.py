@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ingestd.errors import UserError
+from ingestd.errors import AccessDenied, UserError
 
 if TYPE_CHECKING:
     from ingestd.app import App
@@ -40,8 +40,6 @@ def open_app(ctx: typer.Context) -> App:
 def opened_app(ctx: typer.Context, by: str | None = None) -> Iterator[App]:
     """The app for one command, closed (staging released, connections returned) however it ends.
     `by`: the acting person from --by, who must be an enabled user (checked here, once)."""
-    from ingestd.evidence.access import AccessDenied, record_refusal
-
     app = open_app(ctx)
     try:
         if by is not None:
@@ -50,6 +48,8 @@ def opened_app(ctx: typer.Context, by: str | None = None) -> Iterator[App]:
             acting(app, by)
         yield app
     except AccessDenied as exc:  # the refused change was rolled back; the refusal is kept
+        from ingestd.evidence.access import record_refusal
+
         record_refusal(app, exc.person, exc.decision, via="command line")
         raise
     finally:

@@ -32,6 +32,16 @@ class FileProblemsError(UserError):
         self.problems = problems
 
 
+class AccessDenied(UserError):
+    """A person may not do an act to a recording or a case (ingestd.evidence.access.may): the
+    one line names the person, the act and the thing; `person` and `decision` say it to a face
+    that words it in its own language and keeps the refusal in the audit log."""
+
+    def __init__(self, message: str, person: object, decision: object):
+        super().__init__(message)
+        self.person, self.decision = person, decision
+
+
 class ConfigError(UserError):
     """The configuration file or an environment override is invalid."""
 

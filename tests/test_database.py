@@ -9,8 +9,10 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
+from ingestd.db import migrate
+from ingestd.db.engine import Database
 from ingestd.db.models import RECORDING_MADE, Base, Recording
 from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 
@@ -126,3 +128,24 @@ def test_upgrade_backs_up_sqlite_before_migrating(tmp_path):
     old.dispose()
     assert migrate.upgrade(db, tmp_path / "backups") is None  # at head: nothing to back up
     db.dispose()
+
+
+def test_the_schema_question_answers_as_alembic_does(dock):
+    """Every command asks whether the schema is at head without loading Alembic: the answer is
+    Alembic's own, on a database at head, at an older revision and with no version at all."""
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    engine = create_engine(dock.settings.db_url)
+    db = Database.open(dock.settings.db_url, "test")
+    try:
+        for revision in (migrate.head_revision(), "0001", None):
+            with engine.begin() as conn:
+                conn.execute(text("delete from alembic_version"))
+                if revision:
+                    conn.execute(text("insert into alembic_version (version_num) values (:r)"), {"r": revision})
+            with engine.connect() as conn:
+                assert migrate.current_revision(db) == MigrationContext.configure(conn).get_current_revision()
+    finally:
+        db.dispose()
+        engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ingestd.app import App
 from ingestd.db.models import AccessRequest, Case, RecordingCompliance, User
 from ingestd.db.states import Credential, Grant, RequestStatus
-from ingestd.errors import UserError
+from ingestd.errors import AccessDenied, UserError
 from ingestd.lookup import find_recording
 from ingestd.users import ROLE_ZH, Role, require_user
 
@@ -121,14 +121,6 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
-
-
-class AccessDenied(UserError):
-    """A refusal: one line naming the person, the act and the recording or case."""
-
-    def __init__(self, person: Person, decision: Decision, article: str | None):
-        self.person, self.decision = person, decision
-        super().__init__(_refusal_text(person, decision, article))
 
 
 _ACT_ZH = {Act.VIEW: "view", Act.PLAY: "play", Act.EXPORT: "export", Act.ANNOTATE: "enter 证明对象 on",
@@ -247,13 +239,13 @@ def require(session: Session, person: Person, act: Act, recording_ids: list[str]
     for rec_id in recording_ids:
         decision = may(session, person, act, rec_id, now, known.get(rec_id, (None, None)))
         if not decision:
-            raise AccessDenied(person, decision, article)
+            raise AccessDenied(_refusal_text(person, decision, article), person, decision)
 
 
 def require_case(person: Person, case: Case | None, article: str | None, act: Act = Act.LINK_CASE) -> None:
     decision = may_name_case(person, case, act)
     if not decision:
-        raise AccessDenied(person, decision, article)
+        raise AccessDenied(_refusal_text(person, decision, article), person, decision)
 
 
 def acting_person(session: Session, by: str, doing: str = "") -> Person:

@@ -21,7 +21,8 @@ from fastapi.templating import Jinja2Templates
 
 from ingestd.app import App
 from ingestd.errors import UserError
-from ingestd.evidence.access import READS, AccessDenied, Decision, Person, Why, record_refusal
+from ingestd.errors import AccessDenied
+from ingestd.evidence.access import READS, Decision, Person, Why, record_refusal
 from ingestd.users import ROLE_ZH
 from ingestd.logs import event
 from ingestd.web import sessions
