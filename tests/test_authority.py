@@ -475,3 +475,22 @@ def test_one_viewing_is_one_entry_when_requests_race_on_postgresql(tmp_path):
             assert [d["file"] for _a, d in _entries(app, "recording.played", rec)] == ["proxy"]
         finally:
             app.close()
+
+
+def test_failures_elsewhere_never_end_the_owners_session(web):
+    """Someone failing to log in to the account from another address does not end the owner's
+    session, nor does the owner's one wrong current password while that goes on."""
+    from ingestd.web.sessions import sign_in
+
+    app, _clock = web
+    c = client(app)
+    log_in(c, "O1")
+    for _ in range(app.settings.web.login_failures_per_account + 3):
+        sign_in(app, "O1", "a wrong guess", "10.9.9.9")
+    token = csrf_of(c, "/password")
+    wrong = c.post("/password", data={"current_password": "not it", "new_password": "new pass 12345",
+                                      "repeat_password": "new pass 12345", "csrf_token": token})
+    assert wrong.status_code == 400 and c.get("/").status_code == 200
+    right = c.post("/password", data={"current_password": PASSWORD, "new_password": "new pass 12345",
+                                      "repeat_password": "new pass 12345", "csrf_token": token})
+    assert right.status_code == 303 and c.get("/").status_code == 200

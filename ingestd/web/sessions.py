@@ -181,9 +181,11 @@ def sign_in(app: App, badge: str, secret: str, address: str, kind: str = "passwo
 
 def check_current_password(app: App, viewer: Viewer, given: str, address: str) -> LoginOutcome:
     """The current password before a change of it, guessed no more freely than at the log-in:
-    each wrong one is a failed log-in (counted and audited the same way), and once the log-in
-    throttle holds for this account and address, the session is ended."""
-    if throttled(app, viewer.badge, address):
+    each wrong one is a failed log-in (counted and audited the same way), and once this account
+    has failed `login_failures_per_account` times from this address within the window, the
+    session ends. Only this address's failures count: someone failing to log in to the account
+    elsewhere must not end its owner's session."""
+    if _guessed_too_often(app, viewer.badge, address):
         _end_for_guessing(app, viewer, address)
         return LoginOutcome.THROTTLED
     with app.db.reading() as s:
@@ -194,10 +196,20 @@ def check_current_password(app: App, viewer: Viewer, given: str, address: str) -
     with app.changes.begin(viewer.badge) as ch:
         ch.session.add(LoginAttempt(badge=viewer.badge, address=address, at=app.clock.now(), ok=False))
         ch.record("web.password_check_failed", "user", viewer.badge, address=address)
-    if throttled(app, viewer.badge, address):
+    if _guessed_too_often(app, viewer.badge, address):
         _end_for_guessing(app, viewer, address)
         return LoginOutcome.THROTTLED
     return LoginOutcome.REFUSED
+
+
+def _guessed_too_often(app: App, badge: str, address: str) -> bool:
+    w = app.settings.web
+    since = app.clock.now() - timedelta(minutes=w.login_window_minutes)
+    with app.db.reading() as s:
+        n = s.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.badge == badge, LoginAttempt.address == address, LoginAttempt.at >= since,
+            LoginAttempt.ok.is_(False))).scalar_one()
+    return n >= w.login_failures_per_account
 
 
 def _end_for_guessing(app: App, viewer: Viewer, address: str) -> None:
