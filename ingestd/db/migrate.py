@@ -60,7 +60,8 @@ def head_revision() -> str:
             revised.add(found["down_revision"])
     heads = revisions - revised
     if len(heads) != 1:
-        raise IngestdError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): exactly one is needed")
+        raise IngestdError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): "
+                           f"exactly one is needed")
     return heads.pop()
 
 

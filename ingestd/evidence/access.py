@@ -28,8 +28,6 @@ from ingestd.lookup import find_recording
 from ingestd.users import ROLE_ZH, Role, require_user
 
 MAX_HOURS = 24 * 30
-
-
 ACTIONS = tuple(g.value for g in Grant)
 
 
@@ -89,11 +87,6 @@ class Person:
         if self.credential is Credential.PIN:
             return False
         return self.unit_wide or (self.role is Role.TEAM_HEAD and team is not None and team == self.team)
-
-    def of_team(self, badge: str | None, team: str | None) -> bool:
-        """Their own recording, or (with the password) one of their team's."""
-        return (badge is not None and badge == self.badge) or (
-            self.credential is Credential.PASSWORD and team is not None and team == self.team)
 
 
 class Why(StrEnum):

@@ -58,11 +58,13 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
                                                        .limit(SHOWN * 5)).scalars()]
         owner_of = teams_of(list({a["recording_id"] for a in rows}))
         mine = [a for a in rows if a["requester"] == viewer.badge][:SHOWN]
-        to_decide = [{**a, "team": owner_of.get(a["recording_id"], (None, None))[1]} for a in rows
-                     if a["requester"] != viewer.badge and (viewer.person.unit_wide or
-                                                            sees(viewer, owner_of.get(a["recording_id"], (None, None))))]
+        def owner(a: dict) -> tuple[str | None, str | None]:
+            return owner_of.get(a["recording_id"], (None, None))
+
+        to_decide = [{**a, "team": owner(a)[1]} for a in rows
+                     if a["requester"] != viewer.badge and sees(viewer, owner(a))]
         for a in to_decide:
-            a["can_decide"] = a["status"] == "pending" and decides(viewer, owner_of.get(a["recording_id"], (None, None)))
+            a["can_decide"] = a["status"] == "pending" and decides(viewer, owner(a))
         return edge.page(request, "access.html", viewer, status_code=status_code, error=error, mine=mine,
                          others=to_decide[:SHOWN], article=app.policy.cite("access"),
                          can_change=may_change(viewer.role, Page.ACCESS, viewer.kind))
