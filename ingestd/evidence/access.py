@@ -271,6 +271,10 @@ def request_access(app: App, rec_id: str, action: str, purpose: str, by: str) ->
         return request_dict(req)
 
 
+# Who decides access requests and deletions at all; which of them may decide one is may_decide's.
+DECIDERS = (Role.TEAM_HEAD.value, Role.ADMIN.value)
+
+
 def may_decide(person: Person, owner_team_name: str | None) -> bool:
     """An access request (and a deletion, four eyes) is decided by the head of the recording's
     team or an admin."""
@@ -286,7 +290,7 @@ def decide(app: App, request_id: int, by: str, approve: bool, hours: int = 72) -
         raise UserError(f"--hours must be between 1 and {MAX_HOURS}")
     with app.changes.begin(by) as ch:
         s = ch.session
-        approver = require_user(s, by, ("team_head", "admin"), "decide access requests")
+        approver = require_user(s, by, DECIDERS, "decide access requests")
         req = s.get(AccessRequest, request_id)
         if req is None or req.status != RequestStatus.PENDING:
             raise UserError(f"no pending access request {request_id}")

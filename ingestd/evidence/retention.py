@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import Case, Deletion, Evidence, Recording, RecordingCompliance
 from ingestd.errors import UserError
-from ingestd.evidence.access import Act, Person, acting_person, may_decide, require
+from ingestd.evidence.access import DECIDERS, Act, Person, acting_person, may_decide, require
 from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
 from ingestd.ingest.store import Signature
@@ -166,7 +166,7 @@ def refuse_deletion(app: App, deletion_id: int, by: str) -> dict:
 
 def _pending(s, deletion_id: int, by: str, doing: str) -> Deletion:
     """A pending deletion `by` may decide: an admin, or the head of the recording's team."""
-    decider = require_user(s, by, ("team_head", "admin"), f"{doing} a deletion")
+    decider = require_user(s, by, DECIDERS, f"{doing} a deletion")
     row = s.get(Deletion, deletion_id)
     if row is None or row.status != "pending":
         raise UserError(f"no pending deletion {deletion_id}")
