@@ -127,6 +127,9 @@ _KINDS = [
     FindingKind("evidence_disc_missing", Severity.WARNING, "证据未刻盘入卷",
                 "recording {recording_id} in case {case_no}: no disc holds it with its 证明对象 (due {due})",
                 "evidence_disc"),
+    FindingKind("long_term_not_on_medium", Severity.WARNING, "长期保存未刻盘",
+                "recording {recording_id} ({category}): kept long-term but on no disc image (光盘 or removable "
+                "medium)", "long_term"),
     FindingKind("maker_unknown", Severity.WARNING, "制作人不明",
                 "recording {recording_id}: no officer known for it, so 制作人 is blank",
                 "evidence_metadata"),
@@ -176,6 +179,7 @@ MESSAGES_ZH: dict[str, str] = {
     "evidence_missing_proves": "案件 {case_no} 的记录 {recording_id:.12}：证明对象未填写",
     "alert_test": "来自 {dock} 的测试消息：此通道可以送达",
     "maker_unknown": "记录 {recording_id:.12}：无法确定制作人",
+    "long_term_not_on_medium": "记录 {recording_id:.12}（{category}）：应长期保存，尚未刻录光盘或存入移动存储介质",
     "proves_missing_stored": "记录 {recording_id:.12}：存储时未附记证明对象",
     "evidence_disc_missing": "案件 {case_no} 的记录 {recording_id:.12}：尚无载明证明对象的光盘（应于 {due} 前刻盘入卷）",
     "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"

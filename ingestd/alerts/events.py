@@ -1,8 +1,8 @@
 """What deserves an alert, read from the database: deadlines about to pass (remind the
 officer and the team head), deadlines passed (escalate), damaged files and device faults
 (at once), interruptions left unexplained too long (at once where the policy says 立即),
-cameras still holding recordings already stored (不得自行保管), and store failures. Each event has a key that names it for good, so raising it again is
-a no-op; only events of the last `LOOKBACK` are looked at, so a first start on an old
+cameras still holding recordings already stored (不得自行保管), and store failures. Each
+event has a key that names it for good, so raising it again is a no-op; only events of the last `LOOKBACK` are looked at, so a first start on an old
 database does not page people about last year."""
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from ingestd.app import App
 from ingestd.compliance.due import due_soon
-from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, RecordingCompliance, Shift,
-                               SourceFile, User)
+from ingestd.compliance.recompute import build_judge
+from ingestd.compliance.status import another_cameras_damage
+from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, Recording, RecordingCompliance,
+                               Shift, SourceFile, User)
 from ingestd.findings import CATALOGUE, Finding, Severity
 from ingestd.localtime import MINUTE, local_text
 from ingestd.replica.status import lagging_finding
@@ -70,12 +72,19 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
 
         owners = dict(s.execute(select(Device.id, Device.owner_badge)).all())
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
-        for inc, serial, device_id, officer in s.execute(
-                select(Incident, Device.serial, Device.id, RecordingCompliance.officer_badge)
+        judge = None
+        for inc, serial, device_id, officer, recorded_by in s.execute(
+                select(Incident, Device.serial, Device.id, RecordingCompliance.officer_badge, Recording.device_id)
                 .outerjoin(DockSession, DockSession.id == Incident.dock_session_id)
                 .outerjoin(Device, Device.id == DockSession.device_id)
+                .outerjoin(Recording, Recording.id == Incident.recording_id)
                 .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Incident.recording_id)
                 .where(Incident.opened_at > since, Incident.status == "open")):
+            if recorded_by is not None and device_id is not None and recorded_by != device_id:
+                # Another camera's file with the same bytes: its own officer hears of it.
+                judge = judge or build_judge(app)
+                officer = another_cameras_damage(judge, inc.recording_id, serial, inc.facts,
+                                                 inc.opened_at).officer_badge
             badge = officer or owners.get(device_id)
             facts = inc.facts or {"path": inc.detail, "reason": "—"}  # incidents from before facts were kept
             finding = Finding(inc.code, {"device": serial, **facts, "incident_id": inc.id,
@@ -84,16 +93,20 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
                                      tuple(b for b in (badge, *heads.get(teams.get(badge), []), *admins) if b)))
 
         # 不得自行保管: a camera docked still holding stored recordings older than the unit allows.
-        keep = timedelta(days=app.policy.self_keeping.max_days)
-        for ds, serial, owner in s.execute(
-                select(DockSession, Device.serial, Device.owner_badge).join(Device, Device.id == DockSession.device_id)
+        # It goes to the officer who held the camera until this dock (the roster's, else its
+        # registered owner) and that officer's team head.
+        for ds, serial in s.execute(
+                select(DockSession, Device.serial).join(Device, Device.id == DockSession.device_id)
                 .where(DockSession.started_at > since, DockSession.camera_kept_files > 0)):
-            if ds.camera_kept_oldest is None or ds.camera_kept_oldest >= ds.started_at - keep:
+            if not app.policy.self_keeping.kept_too_long(ds.camera_kept_oldest, ds.started_at):
                 continue
+            judge = judge or build_judge(app)
+            holder = judge.officer(serial, None, ds.started_at, handed_in=True)
+            team = teams.get(holder.badge) or holder.team
             finding = Finding("camera_holds_stored", {"device": serial, "files": ds.camera_kept_files,
                                                       "oldest": local(ds.camera_kept_oldest)})
             events.append(AlertEvent(f"kept:{ds.id}", finding, serial,
-                                     tuple(b for b in (owner, *heads.get(teams.get(owner), [])) if b)))
+                                     tuple(b for b in (holder.badge, *heads.get(team, [])) if b)))
 
         # 立即报告 where the policy says so (002 第14条): the team head hears of a gap when it is
         # found; elsewhere once it has stayed unexplained for open_gap_hours.

@@ -7,6 +7,7 @@ ones. A malformed profile fails at start, naming its file and the key.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,13 @@ class Retention(_Strict):
 class LongTerm(_Strict):
     categories: list[str] = []
     article: str | None = None
+    # 采取刻录光盘、使用移动存储介质等方式长期保存 (001 第17条): a recording in one of the
+    # categories must also be on a disc image (光盘 or removable medium) the dock made.
+    on_medium: bool = False
+    names: dict[str, str] = {}  # category -> the regulation's words for it
+
+    def name(self, category: str) -> str:
+        return self.names.get(category, category)
 
 
 class Interruptions(_Strict):
@@ -84,7 +92,24 @@ class EvidenceRules(_Strict):
 
 
 class SelfKeeping(_Strict):
-    max_days: int = Field(3, ge=0, le=365)  # a camera may still hold stored recordings this long
+    # How long after it was made a recording already stored may still be on its camera at a
+    # dock before that is a finding. The regulations give no grace period (24 小时内 … 不得自行
+    # 保管, 001 第25条, 002 第16条, 003 第41条): it is the unit's setting (本单位设定).
+    max_hours: int = Field(24, ge=0, le=24 * 365)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _days_as_hours(cls, data: object) -> object:
+        # Policy files written before the setting was in hours said `max_days`.
+        if isinstance(data, dict) and "max_days" in data and "max_hours" not in data:
+            data = {**data, "max_hours": data["max_days"] * 24}
+            del data["max_days"]
+        return data
+
+    def kept_too_long(self, oldest: datetime | None, docked_at: datetime) -> bool:
+        """Whether a camera docked at `docked_at`, still holding stored recordings the oldest of
+        which was made at `oldest`, has kept them longer than the unit allows."""
+        return oldest is not None and oldest < docked_at - timedelta(hours=self.max_hours)
 
 
 # The rules a policy can back with an article ([articles]); the deadline, archive, retention,

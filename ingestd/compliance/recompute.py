@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from ingestd.app import App
 from ingestd.compliance import rollup
@@ -41,8 +41,14 @@ def build_judge(app: App) -> Judge:
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
         rostered = [(a, b) for a, b in s.execute(select(RosterImport.period_start, RosterImport.period_end))]
+        docks: dict[str, list[datetime]] = {}
+        for serial, started in s.execute(select(Device.serial, DockSession.started_at)
+                                         .join(DockSession, DockSession.device_id == Device.id)
+                                         .where(Device.owner_badge.is_(None)).order_by(DockSession.started_at)):
+            docks.setdefault(serial, []).append(started)
     trips = tuple(app.policy.upload.exception.assignments)
-    return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts, trips), owners, teams, rostered)
+    return Judge(app.policy, app.calendar, app.settings.tz, ShiftIndex(shifts, trips), owners, teams, rostered,
+                 docks)
 
 
 def recompute(app: App, window: tuple[date, date] | None = None, judge: Judge | None = None,
@@ -157,16 +163,9 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
     shift_filter = [Shift.day.between(*window)] if window else []
     if cameras is not None:
         shift_filter.append(Shift.camera.in_(list(cameras.values())))
-    # A trip (连续工作/异地执法/偏远地区) brings its recordings home until the return.
-    until = case((Shift.returned_at > Shift.shift_end, Shift.returned_at), else_=Shift.shift_end)
     with app.db.reading() as s:
         shifts = s.execute(select(Shift).where(*shift_filter)).scalars().all()
-        uploads = dict((sid, (n, last)) for sid, n, last in s.execute(
-            select(Shift.id, func.count(Recording.id), func.max(Recording.ingested_at, type_=UTCDateTime))
-            .join(Device, Device.serial == Shift.camera)
-            .join(Recording, (Recording.device_id == Device.id) & (Recording.start >= Shift.shift_start)
-                  & (Recording.start < until))
-            .where(*shift_filter).group_by(Shift.id)))
+        uploads = _uploads_by_shift(s, judge, shifts)
         docks = dict(s.execute(
             select(Shift.id, func.min(DockSession.started_at, type_=UTCDateTime))
             .join(Device, Device.serial == Shift.camera)
@@ -175,8 +174,7 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
     now = app.clock.now()
     rows = []
     for sh in shifts:
-        fact = ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at,
-                         sh.camera)
+        fact = judge.shifts.by_id.get(sh.id) or _fact(sh)
         n, last = uploads.get(sh.id, (0, None))
         verdict = judge.shift(fact, n, last, docks.get(sh.id), now)
         rows.append({"id": sh.id, "deadline": verdict.deadline.at if verdict.deadline else None,
@@ -191,3 +189,29 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
             ch.session.execute(update(Shift), chunk)
             ch.record("compliance.shifts_recomputed", "shifts", str(chunk[0]["id"]), last=chunk[-1]["id"],
                       count=len(chunk), status=dict(Counter(r["status"] for r in chunk)))
+
+
+def _fact(sh: Shift) -> ShiftFact:
+    return ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at, sh.camera)
+
+
+def _uploads_by_shift(s, judge: Judge, shifts: list[Shift]) -> dict[int, tuple[int, datetime | None]]:
+    """How many recordings each shift's camera brought, and when the last was stored: a
+    recording counts for the shift the judge gives its time (its hours, or its trip until
+    the return), the one rule that also names its officer."""
+    cameras = sorted({sh.camera for sh in shifts if sh.camera})
+    if not cameras:
+        return {}
+    counts: dict[int, tuple[int, datetime | None]] = {}
+    query = (select(Device.serial, RECORDING_MADE, Recording.ingested_at)
+             .join(Device, Device.id == Recording.device_id)
+             .where(Device.serial.in_(cameras), Recording.kind != "sidecar",
+                    RECORDING_MADE >= min(sh.shift_start for sh in shifts)))
+    wanted = {sh.id for sh in shifts}
+    for serial, when, stored in s.execute(query.execution_options(yield_per=BATCH)):
+        shift = judge.shifts.camera_at(serial, when)
+        if shift is None or shift.id not in wanted:
+            continue
+        n, last = counts.get(shift.id, (0, None))
+        counts[shift.id] = (n + 1, stored if last is None or stored > last else last)
+    return counts

@@ -26,7 +26,9 @@ from ingestd.app import App
 from ingestd.db.models import (ComplianceDaily, Device, DockSession, Evidence, ExportItem, Gap, Incident, Officer,
                                Recording, RecordingCompliance, Shift, User)
 from ingestd.errors import UserError
+from ingestd.compliance.recompute import build_judge
 from ingestd.compliance.rollup import LATE_BUCKETS
+from ingestd.compliance.status import another_cameras_damage
 from ingestd.evidence.cases import case_findings, case_states
 from ingestd.findings import CATALOGUE, Finding
 from ingestd.replica.status import lagging_finding
@@ -104,6 +106,11 @@ class ItemList:
     total: int
     items: list[dict]
     command: str  # the command that lists all of them
+
+    def __post_init__(self) -> None:
+        # Every list is one table in every format (team, officer, name, detail, article): an
+        # item about a case or the unit names no officer, and says so rather than lacking the key.
+        self.items = [{"team": None, "officer": None, "officer_name": None, **item} for item in self.items]
 
     @property
     def label_zh(self) -> str:
@@ -205,6 +212,7 @@ class _Builder:
         self._gaps(s)
         self._evidence(s)
         self._discs(s)
+        self._long_term(s)
         self._incidents(s)
         self._off_duty(s)
         self._devices(s)
@@ -417,14 +425,47 @@ class _Builder:
         self.lists["evidence_disc_missing"] = ItemList("evidence_disc_missing", total, items,
                                                        self._command("case list", scoped=False))
 
+    def _long_term(self, s) -> None:
+        """长期保存 on a disc or removable medium (001 第17条), where the policy asks for it: a
+        recording in a long-term category with no disc image holding it."""
+        if not self.app.policy.long_term.on_medium:
+            return
+        rc = RecordingCompliance
+        on_disc = (select(ExportItem.id).where(ExportItem.recording_id == Evidence.recording_id,
+                                               ExportItem.disc.is_(True)).exists())
+        rows = s.execute(select(rc.team, rc.officer_badge, rc.made_at, rc.recording_id, Evidence.long_term)
+                         .join(Recording, Recording.id == rc.recording_id)
+                         .join(Evidence, Evidence.recording_id == rc.recording_id)
+                         .where(Evidence.long_term.is_not(None), Recording.status != "deleted", ~on_disc,
+                                *self._in_period())
+                         .order_by(rc.team, rc.officer_badge, rc.made_at)).all()
+        names = self.app.policy.long_term.name
+        items = [self._item("long_term_not_on_medium", self._key(team, badge), recording_id=rid,
+                            category=names(category), made_at=self._iso(made))
+                 for team, badge, made, rid, category in rows[:self.req.item_limit]]
+        self.lists["long_term_not_on_medium"] = ItemList("long_term_not_on_medium", len(rows), items,
+                                                         self._command("recordings list"))
+
     def _incidents(self, s) -> None:
         """Damaged files (002 第16条) and the incidents opened for them, open or closed."""
-        found = s.execute(select(Incident, Recording.original_name, Device.serial)
+        found = s.execute(select(Incident, Recording.original_name, Device.serial,
+                                 Recording.device_id != func.coalesce(DockSession.device_id, Recording.device_id))
                           .join(Recording, Recording.id == Incident.recording_id)
-                          .outerjoin(Device, Device.id == Recording.device_id)).all()
-        where = self._in_period_ids(s, list({inc.recording_id for inc, _n, _s in found}))
-        rows = sorted(((*where[inc.recording_id][:2], inc, name, serial) for inc, name, serial in found
-                       if inc.recording_id in where), key=lambda r: (r[0] or "", r[1] or "", r[2].id))
+                          .outerjoin(DockSession, DockSession.id == Incident.dock_session_id)
+                          .outerjoin(Device, Device.id == func.coalesce(DockSession.device_id,
+                                                                        Recording.device_id))).all()
+        where = self._in_period_ids(s, list({inc.recording_id for inc, _n, _s, elsewhere in found if not elsewhere}))
+        rows = [(*where[inc.recording_id][:2], inc, name, serial) for inc, name, serial, elsewhere in found
+                if not elsewhere and inc.recording_id in where]
+        judge = build_judge(self.app) if any(elsewhere for *_r, elsewhere in found) else None
+        for inc, name, serial, elsewhere in found:
+            if elsewhere:  # the same bytes as another camera's file: this camera's officer and period
+                v = another_cameras_damage(judge, inc.recording_id, serial, inc.facts, inc.opened_at)
+                made = (inc.facts or {}).get("made")
+                when = datetime.fromisoformat(made) if made else inc.opened_at
+                if self.lo <= when < self.hi and (self.req.team is None or v.team == self.req.team):
+                    rows.append((v.team, v.officer_badge, inc, name, serial))
+        rows.sort(key=lambda r: (r[0] or "", r[1] or "", r[2].id))
         items, total = [], 0
         for team, badge, inc, name, serial in rows:
             key = self._key(team, badge)
@@ -475,14 +516,13 @@ class _Builder:
         newest = (select(DockSession.device_id, func.max(DockSession.started_at).label("at"))
                   .where(DockSession.started_at >= self.lo, DockSession.started_at < self.hi,
                          DockSession.device_id.is_not(None)).group_by(DockSession.device_id).subquery())
-        keep = timedelta(days=self.app.policy.self_keeping.max_days)
         for dev_id, serial, files, oldest, at in s.execute(
                 select(Device.id, Device.serial, DockSession.camera_kept_files, DockSession.camera_kept_oldest,
                        DockSession.started_at)
                 .join(newest, newest.c.device_id == Device.id)
                 .join(DockSession, (DockSession.device_id == Device.id) & (DockSession.started_at == newest.c.at))
                 .where(DockSession.camera_kept_files > 0)):
-            if oldest is not None and oldest < at - keep:
+            if self.app.policy.self_keeping.kept_too_long(oldest, at):
                 entry = per_device.setdefault(dev_id, {"device": serial, "findings": {}})
                 entry["findings"]["camera_holds_stored"] = files
                 entry["kept_oldest"] = self._iso(oldest)

@@ -58,7 +58,11 @@ def write_roster(app: App, roster: Roster, actor: str) -> dict:
         last = max([end] + [r.returned_at.astimezone(app.settings.tz).date() for r in trips if r.returned_at])
         if any(r.returned_at is None for r in trips):
             last = max(last, end + timedelta(days=OPEN_TRIP_DAYS))
-        spec = recompute_spec({"from": (start - timedelta(days=1)).isoformat(),
+        # A trip rostered one row a day may have begun in an earlier file: its return, entered
+        # here, moves the deadlines of those rows too.
+        first_rows = {r.badge: r for r in sorted(roster.rows, key=lambda r: r.start, reverse=True)}.values()
+        first = start - timedelta(days=OPEN_TRIP_DAYS if any(r in trips for r in first_rows) else 0)
+        spec = recompute_spec({"from": (first - timedelta(days=1)).isoformat(),
                                "to": (last + timedelta(days=1)).isoformat()})
         enqueue(ch, [spec], now)
     return {"import": import_id, "file": roster.file_name, "period": [start.isoformat(), end.isoformat()],

@@ -44,7 +44,9 @@ def _rows(p: Policy) -> list[tuple[str, str, str]]:
          else "recordings used as evidence (in a case)", cite("evidence_metadata")),
         ("Evidence on disc (刻盘入卷 / 光碟)", disc, cite("evidence_disc") if p.evidence.disc != "none" else SETTING),
         ("录音内容 note in the 文字说明", "included where entered", cite("recording_content_note")),
-        ("Camera still holding stored recordings (不得自行保管)", f"a finding after {p.self_keeping.max_days} days",
+        ("Camera still holding stored recordings (不得自行保管)", "a finding when a recording an earlier dock of "
+         "the same camera stored is still on it, made more than "
+         f"{p.self_keeping.max_hours} h before the dock ({SETTING}: the regulation gives no grace period)",
          cite("self_keeping")),
         ("Device checks (battery, storage, clock, faults)", "per camera at every dock", cite("device_check")),
         ("Originals never cut, edited or deleted", "write-once store, fixity checks", cite("integrity")),

@@ -8,8 +8,8 @@ rostered shift still owes. Pure functions over typed facts: recompute.py does th
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ingestd.compliance.calendar import CalendarNotCovered, WorkCalendar
@@ -62,6 +62,45 @@ class ShiftVerdict:
 
 
 FOREVER = datetime.max.replace(tzinfo=timezone.utc)
+# A camera the roster issued and no one owns is taken to stay with its officer after the shift
+# until it is docked, but not past this: a camera left out longer is anybody's guess.
+ISSUE_OUTLASTS_SHIFT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Maker:
+    badge: str | None
+    source: OfficerSource
+    shift: ShiftFact | None = None  # the rostered shift the recording was made in
+    team: str | None = None  # the roster's team for the camera's officer
+    conflict: str | None = None  # the roster and the registered owner name different officers
+
+
+def join_trips(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[ShiftFact]:
+    """A trip rostered one row a day is one trip (the return exception of 000 第30条, 001 第25条,
+    002 第16条, 003 第41条, 004 第27条, 第2款 each): an officer's consecutive rows on the same
+    连续工作/异地执法/偏远地区 assignment run to the return entered on any of them, so every row of
+    the trip carries that return. A return ends the trip: a later row on the same assignment
+    starts the next one."""
+    by_badge: dict[str, list[ShiftFact]] = {}
+    for s in shifts:
+        by_badge.setdefault(s.badge, []).append(s)
+    joined: list[ShiftFact] = []
+    for rows in by_badge.values():
+        rows.sort(key=lambda s: s.start)
+        run: list[ShiftFact] = []
+        for s in rows + [None]:
+            if run and (s is None or s.assignment != run[0].assignment or run[-1].returned_at is not None):
+                back = run[-1].returned_at
+                joined += [replace(r, returned_at=back) for r in run]
+                run = []
+            if s is None:
+                break
+            if s.assignment in trip_kinds:
+                run.append(s)
+            else:
+                joined.append(s)
+    return joined
 
 
 class _Timeline:
@@ -74,6 +113,11 @@ class _Timeline:
         self.shifts = sorted(shifts, key=lambda s: s.start)
         self.starts = [s.start for s in self.shifts]
         self.trip_kinds = trip_kinds
+
+    def latest(self, when: datetime) -> ShiftFact | None:
+        """The last shift begun by `when`."""
+        i = bisect.bisect_right(self.starts, when) - 1
+        return self.shifts[i] if i >= 0 else None
 
     def at(self, when: datetime) -> ShiftFact | None:
         i = bisect.bisect_right(self.starts, when) - 1
@@ -92,6 +136,8 @@ class _Timeline:
 
 class ShiftIndex:
     def __init__(self, shifts: list[ShiftFact], trip_kinds: tuple[str, ...] = ()):
+        shifts = join_trips(shifts, trip_kinds)
+        self.by_id = {s.id: s for s in shifts}
         by_camera: dict[str, list[ShiftFact]] = {}
         by_badge: dict[str, list[ShiftFact]] = {}
         for s in shifts:
@@ -119,27 +165,56 @@ class Judge:
     owners: dict[str, str]  # device serial -> registered owner badge
     teams: dict[str, str | None]  # badge -> team
     rostered: list[tuple[date, date]]  # periods some roster covers
+    # serial -> dock start times, in order, of cameras no one is registered to (their holder
+    # between shifts is whoever the roster last issued them to, until they are handed in)
+    docks: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def officer(self, serial: str | None, badge_in_name: str | None, when: datetime | None,
+                handed_in: bool = False) -> Maker:
+        """Whose recording this is (制作人) and where that comes from. The roster's camera for a
+        shift decides the shift's time, a registered owner the rest; a camera the roster issues
+        and no one owns stays with its officer until it is docked again (`handed_in`: `when` is
+        the dock that hands it in, so whoever held it until then)."""
+        shift = self.shifts.camera_at(serial, when) if when else None
+        owner = self.owners.get(serial) if serial else None
+        if shift is not None:
+            conflict = (f"the roster issues camera {serial} to {shift.badge} for this shift; its registered owner "
+                        f"is {owner}") if owner and owner != shift.badge else None
+            return Maker(shift.badge, OfficerSource.ROSTER, shift, shift.team, conflict)
+        if owner:
+            return Maker(owner, OfficerSource.DEVICE_OWNER)
+        issued = self._issued(serial, when, handed_in) if when else None
+        if issued is not None:
+            return Maker(issued.badge, OfficerSource.ROSTER, None, issued.team)
+        if badge_in_name:
+            return Maker(badge_in_name, OfficerSource.FILE_NAME)
+        return Maker(None, OfficerSource.NONE)
+
+    def _issued(self, serial: str | None, when: datetime, at_dock: bool) -> ShiftFact | None:
+        timeline = self.shifts.by_camera.get(serial) if serial else None
+        last = timeline.latest(when) if timeline else None
+        if last is None:
+            return None
+        docks = self.docks.get(serial, [])
+        i = bisect.bisect_left(docks, last.end)
+        returned = docks[i] if i < len(docks) else FOREVER
+        if at_dock:  # whoever it was last issued to hands it in, however long they kept it
+            return last if when <= returned else None
+        return last if when < min(returned, last.end + ISSUE_OUTLASTS_SHIFT) else None
 
     def recording(self, rec: RecordingFact) -> RecordingVerdict:
         when = rec.start or rec.end
-        shift = self.shifts.camera_at(rec.serial, when) if when else None
-        if shift is not None:
-            badge, source = shift.badge, OfficerSource.ROSTER
-        elif rec.serial and self.owners.get(rec.serial):
-            badge, source = self.owners[rec.serial], OfficerSource.DEVICE_OWNER
-        elif rec.badge_in_name:
-            badge, source = rec.badge_in_name, OfficerSource.FILE_NAME
-        else:
-            badge, source = None, OfficerSource.NONE
-        duty = shift or (self.shifts.badge_at(badge, when) if when else None)
-        team = duty.team if duty else self.teams.get(badge) if badge else None
+        maker = self.officer(rec.serial, rec.badge_in_name, when)
+        badge, source, conflict = maker.badge, maker.source, maker.conflict
+        duty = maker.shift or (self.shifts.badge_at(badge, when) if when else None)
+        team = duty.team if duty else (self.teams.get(badge) or maker.team) if badge else None
         # 002 第21条(六): a recording made while its officer was not on duty is for review.
         off_duty = bool(badge and when and duty is None and self._is_rostered(when))
         duty_id = duty.id if duty else None
 
         def undetermined(note: str) -> RecordingVerdict:
             return RecordingVerdict(rec.id, badge, source, team, duty_id, None, UploadStatus.UNDETERMINED, None,
-                                    off_duty, note)
+                                    off_duty, _joined(conflict, note))
 
         ended = rec.end or rec.start
         if ended is None:
@@ -162,7 +237,7 @@ class Judge:
         note = "the end time is unknown: on time by the deadline counted from its start" if rec.end is None else None
         return RecordingVerdict(rec.id, badge, source, team, duty_id, deadline,
                                 UploadStatus.LATE if late_by > 0 else UploadStatus.ON_TIME,
-                                late_by if late_by > 0 else None, off_duty, note)
+                                late_by if late_by > 0 else None, off_duty, _joined(conflict, note))
 
     def _awaiting_return(self, duty: ShiftFact | None) -> bool:
         return (duty is not None and duty.returned_at is None
@@ -194,3 +269,17 @@ class Judge:
     def _is_rostered(self, when: datetime) -> bool:
         day = when.astimezone(self.tz).date()
         return any(a <= day <= b for a, b in self.rostered)
+
+
+def _joined(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
+def another_cameras_damage(judge: Judge, recording_id: str, serial: str | None, facts: dict | None,
+                           opened_at: datetime) -> RecordingVerdict:
+    """Whose damaged file an incident is when its camera is not the one whose bytes it matched
+    (two cameras' empty files are one recording): judged as a recording of that camera made
+    when its own file says, so the officer, team and period are that camera's."""
+    facts = facts or {}
+    made = datetime.fromisoformat(facts["made"]) if facts.get("made") else None
+    return judge.recording(RecordingFact(recording_id, serial, facts.get("badge"), made, None, opened_at))

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ingestd.changes import Change
 from ingestd.db.models import Device, DockSession, Incident, Recording, SourceFile, storage_fill
@@ -148,13 +149,20 @@ def release_session(app: "App", ctx: DockContext, counts: dict[str, int], bytes_
 
 
 def _kept_on_camera(ch: Change, ctx: DockContext) -> tuple[int, datetime | None]:
-    """Files this dock found on the camera whose bytes the store already held, and when the
-    oldest of them was made: what the officer kept on the camera after uploading it."""
+    """Files this dock found on the camera that an earlier dock of this same camera stored, and
+    when the oldest of them was made: what the officer kept on the camera after uploading it
+    (不得自行保管). Two copies of one clip in the dump, or bytes another camera brought (two
+    empty files), were never uploaded from this camera, so they are not kept ones."""
+    if ctx.device_id is None:
+        return 0, None  # no serial: no earlier dock is known to be this camera's
+    stored_at = aliased(DockSession)
     when = func.coalesce(Recording.start_corrected, Recording.start, Recording.end)
     n, oldest = ch.session.execute(
         select(func.count(func.distinct(SourceFile.recording_id)), func.min(when, type_=UTCDateTime))
         .join(Recording, Recording.id == SourceFile.recording_id)
-        .where(SourceFile.dock_session_id == ctx.session_id, SourceFile.outcome == "duplicate")).one()
+        .join(stored_at, stored_at.id == Recording.dock_session_id)
+        .where(SourceFile.dock_session_id == ctx.session_id, SourceFile.outcome == "duplicate",
+               stored_at.device_id == ctx.device_id, stored_at.id != ctx.session_id)).one()
     return int(n or 0), oldest
 
 
@@ -313,6 +321,17 @@ def _write(app: "App", ctx: DockContext, items: list[Pending], follow: FollowUps
 def _duplicate(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_row: DockSession,
                logs: list) -> FileOutcome:
     sha, entry = item.doc["sha256"], item.entry
+    if item.doc["status"] == "damaged" and _new_damage(ch, ctx, item.doc):
+        # A damaged file is an event of its camera and the moment it was made, not of its bytes:
+        # an empty file on this camera is not the one another camera (or another moment) brought.
+        outcome = FileOutcome(entry.display_path, entry.rel_path, "damaged", sha, sha, item.doc["size"],
+                              "damaged_file", item.doc["damage_reason"])
+        _source_row(ch, ctx, entry, outcome, now, session_row)
+        rec = ch.session.get(Recording, sha)
+        _open_damage_incident(ch, ctx, rec, entry, now, item.doc)
+        logs.append((logging.ERROR, "file.damaged", {"path": entry.rel_path, "recording": sha,
+                                                      "reason": item.doc["damage_reason"], "rule": "damaged_file"}))
+        return outcome
     outcome = FileOutcome(entry.display_path, entry.rel_path, "duplicate", sha, sha, item.doc["size"],
                           "duplicate_content",
                           Finding("duplicate_content", {"path": entry.rel_path, "recording_id": sha}).message)
@@ -343,7 +362,7 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
     if rec.name_conflict:
         ch.record("recording.flagged", "recording", rec.id, code="name_conflict", source=entry.rel_path)
     if damaged:
-        _open_damage_incident(ch, ctx, rec, entry, now)
+        _open_damage_incident(ch, ctx, rec, entry, now, doc)
         logs.append((logging.ERROR, "file.damaged", {"path": entry.rel_path, "recording": rec.id,
                                                       "reason": rec.damage_reason, "rule": "damaged_file"}))
     else:
@@ -353,9 +372,32 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
     return outcome, rec
 
 
-def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: SourceEntry, now: datetime) -> None:
+def _new_damage(ch: Change, ctx: DockContext, doc: dict) -> bool:
+    """Whether no incident is open yet for this damaged file's camera and moment (two copies of
+    one clip in a dump are one event; the same empty bytes on another camera are another)."""
+    made = _made(doc)
+    for facts, device_id in ch.session.execute(
+            select(Incident.facts, DockSession.device_id).join(DockSession, DockSession.id == Incident.dock_session_id)
+            .where(Incident.recording_id == doc["sha256"], Incident.code == "damaged_file")):
+        facts = facts or {}
+        same_moment = facts.get("made") == made if made and "made" in facts else \
+            (facts.get("path") or "").rsplit("/", 1)[-1] == doc["original_name"]
+        if device_id is not None and device_id == ctx.device_id and same_moment:
+            return False
+    return True
+
+
+def _made(doc: dict) -> str | None:
+    times = doc["recording"]
+    return times["start"] or times["end"]
+
+
+def _open_damage_incident(ch: Change, ctx: DockContext, rec: Recording, entry: SourceEntry, now: datetime,
+                          doc: dict) -> None:
     # 002 第16条: damaged or unstorable information is reported at once and needs a written explanation.
-    finding = Finding("damaged_file", {"path": entry.rel_path, "reason": rec.damage_reason})
+    # Its camera and moment (made, badge) are the file's own: the same bytes may be another camera's too.
+    finding = Finding("damaged_file", {"path": entry.rel_path, "reason": doc["damage_reason"], "made": _made(doc),
+                                       "badge": doc["recording"]["badge"]})
     ch.session.flush()  # the recording's row first: the incident refers to it
     incident = Incident(code=finding.code, recording_id=rec.id, dock_session_id=ctx.session_id,
                         detail=finding.message, facts=finding.detail, opened_at=now, status="open")

@@ -1,0 +1,282 @@
+"""Compliance, third pass, table-driven over the five policies: a trip rostered one row a day
+(the return exception, 第2款 of 000 第30条, 001 第25条, 002 第16条, 003 第41条, 004 第27条), a
+camera known only from the roster (its officer, 002 第21条(六) off-duty, 不得自行保管 alerts), a
+camera still holding stored files counted from its own earlier docks, a damaged file on every
+camera its own incident (002 第16条), 长期保存 without a disc (001 第17条), and the report in
+every format with every finding raised."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ingestd.compliance.calendar import WorkCalendar
+from ingestd.compliance.deadline import normal_deadline
+from ingestd.compliance.policy import load_policies
+from ingestd.compliance.status import Judge, RecordingFact, ShiftFact, ShiftIndex
+from tests.conftest import copy_clip, make_dock
+
+TZ = ZoneInfo("Asia/Shanghai")
+POLICIES = load_policies()
+ROSTER_HEAD = "日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
+
+
+def t(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def judge(policy: str, shifts: list[ShiftFact], owners: dict[str, str] | None = None) -> Judge:
+    p = POLICIES[policy]
+    return Judge(p, WorkCalendar(), TZ, ShiftIndex(shifts, tuple(p.upload.exception.assignments)), owners or {}, {},
+                 [(date(2026, 11, 1), date(2026, 11, 30))])
+
+
+def roster(dock, tmp: Path, *rows: str) -> None:
+    path = tmp / f"roster-{len(list(tmp.glob('roster-*')))}.csv"
+    path.write_text(ROSTER_HEAD + "".join(r + "\n" for r in rows), encoding="utf-8")
+    dock.cli_json("roster", "import", "--by", "admin", str(path))
+
+
+# Monday 23 to Wednesday 25 Nov on 异地执法, one roster row a day; back Wednesday 18:00.
+TRIP_ROWS = [ShiftFact(i, "012345", "一队", t(day, 8), t(day, 17), "offsite", back, "CAM-T")
+             for i, (day, back) in enumerate([(23, None), (24, None), (25, t(25, 18))], start=1)]
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_trip_rostered_one_row_a_day_ends_at_the_return_on_its_last_row(policy):
+    j = judge(policy, TRIP_ROWS)
+    docked = t(26, 15)
+    for made in (t(23, 10), t(24, 10), t(24, 21)):  # in the hours of rows 1 and 2, and the evening between
+        verdict = j.recording(RecordingFact("r", "CAM-T", None, made, made + timedelta(minutes=30), docked))
+        assert (verdict.upload_status, verdict.officer_badge, verdict.off_duty) == ("on_time", "012345", False)
+        normal = normal_deadline(POLICIES[policy], made + timedelta(minutes=30), WorkCalendar(), TZ).at
+        assert verdict.deadline.at == max(t(26, 18), normal)  # the later of return + 24 h and the normal one
+    # Every row of the trip has the trip's deadline: the first two met, the last docked with nothing.
+    statuses = [j.shift(j.shifts.by_id[i], n, docked if n else None, docked, t(27, 9)).status
+                for i, n in ((1, 1), (2, 1), (3, 0))]
+    assert statuses == ["met", "met", "no_recording"]
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_return_ends_the_trip_and_the_next_row_on_the_same_assignment_starts_another(policy):
+    rows = [ShiftFact(1, "012345", "一队", t(23, 8), t(23, 17), "offsite", t(23, 20), "CAM-T"),
+            ShiftFact(2, "012345", "一队", t(24, 8), t(24, 17), "offsite", None, "CAM-T"),
+            ShiftFact(3, "012345", "一队", t(25, 8), t(25, 17), "regular", None, "CAM-T"),
+            ShiftFact(4, "012345", "一队", t(26, 8), t(26, 17), "offsite", t(27, 12), "CAM-T")]
+    j = judge(policy, rows)
+    assert [j.shifts.by_id[i].returned_at for i in (1, 2, 3, 4)] == [t(23, 20), None, None, t(27, 12)]
+
+
+def test_a_three_row_trip_resolves_when_docked_after_the_return(tmp_path, clips):
+    """The reviewer's case: three rows, the return (25 Nov 18:00) only on the last, docked 26 Nov
+    15:00: both recordings on time, the shifts met, met and docked with nothing recorded."""
+    from ingestd.afterdock import ingest
+    from ingestd.clock import FixedClock
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    roster(dock, tmp_path, "2026-11-23,012345,张三,L-001,一队,08:00,17:00,异地执法,,CAM-T",
+           "2026-11-24,012345,张三,L-001,一队,08:00,17:00,异地执法,,CAM-T",
+           "2026-11-25,012345,张三,L-001,一队,08:00,17:00,异地执法,2026-11-25 18:00,CAM-T")
+    cam = tmp_path / "CAM-T"
+    copy_clip(clips["h264"], cam / "20261123_100000.mp4")
+    copy_clip(clips["h264_b"], cam / "20261124_100000.mp4")
+    app = dock.app(FixedClock(t(26, 15)))
+    try:
+        ingest(app, [cam], None, "CAM-T")
+    finally:
+        app.close()
+    recs = dock.cli_json("recordings", "list")
+    assert {(r["upload_status"], r["deadline"], r["officer"]) for r in recs} == {
+        ("on_time", "2026-11-26T18:00:00+08:00", "012345")}
+    shifts = sorted(dock.cli_json("compliance", "shifts"), key=lambda s: s["day"])
+    assert [s["status"] for s in shifts] == ["met", "met", "no_recording"]
+
+
+# 23 Nov 08:00-17:00 with camera CAM-R, which nobody is registered to.
+ISSUED = ShiftFact(1, "012345", "一队", t(23, 8), t(23, 17), "regular", None, "CAM-R")
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_camera_known_only_from_the_roster_stays_with_its_officer_until_handed_in(policy):
+    j = judge(policy, [ISSUED])
+    j.docks = {"CAM-R": [t(24, 9)]}
+
+    def made(at: datetime):
+        return j.recording(RecordingFact("r", "CAM-R", None, at, at + timedelta(minutes=5), t(24, 9)))
+
+    in_shift, evening, after = made(t(23, 10)), made(t(23, 20)), made(t(24, 10))
+    assert (in_shift.officer_badge, in_shift.officer_source, in_shift.off_duty) == ("012345", "roster", False)
+    # 20:00 after the shift, before the camera was handed in: the officer's, made off duty (002 第21条(六)).
+    assert (evening.officer_badge, evening.officer_source, evening.off_duty, evening.team) == (
+        "012345", "roster", True, "一队")
+    assert after.officer_badge is None  # handed in at 09:00: nobody known held it at 10:00
+    assert j.officer("CAM-R", None, t(24, 9), handed_in=True).badge == "012345"  # who handed it in
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_registered_owner_decides_outside_shifts_and_a_conflict_is_said(policy):
+    j = judge(policy, [ISSUED], owners={"CAM-R": "099999"})
+    in_shift = j.recording(RecordingFact("r", "CAM-R", None, t(23, 10), t(23, 11), t(23, 18)))
+    assert in_shift.officer_badge == "012345" and "registered owner is 099999" in in_shift.note
+    evening = j.recording(RecordingFact("r", "CAM-R", None, t(23, 20), t(23, 21), t(24, 9)))
+    assert (evening.officer_badge, evening.officer_source, evening.note) == ("099999", "device_owner", None)
+
+
+def _dock_at(dock, cam: Path, when: datetime, serial: str):
+    from ingestd.afterdock import ingest
+    from ingestd.clock import FixedClock
+
+    app = dock.app(FixedClock(when))
+    try:
+        [run] = ingest(app, [cam], None, serial)
+    finally:
+        app.close()
+    return run
+
+
+def _report_and_events(dock, when: datetime, first: date, last: date):
+    from ingestd.alerts.events import find_events
+    from ingestd.clock import FixedClock
+    from ingestd.compliance.report import ReportRequest, build_report
+
+    app = dock.app(FixedClock(when))
+    try:
+        return build_report(app, ReportRequest(first, last)), find_events(app, when)
+    finally:
+        app.close()
+
+
+def test_a_roster_only_camera_names_the_officer_for_the_report_and_the_alerts(tmp_path, clips):
+    """The reviewer's case (002): CAM-R issued for 08:00-17:00 and never registered; a recording
+    at 20:00 is the officer's and off duty, and when the camera is docked again two days later
+    still holding it, the 不得自行保管 alert reaches the officer and the team head."""
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "admin")
+    roster(dock, tmp_path, "2026-11-23,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-R",
+           "2026-11-25,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-R")
+    cam = tmp_path / "CAM-R"
+    copy_clip(clips["h264"], cam / "20261123_200000.mp4")
+    _dock_at(dock, cam, t(24, 9), "CAM-R")
+    [rec] = dock.cli_json("recordings", "list")
+    assert (rec["officer"], rec["off_duty"]) == ("012345", True)
+    report, _ = _report_and_events(dock, t(24, 10), date(2026, 11, 23), date(2026, 11, 23))
+    assert [(i["officer"], i["team"]) for i in report.lists["off_duty_recording"].items] == [("012345", "一队")]
+    assert [(o.badge, o.figures.recordings) for o in report.officers] == [("012345", 1)]
+    copy_clip(clips["h264_b"], cam / "20261125_100000.mp4")
+    run = _dock_at(dock, cam, t(25, 18), "CAM-R")  # the 23rd's clip still on it, 46 h after it was made
+    assert {o.code for o in run.outcomes if o.status == "duplicate"} == {"already_ingested"}
+    _, events = _report_and_events(dock, t(25, 18, 5), date(2026, 11, 25), date(2026, 11, 25))
+    [kept] = [e for e in events if e.key.startswith("kept:")]
+    assert set(kept.recipients) == {"012345", "H1"}
+
+
+def test_only_files_an_earlier_dock_of_the_same_camera_stored_count_as_kept(tmp_path, clips):
+    """A first dock holding two copies of one clip, and an empty file whose (empty) bytes another
+    camera brought earlier, keeps nothing: 不得自行保管 is about what this camera uploaded."""
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    other = tmp_path / "CAM-A"
+    (other / "DCIM").mkdir(parents=True)
+    (other / "DCIM" / "20261101_080000.mp4").write_bytes(b"")
+    _dock_at(dock, other, t(1, 9), "CAM-A")
+    cam = tmp_path / "CAM-B"
+    copy_clip(clips["h264"], cam / "20261110_100000.mp4")
+    copy_clip(clips["h264"], cam / "COPY" / "20261110_100000.mp4")
+    (cam / "20261110_110000.mp4").write_bytes(b"")
+    _dock_at(dock, cam, t(20, 9), "CAM-B")  # ten days after both were made
+    report, events = _report_and_events(dock, t(20, 10), date(2026, 11, 1), date(2026, 11, 30))
+    assert not [i for d in report.devices for i in d["items"] if i["code"] == "camera_holds_stored"]
+    assert not [e for e in events if e.key.startswith("kept:")]
+    # Docked again still holding the clip this camera uploaded: now it counts, once.
+    _dock_at(dock, cam, t(22, 9), "CAM-B")
+    report, _ = _report_and_events(dock, t(22, 10), date(2026, 11, 1), date(2026, 11, 30))
+    [device] = [d for d in report.devices if d["device"] == "CAM-B"]
+    [item] = [i for i in device["items"] if i["code"] == "camera_holds_stored"]
+    assert item["count"] == 1  # the clip; the empty file's bytes are still the ones CAM-A brought
+
+
+@pytest.mark.parametrize("policy", ["guanxian-liulin", "hengyang-forestry"])
+def test_every_damaged_file_on_every_camera_opens_its_own_incident(tmp_path, clips, policy):
+    """Camera B's empty file has the bytes of camera A's (none): it is still B's damaged recording,
+    with its own incident and 书面说明 (002 第16条), listed under B's officer. Two copies of one
+    damaged clip in one dump are one event."""
+    dock = make_dock(tmp_path, INGESTD_POLICY=policy)
+    roster(dock, tmp_path, "2026-11-20,000001,甲,L-1,一队,08:00,17:00,常规,,CAM-A",
+           "2026-11-20,000002,乙,L-2,二队,08:00,17:00,常规,,CAM-B")
+    a, b = tmp_path / "CAM-A", tmp_path / "CAM-B"
+    (a / "DCIM").mkdir(parents=True)
+    (a / "DCIM" / "20261120_090000.mp4").write_bytes(b"")
+    _dock_at(dock, a, t(20, 18), "CAM-A")
+    (b / "DCIM").mkdir(parents=True)
+    (b / "DCIM" / "20261120_100000.mp4").write_bytes(b"")
+    (b / "COPY").mkdir()
+    (b / "COPY" / "20261120_100000.mp4").write_bytes(b"")
+    run = _dock_at(dock, b, t(20, 18, 30), "CAM-B")
+    assert sorted(o.status for o in run.outcomes) == ["damaged", "duplicate"]  # the copy is the same event
+    incidents = dock.cli_json("incidents", "list", "--open")
+    assert len(incidents) == 2 and {i["code"] for i in incidents} == {"damaged_file"}
+    report, events = _report_and_events(dock, t(20, 19), date(2026, 11, 20), date(2026, 11, 20))
+    listed = sorted((i["device"], i["officer"], i["team"]) for i in report.lists["damaged_file"].items)
+    assert listed == [("CAM-A", "000001", "一队"), ("CAM-B", "000002", "二队")]
+    assert sorted(e.recipients[0] for e in events if e.key.startswith("incident:")) == ["000001", "000002"]
+    again = _dock_at(dock, b, t(21, 9), "CAM-B")  # the same files docked again: nothing new to explain
+    assert {o.status for o in again.outcomes} == {"duplicate"}
+    assert len(dock.cli_json("incidents", "list", "--open")) == 2
+
+
+# What each policy's scenario below must raise: every list the report has under that policy.
+RAISED = {
+    "panjin-natural-resources": {"late_upload", "shift_overdue", "shift_no_recording", "open_interruption",
+                                 "evidence_missing_proves", "long_term_not_on_medium", "damaged_file",
+                                 "off_duty_recording", "case_archive_overdue"},
+    "changsha-county": {"late_upload", "shift_overdue", "shift_no_recording", "open_interruption",
+                        "evidence_missing_proves", "evidence_disc_missing", "damaged_file", "off_duty_recording",
+                        "case_archive_overdue"},
+}
+
+
+@pytest.mark.parametrize("policy", sorted(RAISED))
+def test_the_report_in_every_format_with_every_finding_raised(tmp_path, clips, policy):
+    """The month's report, HTML, PDF, XLSX, CSV and JSON in both languages, over data that raises
+    every finding the policy has: an overdue case (once a crash in HTML and PDF) among them."""
+    from ingestd.compliance.report_render import FORMATS, write_report
+
+    dock = make_dock(tmp_path, INGESTD_POLICY=policy)
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
+    roster(dock, tmp_path, "2026-11-19,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-N",
+           "2026-11-20,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-P",
+           "2026-11-21,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-Q")
+    empty = tmp_path / "CAM-N"
+    empty.mkdir()
+    _dock_at(dock, empty, t(19, 18), "CAM-N")  # docked in time with nothing on it
+    cam = tmp_path / "CAM-P"
+    copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+    copy_clip(clips["h264_b"], cam / "20261120_100100.mp4")  # a minute on: an interruption to explain
+    copy_clip(clips["h264_c"], cam / "20261120_200000.mp4")  # after the shift: off duty
+    data = clips["h264"].read_bytes()
+    (cam / "20261120_110000.mp4").write_bytes(data[: len(data) // 2])  # damaged
+    run = _dock_at(dock, cam, t(23, 9), "CAM-P")  # days late
+    [first] = [o.recording_id for o in run.outcomes if o.path.endswith("20261120_100000.mp4")]
+    dock.cli_json("case", "add", "案-1", first, "--by", "L1")
+    dock.cli_json("case", "end", "案-1", "--on", "2026-10-12", "--by", "L1")  # archive deadline long past
+    [second] = [o.recording_id for o in run.outcomes if o.path.endswith("20261120_100100.mp4")]
+    if "long_term_not_on_medium" in RAISED[policy]:
+        dock.cli_json("evidence", "set", second, "--proves", "当事人拒绝检查", "--long-term", "objection_or_complaint",
+                      "--by", "L1")
+    report, _ = _report_and_events(dock, t(30, 12), date(2026, 11, 1), date(2026, 11, 30))
+    raised = {code for code, lst in report.lists.items() if lst.total}
+    assert raised == RAISED[policy]
+    for item in (i for lst in report.lists.values() for i in lst.items):
+        assert {"team", "officer", "officer_name", "code", "message_zh", "article"} <= set(item)
+    for fmt in FORMATS:
+        for language in ("zh", "en"):
+            out = tmp_path / f"report-{language}.{fmt}"
+            write_report(report, fmt, out, language)
+            assert out.stat().st_size > 0
+    html = (tmp_path / "report-zh.html").read_text(encoding="utf-8")
+    assert "案-1" in html and "案件逾期未归档" in html
+    cli = dock.cli("report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "html", "--out",
+                   str(tmp_path / "cli.html"))
+    assert cli.returncode == 0 and "案-1" in (tmp_path / "cli.html").read_text(encoding="utf-8")
