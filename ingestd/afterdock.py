@@ -32,6 +32,7 @@ from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import write_roster
+from ingestd.compliance.trips import write_ruling
 from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
                                RulesInForce)
 from ingestd.errors import NoSpaceError, UserError
@@ -291,6 +292,12 @@ def recompute_result(app: App, group: str) -> dict:
 def import_roster(app: App, roster, actor: str) -> dict:
     """`ingestd roster import`: the roster in one transaction, then its recompute seen through."""
     result = write_roster(app, roster, actor)
+    return {**result, **recompute_result(app, result.pop("recompute_group"))}
+
+
+def rule_trip(app: App, badge: str, day: date, could_store: bool, reason: str, actor: str) -> dict:
+    """`ingestd compliance trip`: a team head's ruling on a trip, then its recompute seen through."""
+    result = write_ruling(app, badge, day, could_store, reason, actor)
     return {**result, **recompute_result(app, result.pop("recompute_group"))}
 
 

@@ -140,6 +140,25 @@ def compliance_shifts(ctx: typer.Context,
                                   f"{r['status']:12} {r['deadline'] or '-'}" for r in rows) or "(none)")
 
 
+@compliance_app.command("trip")
+def compliance_trip(ctx: typer.Context, badge: str = typer.Argument(..., help="The officer's badge."),
+                    day: str = typer.Argument(..., help="A day of the trip on the roster (YYYY-MM-DD)."),
+                    could_store: bool = typer.Option(..., "--could-store/--could-not-store",
+                                                     help="Whether the trip's recordings could have been stored "
+                                                          "in time (then the normal deadline applies)."),
+                    reason: str = typer.Option(..., "--reason", help="Why, for the record."),
+                    by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """A team head's ruling on a trip: the return exception applies only where its recordings 确实 could
+    not be stored in time (000 第30条, 001 第25条, 002 第16条, 003 第41条, 004 第27条)."""
+    from ingestd.afterdock import rule_trip
+
+    with opened_app(ctx, by) as app:
+        result = rule_trip(app, badge, parse_date(day, "DAY"), could_store, reason, by)
+    verdict = "could have been stored in time: the normal deadline applies" if could_store else \
+        "could not be stored in time: the return exception applies"
+    emit(result, as_json, f"trip of {badge} on {result['day']}: {verdict} ({result['article']})")
+
+
 def report(ctx: typer.Context,
            start: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD)."),
            end: str = typer.Option(..., "--to", help="Last day of the period (inclusive)."),

@@ -163,6 +163,31 @@ def case_end(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"
                         f"{data['archive_deadline'] or 'the unit’s own rule'} ({data['archive_article']})")
 
 
+@case_app.command("archive")
+def case_archive(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
+                 on: str = typer.Option(..., "--on", help="Date the case file was archived (归档, YYYY-MM-DD)."),
+                 by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """Record the day the case file was archived (归档): retention counted from 归档 runs from it."""
+    from ingestd.evidence.cases import archive_case
+
+    with opened_app(ctx, by) as app:
+        data = archive_case(app, case_no, parse_date(on, "--on"), by)
+    emit(data, as_json, f"case {data['case_no']} archived {data['archived_on']} (deadline "
+                        f"{data['archive_deadline'] or 'the unit’s own rule'}, {data['archive_article']})")
+
+
+@case_app.command("location")
+def case_location(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"),
+                  text: str = typer.Option(..., "--text", help="The storage location as the case file states it."),
+                  by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """Record where the case file states its recordings are kept (000 第32条, 004 第29条: instead of a disc)."""
+    from ingestd.evidence.cases import set_storage_location
+
+    with opened_app(ctx, by) as app:
+        data = set_storage_location(app, case_no, text, by)
+    emit(data, as_json, f"case {data['case_no']}: storage location recorded")
+
+
 @case_app.command("show")
 def case_show(ctx: typer.Context, case_no: str = typer.Argument(..., metavar="NO"), as_json: bool = JsonOpt) -> None:
     from ingestd.evidence.cases import case_summary
@@ -261,13 +286,19 @@ def export(ctx: typer.Context, recs: Optional[list[str]] = typer.Argument(None, 
            case: Optional[str] = typer.Option(None, "--case", help="Export (also) every recording of this case."),
            iso: bool = typer.Option(False, "--iso", help="Also write an ISO 9660 image per volume, ready to burn."),
            disc: str = typer.Option("dvd", "--disc", help="Volume size: cd, dvd, dvd-dl, bd or bytes (e.g. 700m)."),
+           purpose: str = typer.Option("case_file", "--purpose",
+                                       help="case_file (入卷), or provide (对外提供: a copy leaving the unit, "
+                                            "only with an approved `access request --action provide`)."),
            by: str = ByOpt, as_json: bool = JsonOpt) -> None:
-    """Recordings for the case file: BagIt bag(s) with originals, proxies, segment manifests
-    and the 文字说明; with --iso, disc images."""
+    """Recordings for the case file, or provided outside the unit with an approval: BagIt bag(s)
+    with originals, proxies, segment manifests and the 文字说明; with --iso, disc images."""
+    from ingestd.db.states import ExportPurpose
     from ingestd.evidence.export import export as run_export
 
+    if purpose not in tuple(ExportPurpose):
+        raise UserError(f"unknown --purpose {purpose!r} (use {', '.join(ExportPurpose)})")
     with opened_app(ctx, by) as app:
-        data = run_export(app, recs or [], out, by, case, iso, disc)
+        data = run_export(app, recs or [], out, by, case, iso, disc, purpose=ExportPurpose(purpose))
     emit(data, as_json, "\n".join(f"volume {v['volume']}: {v['files']} files, {v['bytes']} bytes  {v['path']}"
                                   + (f"  {v['iso']}" if "iso" in v else "") for v in data["volumes"]))
 

@@ -51,6 +51,9 @@ class ComplianceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sweep_minutes: int = Field(5, ge=1, le=24 * 60, description="how often pending shifts are re-judged")
+    custodian: str | None = Field(None, max_length=64,
+                                  description="专人负责: the badge of the user, or the role (legal, admin), who "
+                                              "archives, keeps and manages the recordings; shown on the report")
 
 
 class DaemonSettings(BaseModel):
@@ -456,6 +459,9 @@ DEFAULT_CONFIG_TEXT = """\
 [compliance]
 # How often the daemon re-judges shifts, so that "pending" turns "overdue" when a deadline passes.
 # sweep_minutes = 5
+# 专人负责 (000 第34条, 001 第7条, 002 第18条, 003 第39条, 004 第31条): who archives, keeps and
+# manages the recordings — a user's badge, or a role (legal, admin). Shown on the report.
+# custodian = "legal"
 
 [daemon]
 # Folders watched for recordings (a share docks copy to). Each top-level folder in an

@@ -84,8 +84,14 @@ _KINDS = [
                 "{device}: camera storage {fill:.0%} full at dock", "device_check"),
     # Timeline
     FindingKind("open_interruption", Severity.WARNING, "中断未说明",
-                "gap {gap}: {seconds:.0f} s without recording on {device} needs a reason and an explanation",
-                "interruption"),
+                "gap {gap}: {seconds:.0f} s without recording on {device} from {start}, found at the dock {found}, "
+                "needs a reason and an explanation", "interruption_reason"),
+    # Where the regulation asks the officer to report at once (立即报告) an interruption that could
+    # not be resumed: that is done at the scene; the dock can only say when it found the gap.
+    FindingKind("interruption_found", Severity.WARNING, "发现记录中断",
+                "gap {gap}: {seconds:.0f} s without recording on {device} from {start}, found at the dock {found}; "
+                "where recording could not go on, the officer reports it at once at the scene to {report_to}",
+                "interruption_report"),
     FindingKind("camera_holds_stored", Severity.WARNING, "记录仪留存已上传记录",
                 "{device}: still holds {files} recording(s) the store already has, the oldest made {oldest}; "
                 "clear them from the camera (不得自行保管)", "self_keeping"),
@@ -164,7 +170,9 @@ MESSAGES_ZH: dict[str, str] = {
     "index_orphan": "记录 {recording_id}：在数据库中但存储中没有其对象",
     "device_mismatch": "{device}：识别为 {profile}，但 {problems}；已导出并标记待核查",
     "storage_nearly_full": "{device}：接入时存储已用 {fill:.0%}",
-    "open_interruption": "中断 {gap}：{device} 有 {seconds:.0f} 秒未记录，需说明原因",
+    "open_interruption": "中断 {gap}：{device} 自 {start} 起 {seconds:.0f} 秒未记录，{found} 接入时发现，需说明原因",
+    "interruption_found": "中断 {gap}：{device} 自 {start} 起 {seconds:.0f} 秒未记录，{found} 接入时发现，需说明原因。"
+                          "确实无法继续记录的，执法人员应当在现场立即向{report_to}报告；本系统在记录仪接入时才能发现中断",
     "clock_reset": "{device}：文件时间接近 1970/2000/2080 年，已按序号排序",
     "camera_holds_stored": "{device}：仍留存 {files} 个已上传的记录（最早制作于 {oldest}），应按规定从记录仪清除（不得自行保管）",
     "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",

@@ -199,9 +199,10 @@ def test_a_damaged_file_is_alerted_at_once_and_a_refusing_robot_is_given_up_on(w
     (cam / "20261120_110000.mp4").write_bytes(clips["h264_b"].read_bytes()[:4000])  # cut short
     ingest(app, [cam], None, "CAM-A")
     # Under 002 both are reported at once: the damaged file (第16条) and the interruption it
-    # ends in (第14条) are raised and delivered by the after-dock jobs, before any sweep.
+    # ends in (第14条, found at the dock: the officer's own 立即 report is at the scene) are
+    # raised and delivered by the after-dock jobs, before any sweep.
     with app.db.reading() as s:
-        assert sorted(s.execute(select(Alert.code)).scalars()) == ["damaged_file", "open_interruption"]
+        assert sorted(s.execute(select(Alert.code)).scalars()) == ["damaged_file", "interruption_found"]
     assert sweep(app)["raised"] == 0
     damaged = next(b for b in _bodies(receiver.on("/hook")) if b["event"] == "damaged_file")
     assert damaged["article"] == "002 第16条" and "012345" in damaged["recipients"]

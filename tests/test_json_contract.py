@@ -21,7 +21,8 @@ from tests.conftest import copy_clip, make_dock
 CONTRACT = Path(__file__).parent / "contracts" / "cli_json.json"
 ROSTER = ("日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
           "2026-11-20,012345,张三,L-001,一队,08:00,18:00,常规,,CAM-J\n"
-          "2026-11-20,054321,李四,L-002,二队,08:00,18:00,常规,,CAM-K\n")
+          "2026-11-20,054321,李四,L-002,二队,08:00,18:00,常规,,CAM-K\n"
+          "2026-11-21,012345,张三,L-001,一队,08:00,18:00,异地执法,2026-11-21 20:00,CAM-J\n")
 # Commands whose answer needs what this dock has not: a bucket (replica sync, restore), a deletion
 # that is due (retention's request and decisions), an alert channel (alerts test), a failed job
 # (media and jobs retry), or a data directory not yet made (init, db upgrade). Their own tests
@@ -100,6 +101,10 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     run("case open", "case", "open", "一队案-2", "--title", "占道", "--team", "一队", "--by", "L1")
     run("case add", "case", "add", "一队案-2", rec, "--by", "L1")
     run("case end", "case", "end", "一队案-2", "--on", "2026-11-21", "--by", "L1")
+    run("compliance trip", "compliance", "trip", "012345", "2026-11-21", "--could-not-store", "--reason", "山区无网络",
+        "--by", "H1")
+    run("case archive", "case", "archive", "一队案-2", "--on", "2026-11-25", "--by", "L1")
+    run("case location", "case", "location", "一队案-2", "--text", "执法信息系统 /2026/一队案-2", "--by", "L1")
     run("case show", "case", "show", "一队案-2")
     run("case list", "case", "list")
     hold = run("hold place", "hold", "place", rec, "--reason", "复议", "--by", "L1")

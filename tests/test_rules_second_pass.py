@@ -337,7 +337,10 @@ def test_interruptions_reported_at_once_where_the_policy_says_so(tmp_path, clips
     gaps = [e for e in events if e.key.startswith("gap:")]
     assert bool(gaps) is at_once
     if gaps:
-        assert gaps[0].finding.article(POLICIES[policy]) == POLICIES[policy].interruptions.article
+        # The alert cites the 立即报告 article and says the report is the officer's, at the scene.
+        assert gaps[0].finding.article(POLICIES[policy]) == POLICIES[policy].interruptions.report_article
+        assert POLICIES[policy].interruptions.report_to in gaps[0].finding.message_zh
+        assert "接入时发现" in gaps[0].finding.message_zh and "现场立即" in gaps[0].finding.message_zh
 
 
 @pytest.mark.parametrize("policy, ended, due", [

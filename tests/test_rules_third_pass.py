@@ -7,6 +7,7 @@ every format with every finding raised."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,8 @@ import pytest
 
 from ingestd.compliance.calendar import WorkCalendar
 from ingestd.compliance.deadline import normal_deadline
-from ingestd.compliance.policy import load_policies
+from ingestd.compliance.policy import UNIT_OWN, load_policies
+from ingestd.compliance.rules_doc import render
 from ingestd.compliance.status import Judge, RecordingFact, ShiftFact, ShiftIndex
 from tests.conftest import copy_clip, make_dock
 
@@ -280,3 +282,197 @@ def test_the_report_in_every_format_with_every_finding_raised(tmp_path, clips, p
     cli = dock.cli("report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "html", "--out",
                    str(tmp_path / "cli.html"))
     assert cli.returncode == 0 and "案-1" in (tmp_path / "cli.html").read_text(encoding="utf-8")
+
+
+# The rules whose value each seed's own words fix; every other rule is the unit's setting (本单位设定).
+FIXED_BY_SEED = {
+    "hengyang-forestry": {"Upload deadline", "Return exception", "Case file archived (归档)",
+                          "Retention (保存期限): period", "Continuous recording (全程不间断)", "证明对象 required for",
+                          "录音内容 note in the 文字说明", "Originals never cut, edited or deleted",
+                          "A written storage location instead of a disc or U盘"},
+    "panjin-natural-resources": {"Upload deadline", "Return exception", "Case file archived (归档)",
+                                 "Retention (保存期限): period", "长期保存 categories",
+                                 "长期保存 on a disc or removable medium", "Originals never cut, edited or deleted"},
+    "guanxian-liulin": {"Upload deadline", "Return exception", "Continuous recording (全程不间断)",
+                        "Interruptions: a stated reason and an explanation",
+                        "Interruption that could not be resumed: 立即报告", "Damaged or unstorable file",
+                        "Originals never cut, edited or deleted", "Viewing or copying beyond one's own permission (调阅)"},
+    "changsha-county": {"Upload deadline", "Return exception", "Case file archived (归档)",
+                        "Continuous recording (全程不间断)", "Interruptions: a stated reason and an explanation",
+                        "Evidence on disc (刻盘入卷 / 光碟)", "Originals never cut, edited or deleted"},
+    "zhengxiang-hrss": {"Upload deadline", "Return exception", "Case file archived (归档)",
+                        "Retention (保存期限): period", "Continuous recording (全程不间断)",
+                        "Interruptions: a stated reason and an explanation",
+                        "Interruption that could not be resumed: 立即报告", "Evidence on disc (刻盘入卷 / 光碟)",
+                        "录音内容 note in the 文字说明", "Originals never cut, edited or deleted",
+                        "A written storage location instead of a disc or U盘"},
+}
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_the_rules_page_marks_the_units_settings(policy):
+    from ingestd.compliance.rules_doc import Whose, rows
+
+    p = POLICIES[policy]
+    for row in rows(p):
+        fixed = row.rule.split(" (")[0] in FIXED_BY_SEED[policy] or row.rule in FIXED_BY_SEED[policy]
+        assert (row.whose is Whose.REGULATION) == fixed, row
+        assert row.whose is Whose.UNIT or row.article, row  # the regulation's value comes with its article
+        for article in (row.article or "").split(", "):
+            assert not article or (article.startswith(f"{p.seed} 第") and article in p.quotes), row
+    # A quote is the article's words only: never the heading of the next chapter or section.
+    assert not [a for a, q in p.quotes.items() if re.search(r"第[一二三四五六七八九十]+[章节]", q)]
+
+
+def test_the_rules_page_says_what_each_article_asks():
+    hengyang, guanxian, zhengxiang, changsha, panjin = (POLICIES[n] for n in (
+        "hengyang-forestry", "guanxian-liulin", "zhengxiang-hrss", "changsha-county", "panjin-natural-resources"))
+    # 000 第15条 asks 全程不间断 for some activities only, and nothing of reasons.
+    assert hengyang.cite("interruption") == "000 第15条, 000 第23条, 000 第28条"
+    assert "现场检查（勘验）" in hengyang.interruptions.scope and hengyang.cite("interruption_reason") == UNIT_OWN
+    assert zhengxiang.cite("interruption") == "004 第14条, 004 第22条"
+    assert (zhengxiang.interruptions.report_article, zhengxiang.interruptions.report_to) == ("004 第15条", "所属机关负责人")
+    assert (guanxian.interruptions.report_article, guanxian.interruptions.report_to) == ("002 第14条", "执法机构负责人")
+    # 003 第44条 asks for a 调阅监督制度, not an approval; 002 第19条 names the approver.
+    assert changsha.access.article is None and guanxian.access.approvers == ["team_head"]
+    assert guanxian.retention.fixed_by == "unit" and panjin.retention.fixed_by == "law"
+    assert panjin.upload.exception.name("offsite") == "异地工作" and "边远" in panjin.upload.exception.name("remote")
+    assert all(p.upload.exception.condition.startswith("确实") for p in POLICIES.values())
+    page = render(POLICIES)
+    assert "本单位设定" in page and "the dock learns of an interruption only when the camera is docked" in page
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_trip_ruled_storable_has_the_normal_deadline(policy):
+    from dataclasses import replace
+
+    ruled = [replace(TRIP_ROWS[0], could_store=True), *TRIP_ROWS[1:]]
+    j = judge(policy, ruled)
+    made = t(23, 10)
+    verdict = j.recording(RecordingFact("r", "CAM-T", None, made, made + timedelta(minutes=30), t(26, 15)))
+    normal = normal_deadline(POLICIES[policy], made + timedelta(minutes=30), WorkCalendar(), TZ).at
+    assert verdict.deadline.at == normal and verdict.upload_status == ("late" if t(26, 15) > normal else "on_time")
+    assert all(j.shifts.by_id[i].could_store for i in (1, 2, 3))  # the ruling covers the whole trip
+
+
+def test_a_team_head_rules_a_trip_and_the_deadlines_follow(tmp_path, clips):
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "admin")
+    dock.cli_json("users", "add", "H2", "--name", "二队长", "--role", "team_head", "--team", "二队", "--by", "admin")
+    roster(dock, tmp_path, "2026-11-23,012345,张三,L-001,一队,08:00,17:00,异地执法,,CAM-T",
+           "2026-11-24,012345,张三,L-001,一队,08:00,17:00,异地执法,2026-11-25 18:00,CAM-T")
+    cam = tmp_path / "CAM-T"
+    copy_clip(clips["h264"], cam / "20261123_100000.mp4")
+    _dock_at(dock, cam, t(26, 9), "CAM-T")
+    [rec] = dock.cli_json("recordings", "list")
+    assert rec["upload_status"] == "on_time"  # 24 h after the return
+    refused = dock.cli("compliance", "trip", "012345", "2026-11-24", "--could-store", "--reason", "x", "--by", "H2",
+                       check=2)
+    assert "may not rule on a trip of team 一队" in refused.stderr
+    assert dock.cli("compliance", "trip", "012345", "2026-11-24", "--could-store", "--reason", " ", "--by", "H1",
+                    check=2).returncode == 2
+    ruled = dock.cli_json("compliance", "trip", "012345", "2026-11-24", "--could-store", "--reason",
+                          "驻地有网络，可当日上传", "--by", "H1")
+    assert ruled["article"] == "002 第16条"
+    [rec] = dock.cli_json("recordings", "list")
+    assert (rec["upload_status"], rec["deadline"]) == ("late", "2026-11-24T10:00:02+08:00")
+    roster(dock, tmp_path, "2026-11-23,012345,张三,L-001,一队,08:00,17:00,异地执法,,CAM-T",
+           "2026-11-24,012345,张三,L-001,一队,08:00,17:00,异地执法,2026-11-25 18:00,CAM-T")
+    assert dock.cli_json("recordings", "list")[0]["upload_status"] == "late"  # a re-import keeps the ruling
+    assert [e["action"] for e in dock.cli_json("audit", "list") if e["action"] == "trip.ruled"] == ["trip.ruled"]
+
+
+def test_access_is_approved_by_whom_the_regulation_names(tmp_path, clips):
+    """002 第19条: 采集管理资料的部门负责人 approves — the recording's team head; under guanxian an
+    admin may not, elsewhere (the unit's setting) an admin may."""
+    for policy, admin_may in (("guanxian-liulin", False), ("changsha-county", True)):
+        root = tmp_path / policy
+        root.mkdir()
+        dock = make_dock(root, INGESTD_POLICY=policy)
+        dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "admin")
+        dock.cli_json("users", "add", "054321", "--name", "李四", "--role", "officer", "--team", "二队", "--by",
+                      "admin")
+        dock.cli_json("users", "add", "A2", "--name", "信息员", "--role", "admin", "--by", "admin")
+        roster(dock, root, "2026-11-20,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-1")
+        cam = root / "CAM-1"
+        copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+        _dock_at(dock, cam, t(20, 18), "CAM-1")
+        [rec] = dock.cli_json("recordings", "list")
+        ask = dock.cli_json("access", "request", rec["id"], "--action", "view", "--purpose", "复核", "--by", "054321")
+        by_admin = dock.cli("access", "approve", str(ask["id"]), "--by", "A2", check=None)
+        assert (by_admin.returncode == 0) is admin_may, by_admin.stderr
+        if not admin_may:
+            assert by_admin.returncode == 2 and "may not decide access requests" in by_admin.stderr
+            assert dock.cli_json("access", "approve", str(ask["id"]), "--by", "H1")["status"] == "approved"
+
+
+def test_archive_date_storage_location_and_custodian(tmp_path, clips):
+    """The real 归档 date moves retention and ends the case's overdue finding; a written storage
+    location stands instead of a disc (004 第29条); the report names the custodian (004 第31条)."""
+    from ingestd.clock import FixedClock
+    from ingestd.evidence import retention
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="zhengxiang-hrss", INGESTD_COMPLIANCE__CUSTODIAN="L1")
+    dock.settings.compliance.custodian = "L1"  # the in-process app's settings; the commands read the environment
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
+    cam = tmp_path / "CAM-Z"
+    copy_clip(clips["h264"], cam / "20261102_100000.mp4")
+    _dock_at(dock, cam, t(2, 18), "CAM-Z")
+    [rec] = dock.cli_json("recordings", "list")
+    dock.cli_json("case", "add", "郑人社1号", rec["id"], "--by", "L1")
+    dock.cli_json("case", "end", "郑人社1号", "--on", "2026-11-03", "--by", "L1")
+    report, _ = _report_and_events(dock, t(30, 12), date(2026, 11, 1), date(2026, 11, 30))
+    assert report.lists["case_archive_overdue"].total == 1 and report.lists["evidence_disc_missing"].total == 1
+    assert (report.custodian, report.custodian_article) == ("法制员（L1，法制科）", "004 第31条")
+    assert "专人负责：法制员（L1，法制科）（004 第31条）" in _html(report, tmp_path)
+    early = dock.cli("case", "archive", "郑人社1号", "--on", "2026-11-01", "--by", "L1", check=2)
+    assert "must fall between the end of the case" in early.stderr
+    dock.cli_json("case", "archive", "郑人社1号", "--on", "2026-11-26", "--by", "L1")
+    dock.cli_json("case", "location", "郑人社1号", "--text", "执法信息系统 /2026/郑人社1号", "--by", "L1")
+    report, _ = _report_and_events(dock, t(30, 12), date(2026, 11, 1), date(2026, 11, 30))
+    assert report.lists["case_archive_overdue"].total == 0 and report.lists["evidence_disc_missing"].total == 0
+    app = dock.app(FixedClock(datetime(2029, 11, 27, tzinfo=TZ)))
+    try:
+        [item] = retention.plan(app)
+    finally:
+        app.close()
+    assert (item.basis, item.base, item.due_on, item.state) == ("archive", date(2026, 11, 26), date(2029, 11, 26),
+                                                                "due")  # 3 years from the real 归档 (004 第30条)
+    actions = [e["action"] for e in dock.cli_json("audit", "list", "--action", "case.")]
+    assert "case.archived" in actions and "case.storage_location" in actions
+
+
+def _html(report, tmp: Path) -> str:
+    from ingestd.compliance.report_render import write_report
+
+    write_report(report, "html", tmp / "r.html", "zh")
+    return (tmp / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_copy_leaving_the_unit_needs_an_approval_whoever_asks(tmp_path, clips):
+    """002 第17条 未经批准不得擅自对外提供: even the recording's own officer, and 法制科, export it
+    for another purpose than the case file only with an approved request; refused, audited."""
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    dock.cli_json("users", "add", "H1", "--name", "队长", "--role", "team_head", "--team", "一队", "--by", "admin")
+    dock.cli_json("users", "add", "012345", "--name", "张三", "--role", "officer", "--team", "一队", "--by", "admin")
+    roster(dock, tmp_path, "2026-11-20,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-1")
+    cam = tmp_path / "CAM-1"
+    copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+    _dock_at(dock, cam, t(20, 18), "CAM-1")
+    [rec] = dock.cli_json("recordings", "list")
+    dock.cli_json("export", rec["id"], "--out", str(tmp_path / "case-file"), "--by", "012345")  # 入卷: own, allowed
+    refused = dock.cli("export", rec["id"], "--out", str(tmp_path / "out"), "--purpose", "provide", "--by", "012345",
+                       check=2)
+    assert "outside the unit" in refused.stderr and "002 第17条" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    assert dock.cli("export", rec["id"], "--out", str(tmp_path / "x"), "--purpose", "sell", "--by", "012345",
+                    check=2).returncode == 2
+    ask = dock.cli_json("access", "request", rec["id"], "--action", "provide", "--purpose", "法院调取",
+                        "--by", "012345")
+    dock.cli_json("access", "approve", str(ask["id"]), "--by", "H1")
+    done = dock.cli_json("export", rec["id"], "--out", str(tmp_path / "out"), "--purpose", "provide",
+                         "--by", "012345")
+    assert done["purpose"] == "provide"
+    audit = dock.cli_json("audit", "list", "--action", "export.written")
+    assert sorted(e["detail"]["purpose"] for e in audit) == ["case_file", "provide"]
+    assert [e["detail"]["why"] for e in dock.cli_json("audit", "list", "--action", "access.refused")] == ["unapproved"]

@@ -15,18 +15,23 @@ from ingestd.db.models import User
 from ingestd.db.states import COLUMNS, Role
 from tests.conftest import make_dock, pg_database
 
-MIGRATION = Path(__file__).parent.parent / "migrations" / "versions" / "0018_state_checks.py"
+VERSIONS = Path(__file__).parent.parent / "migrations" / "versions"
 
 
-def _migration():
-    spec = importlib.util.spec_from_file_location("m0018", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _frozen() -> dict[tuple[str, str], tuple[str, ...]]:
+    """The sets as the migrations hold them: revision 0018's, then each later revision's changes."""
+    frozen: dict[tuple[str, str], tuple[str, ...]] = {}
+    for path in sorted(VERSIONS.glob("*.py")):
+        if path.name[:4].isdigit() and int(path.name[:4]) >= 18:
+            spec = importlib.util.spec_from_file_location(f"m{path.name[:4]}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            frozen.update(getattr(module, "STATES", {}))
+    return frozen
 
 
 def test_the_migration_holds_every_set_as_the_code_has_it():
-    frozen = _migration().STATES
+    frozen = _frozen()
     assert {key: tuple(m.value for m in enum) for key, enum in COLUMNS.items()} == frozen
 
 

@@ -108,16 +108,20 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             events.append(AlertEvent(f"kept:{ds.id}", finding, serial,
                                      tuple(b for b in (holder.badge, *heads.get(team, [])) if b)))
 
-        # 立即报告 where the policy says so (002 第14条): the team head hears of a gap when it is
-        # found; elsewhere once it has stayed unexplained for open_gap_hours.
-        stale = now if app.policy.interruptions.report_at_once else now - timedelta(hours=cfg.open_gap_hours)
+        # Where the policy says so the team head hears of a gap when the dock finds it; elsewhere
+        # once it has stayed unexplained for open_gap_hours. Where the regulation asks the officer
+        # to report at once (002 第14条, 004 第15条), the alert says that is done at the scene.
+        rules = app.policy.interruptions
+        stale = now if rules.report_at_once else now - timedelta(hours=cfg.open_gap_hours)
+        code = "interruption_found" if rules.report_article else "open_interruption"
         for gap, serial, officer, team in s.execute(
                 select(Gap, Device.serial, RecordingCompliance.officer_badge, RecordingCompliance.team)
                 .outerjoin(Device, Device.id == Gap.device_id)
                 .outerjoin(RecordingCompliance, RecordingCompliance.recording_id == Gap.before_recording_id)
                 .where(Gap.status == "open", Gap.detected_at <= stale, Gap.detected_at > stale - LOOKBACK)):
-            finding = Finding("open_interruption", {"gap": gap.id, "seconds": gap.seconds, "device": serial,
-                                                    "officer": officer, "start": local(gap.start)})
+            finding = Finding(code, {"gap": gap.id, "seconds": gap.seconds, "device": serial, "officer": officer,
+                                     "start": local(gap.start), "found": local(gap.detected_at),
+                                     "report_to": rules.report_to})
             events.append(AlertEvent(f"gap:{gap.id}", finding, f"{serial or ''} {local(gap.start)}".strip(),
                                      tuple(b for b in (officer, *heads.get(team, [])) if b)))
 

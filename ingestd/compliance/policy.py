@@ -29,6 +29,14 @@ class UploadException(_Strict):
     assignments: list[Literal["continuous", "offsite", "remote"]]
     hours_after_return: int = Field(gt=0, le=24 * 30)
     article: str
+    # Every unit's exception is conditional: its words (确实无法及时存储相关记录 …). A team head
+    # rules a trip whose recordings could have been stored in time, and the exception then
+    # does not apply to it (`ingestd compliance trip`).
+    condition: str = "确实无法及时存储"  # the words most of the regulations use; a unit's file gives its own
+    names: dict[str, str] = {}  # assignment -> the regulation's words for it (异地工作, 边远 …)
+
+    def name(self, assignment: str) -> str:
+        return self.names.get(assignment, ASSIGNMENT_ZH.get(assignment, assignment))
 
 
 class Upload(_Strict):
@@ -53,8 +61,14 @@ class Archive(_Strict):
 
 
 class Retention(_Strict):
-    years: int | None = Field(None, gt=0, le=100)  # None: per law; never due automatically
+    years: int | None = Field(None, gt=0, le=100)  # None: never due automatically
     article: str
+    # Who fixes the period: the regulation (its years), the law it defers to, or the unit
+    # (002 第18条: 确定归档、保存方式及期限).
+    fixed_by: Literal["regulation", "law", "unit"] = "regulation"
+    # The article that names where the period starts; None: the regulation names none, and
+    # the start (counts_from) is the unit's setting.
+    start_article: str | None = None
     # 案卷 retention counts from 归档 (the archive deadline), from the end of the enforcement act,
     # or from when the recording was made; and applies to recordings in a case file only, or all.
     counts_from: Literal["archive", "case_end", "made"] = "case_end"
@@ -75,20 +89,43 @@ class LongTerm(_Strict):
 
 class Interruptions(_Strict):
     session_window_minutes: int = Field(30, gt=0, le=24 * 60)  # a setting, not an article
-    article: str | None = None  # 全程不间断 and the stated reason; None: the unit's own rule
-    report_at_once: bool = False  # 立即报告: the team head hears when the gap is found
+    article: str | None = None  # 全程不间断: where the regulation asks for it; None: the unit's own rule
+    scope: str | None = None  # for which activities, in its words; None: every activity recorded
+    reason_article: str | None = None  # the stated reason (说明) of an interruption; None: the unit's own rule
+    report_at_once: bool = False  # the team head hears of a gap when the dock finds it
+    # 确实无法继续记录 … 立即报告: the officer's duty at the scene, to the person it names. The dock
+    # learns of an interruption only when the camera is docked, and says so.
+    report_article: str | None = None
+    report_to: str | None = None
+
+    @model_validator(mode="after")
+    def _report_names_whom(self) -> "Interruptions":
+        if (self.report_article is None) != (self.report_to is None):
+            raise ValueError("`report_article` and `report_to` go together")
+        return self
 
 
 class EvidenceRules(_Strict):
     proves_required: Literal["all", "case"] = "case"  # which stored recordings need 证明对象
     disc: Literal["none", "hours_after_end", "at_storage"] = "none"  # 刻盘入卷 / 制作光碟
     disc_hours: int | None = Field(None, gt=0, le=24 * 30)
+    # 以书面文字形式载明其存储位置 (000 第32条, 004 第29条): the article letting a case file state
+    # where its recordings are kept instead of holding them on a disc or U盘; None: no such way.
+    location_article: str | None = None
 
     @model_validator(mode="after")
     def _hours_when_needed(self) -> "EvidenceRules":
         if (self.disc == "hours_after_end") != (self.disc_hours is not None):
             raise ValueError("disc 'hours_after_end' needs `disc_hours` (and only it does)")
         return self
+
+
+class Access(_Strict):
+    # Who approves a request to view, play or copy beyond one's own permission (调阅): the
+    # regulation's approver where it names one (002 第19条: 采集管理资料的部门负责人, the head of
+    # the recording's team), else the unit's setting.
+    approvers: list[Literal["team_head", "admin"]] = ["team_head", "admin"]
+    article: str | None = None  # the article naming the approver; None: the unit's setting
 
 
 class SelfKeeping(_Strict):
@@ -115,7 +152,7 @@ class SelfKeeping(_Strict):
 # The rules a policy can back with an article ([articles]); the deadline, archive, retention,
 # long-term and interruption articles live in their own sections.
 RULES = ("damaged_file", "off_duty", "evidence_metadata", "evidence_disc", "device_check", "integrity",
-         "self_keeping", "access", "recording_content_note")
+         "self_keeping", "access", "recording_content_note", "custodian", "provide")
 UNIT_OWN = "本单位规定"  # shown for a rule the unit's regulation does not state
 ARTICLE = r"^\d{3} 第\d+条(?:, \d{3} 第\d+条)*$"
 
@@ -131,6 +168,7 @@ class Policy(_Strict):
     interruptions: Interruptions
     evidence: EvidenceRules = EvidenceRules()
     self_keeping: SelfKeeping = SelfKeeping()
+    access: Access = Access()
     articles: dict[str, str] = {}
     quotes: dict[str, str] = {}  # the words of each article cited, for the rules page
 
@@ -150,14 +188,19 @@ class Policy(_Strict):
             return None
         sections = {"upload": self.upload.article, "archive": self.archive.article,
                     "retention": self.retention.article, "long_term": self.long_term.article,
-                    "interruption": self.interruptions.article}
+                    "interruption": self.interruptions.article,
+                    "interruption_reason": self.interruptions.reason_article,
+                    "interruption_report": self.interruptions.report_article}
         article = sections[rule] if rule in sections else self.articles.get(rule)
         return article or UNIT_OWN
 
     def cited(self) -> list[str]:
         """Every article this policy cites, one each."""
         found = [self.upload.article, self.upload.exception.article, self.archive.article, self.retention.article,
-                 self.long_term.article, self.interruptions.article, *self.articles.values()]
+                 self.retention.start_article, self.long_term.article, self.interruptions.article,
+                 self.interruptions.reason_article, self.interruptions.report_article, self.access.article,
+                 self.evidence.location_article,
+                 *self.articles.values()]
         out: list[str] = []
         for group in filter(None, found):
             for article in group.split(", "):

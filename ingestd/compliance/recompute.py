@@ -7,7 +7,7 @@ the audited door in batches, one audit entry per batch with its counts.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -16,7 +16,7 @@ from ingestd.app import App
 from ingestd.compliance import rollup
 from ingestd.compliance.status import Judge, RecordingFact, RecordingVerdict, ShiftFact, ShiftIndex
 from ingestd.db.models import (RECORDING_MADE, Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport,
-                               Shift)
+                               Shift, TripRuling)
 from ingestd.db.types import UTCDateTime
 
 BATCH = 5000
@@ -35,8 +35,9 @@ class RecomputeResult:
 
 def build_judge(app: App) -> Judge:
     with app.db.reading() as s:
-        shifts = [ShiftFact(r.id, r.badge, r.team, r.shift_start, r.shift_end, r.assignment, r.returned_at, r.camera)
-                  for r in s.execute(select(Shift)).scalars()]
+        ruled = {(badge, day) for badge, day in
+                 s.execute(select(TripRuling.badge, TripRuling.day).where(TripRuling.could_store.is_(True)))}
+        shifts = [replace(_fact(r), could_store=(r.badge, r.day) in ruled) for r in s.execute(select(Shift)).scalars()]
         owners = {serial: badge for serial, badge in
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())

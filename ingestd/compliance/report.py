@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 
 from ingestd.app import App
-from ingestd.db.models import (ComplianceDaily, Device, DockSession, Evidence, ExportItem, Gap, Incident, Officer,
+from ingestd.db.models import (Case, ComplianceDaily, Device, DockSession, Evidence, ExportItem, Gap, Incident, Officer,
                                Recording, RecordingCompliance, Shift, User)
 from ingestd.errors import UserError
 from ingestd.compliance.recompute import build_judge
@@ -32,6 +32,7 @@ from ingestd.compliance.status import another_cameras_damage
 from ingestd.evidence.cases import case_findings, case_states
 from ingestd.findings import CATALOGUE, Finding
 from ingestd.replica.status import lagging_finding
+from ingestd.users import ROLE_ZH
 
 NO_TEAM = "（未分队）"
 NO_OFFICER = "（未知）"
@@ -143,6 +144,10 @@ class Report:
     uploads_per_day: list[DayCount]
     devices: list[dict]
     cases: list[dict]
+    # 专人负责 (000 第34条, 001 第7条, 002 第18条, 003 第39条, 004 第31条): who the unit named, and
+    # the article asking for one (None: not named in the configuration)
+    custodian: str | None = None
+    custodian_article: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -159,6 +164,7 @@ class Report:
             "lists": {code: lst.as_dict() for code, lst in self.lists.items()},
             "uploads_per_day": [{"day": d.day.isoformat(), "uploads": d.uploads} for d in self.uploads_per_day],
             "devices": self.devices, "cases": self.cases,
+            "custodian": self.custodian, "custodian_article": self.custodian_article,
         }
 
 
@@ -195,6 +201,7 @@ class _Builder:
         self.late_hours: dict[tuple[str, str], list[float]] = {}
         self.devices: list[dict] = []
         self.cases: list[dict] = []
+        self.custodian: str | None = None
         self.upload_article = app.policy.upload.article
 
     # ----- queries ---------------------------------------------------------------------
@@ -204,6 +211,7 @@ class _Builder:
         for team, name in s.execute(select(User.team, User.name).where(User.role == "team_head",
                                                                         User.disabled.is_(False))):
             self.heads[team or NO_TEAM].append(name)
+        self.custodian = self._custodian(s)
         self._require_rollup(s)
         self._recordings(s)
         self._lateness(s)
@@ -218,6 +226,16 @@ class _Builder:
         self._devices(s)
         self._cases(s)
         self._replica(s)
+
+    def _custodian(self, s) -> str | None:
+        """The custodian the unit named: a user (name and badge) or a role, as configured."""
+        named = self.app.settings.compliance.custodian
+        if named is None:
+            return None
+        user = s.get(User, named)
+        if user is not None:
+            return f"{user.name}（{user.badge}，{ROLE_ZH[user.role]}）"
+        return ROLE_ZH.get(named, named)
 
     def _team_filter(self, column):
         return [column == self.req.team] if self.req.team is not None else []
@@ -334,7 +352,8 @@ class _Builder:
                 total += 1
                 if len(items) < self.req.item_limit:
                     items.append(self._item("open_interruption", key, gap=gap.id, device=serial,
-                                            start=self._iso(gap.start), seconds=gap.seconds, kind=gap.kind,
+                                            start=self._iso(gap.start), found=self._iso(gap.detected_at),
+                                            seconds=gap.seconds, kind=gap.kind,
                                             suggested_reason=gap.suggested_reason))
             elif gap.explanation == "voice":
                 f.gaps_voice += 1
@@ -403,12 +422,16 @@ class _Builder:
                                                ExportItem.disc.is_(True), ExportItem.proves == Evidence.proves)
                    .exists())
         ended = func.coalesce(Recording.end_corrected, Recording.end, Recording.start_corrected, Recording.start)
+        # Where the regulation allows it (000 第32条, 004 第29条), the case file's written storage
+        # location stands instead of a disc.
+        located = [Case.storage_location.is_(None)] if rules.location_article else []
         rows = s.execute(select(rc.team, rc.officer_badge, rc.made_at, rc.recording_id, Evidence.case_no,
                                 ended, rc.deadline)
                          .join(Recording, Recording.id == rc.recording_id)
                          .join(Evidence, Evidence.recording_id == rc.recording_id)
+                         .join(Case, Case.case_no == Evidence.case_no)
                          .where(Evidence.case_no.is_not(None), Recording.status != "deleted",
-                                or_(Evidence.proves.is_(None), ~on_disc), *self._in_period())
+                                or_(Evidence.proves.is_(None), ~on_disc), *located, *self._in_period())
                          .order_by(rc.team, rc.officer_badge, rc.made_at)).all()
         items, total = [], 0
         for team, badge, made, rid, case_no, end, deadline in rows:
@@ -613,7 +636,8 @@ class _Builder:
             day += timedelta(days=1)
         return Report((self.req.first, self.req.last), self.req.team, self.app.policy.name, self.app.policy.agency,
                       self.upload_article, self.now, self.app.settings.timezone, unit, list(teams.values()),
-                      officers, self.lists, days, self.devices, self.cases)
+                      officers, self.lists, days, self.devices, self.cases, self.custodian,
+                      self.app.policy.cite("custodian"))
 
     def _median_of(self, target: Figures, rows: list[OfficerRow]) -> None:
         worst = [o.figures.late_worst_h for o in rows if o.figures.late_worst_h is not None]

@@ -15,6 +15,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "period": ("统计期间", "Period"), "team": ("执法队", "Team"), "officer": ("警号", "Badge"),
     "name": ("姓名", "Name"), "heads": ("队长", "Team head"), "officers": ("人数", "Officers"),
     "unit": ("全单位", "Whole unit"), "policy": ("执行规定", "Policy"), "generated": ("生成时间", "Generated"),
+    "custodian": ("专人负责", "Custodian"), "custodian_none": ("未指定（[compliance] custodian）",
+                                                              "not named ([compliance] custodian)"),
     "recordings": ("记录数", "Recordings"), "hours": ("时长(小时)", "Hours"),
     "on_time": ("按时上传", "On time"), "late": ("逾期上传", "Late"),
     "late_median_h": ("逾期中位(小时)", "Median late (h)"), "late_worst_h": ("最长逾期(小时)", "Worst late (h)"),

@@ -28,6 +28,14 @@ class ShiftFact:
     assignment: str
     returned_at: datetime | None
     camera: str | None
+    # A team head ruled that the trip's recordings could have been stored in time: the return
+    # exception, conditional on 确实无法及时存储, does not apply.
+    could_store: bool = False
+
+    @property
+    def excepted(self) -> str | None:
+        """The assignment the return exception is judged by: None once it was ruled out."""
+        return None if self.could_store else self.assignment
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,8 @@ def join_trips(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[Shi
         run: list[ShiftFact] = []
         for s in rows + [None]:
             if run and (s is None or s.assignment != run[0].assignment or run[-1].returned_at is not None):
-                back = run[-1].returned_at
-                joined += [replace(r, returned_at=back) for r in run]
+                back, ruled = run[-1].returned_at, any(r.could_store for r in run)
+                joined += [replace(r, returned_at=back, could_store=ruled) for r in run]
                 run = []
             if s is None:
                 break
@@ -221,7 +229,7 @@ class Judge:
             return undetermined("the recording's time is unknown")
         try:
             deadline = upload_deadline(self.policy, ended, self.calendar, self.tz,
-                                       duty.assignment if duty else None, duty.returned_at if duty else None)
+                                       duty.excepted if duty else None, duty.returned_at if duty else None)
         except CalendarNotCovered as exc:
             return undetermined(str(exc))
         late_by = (rec.ingested_at - deadline.at).total_seconds()
@@ -241,12 +249,12 @@ class Judge:
 
     def _awaiting_return(self, duty: ShiftFact | None) -> bool:
         return (duty is not None and duty.returned_at is None
-                and duty.assignment in self.policy.upload.exception.assignments)
+                and duty.excepted in self.policy.upload.exception.assignments)
 
     def shift(self, shift: ShiftFact, recordings: int, last_upload: datetime | None,
               first_dock_after: datetime | None, now: datetime) -> ShiftVerdict:
         try:
-            deadline = upload_deadline(self.policy, shift.end, self.calendar, self.tz, shift.assignment,
+            deadline = upload_deadline(self.policy, shift.end, self.calendar, self.tz, shift.excepted,
                                        shift.returned_at)
         except CalendarNotCovered:
             return ShiftVerdict(shift.id, None, ShiftStatus.UNDETERMINED)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ingestd.db.states import (Assignment, CaseStatus, ClockFlag, ClockSource, Credential, DeletionStatus,
                                DeliveryStatus, DeviceSource, DockStatus, Explanation, FileStatus, GapKind, GapStatus,
-                               Grant, IncidentStatus, OfficerSource, RecordingKind, RecordingStatus, RequestStatus,
+                               ExportPurpose, Grant, IncidentStatus, OfficerSource, RecordingKind, RecordingStatus, RequestStatus,
                                Role, ShiftStatus, TimeSource, UploadStatus, state)
 from ingestd.db.types import UTCDateTime
 
@@ -267,6 +267,21 @@ class RosterImport(Base):
     imported_by: Mapped[str] = mapped_column(String(64))
 
 
+class TripRuling(Base):
+    """A team head's ruling on an officer's trip (by a day of it): whether its recordings could
+    have been stored in time, so that the return exception, which applies only where they
+    确实 could not, does not. Kept apart from the shifts so a roster re-import keeps it."""
+
+    __tablename__ = "trip_rulings"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    could_store: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    ruled_by: Mapped[str] = mapped_column(String(64))
+    ruled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Shift(Base):
     """One rostered shift (排班) and the expectation it creates: the camera assigned must
     dock with the shift's recordings before the upload deadline."""
@@ -498,6 +513,10 @@ class Case(Base):
     ended_on: Mapped[date | None] = mapped_column(Date)  # the enforcement act ended (执法行为结束)
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_on: Mapped[date | None] = mapped_column(Date)  # 归档: retention counts from it
+    archived_by: Mapped[str | None] = mapped_column(String(64))
+    # 以书面文字形式载明其存储位置 (000 第32条, 004 第29条): where the case file says its recordings are
+    storage_location: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(Base):
@@ -567,6 +586,7 @@ class Export(Base):
     recording_ids: Mapped[list] = mapped_column(JSON)
     out_dir: Mapped[str] = mapped_column(Text)
     volumes: Mapped[list] = mapped_column(JSON)  # [{"bag": ..., "iso": ..., "files": n, "bytes": n}]
+    purpose: Mapped[ExportPurpose | None] = mapped_column(state(ExportPurpose))  # None: from before, the case file
     by: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

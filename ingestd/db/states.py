@@ -146,6 +146,16 @@ class Grant(StrEnum):
 
     VIEW = "view"
     EXPORT = "export"
+    # 对外提供: a copy leaving the unit, not for the case file (002 第17条 未经批准不得擅自对外提供,
+    # 001 第26条): approved for everyone, the recording's own officer too
+    PROVIDE = "provide"
+
+
+class ExportPurpose(StrEnum):
+    """Why a copy leaves the store (002 第17条, 001 第26条)."""
+
+    CASE_FILE = "case_file"  # 入卷: for the case file
+    PROVIDE = "provide"  # 对外提供: outside the unit, only with an approval
 
 
 class RequestStatus(StrEnum):
@@ -197,6 +207,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("cases", "status"): CaseStatus,
     ("access_requests", "action"): Grant,
     ("access_requests", "status"): RequestStatus,
+    ("exports", "purpose"): ExportPurpose,
     ("deletions", "status"): DeletionStatus,
     ("alert_deliveries", "status"): DeliveryStatus,
 }

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
+from ingestd.compliance.policy import Policy
 from ingestd.db.models import AccessRequest, Case, RecordingCompliance, User
 from ingestd.db.states import Credential, Grant, RequestStatus
 from ingestd.errors import AccessDenied, UserError
@@ -36,7 +37,8 @@ class Act(StrEnum):
 
     VIEW = "view"  # its page and metadata
     PLAY = "play"  # its video and pictures (proxy, HLS, poster, contact sheet)
-    EXPORT = "export"  # a copy out of the store: disc, ISO, folder
+    EXPORT = "export"  # a copy out of the store for the case file (入卷): disc, ISO, folder
+    PROVIDE = "provide"  # a copy leaving the unit (对外提供): only with an approval, for everyone
     ANNOTATE = "annotate"  # 证明对象, 录音内容, a 长期保存 category
     LINK_CASE = "link_case"  # put it into a case (案件)
     HOLD = "hold"  # place a legal hold on it
@@ -46,7 +48,8 @@ class Act(StrEnum):
 READS = frozenset({Act.VIEW, Act.PLAY, Act.EXPORT})
 # The grants that open each read; a change is opened by no grant.
 GRANTS_FOR: dict[Act, frozenset[Grant]] = {Act.VIEW: frozenset(Grant), Act.PLAY: frozenset(Grant),
-                                           Act.EXPORT: frozenset({Grant.EXPORT})}
+                                           Act.EXPORT: frozenset({Grant.EXPORT, Grant.PROVIDE}),
+                                           Act.PROVIDE: frozenset({Grant.PROVIDE})}
 # Roles that see every team's recordings as part of their duty (法制审核, administration, 督察).
 UNIT_WIDE = frozenset({Role.LEGAL, Role.ADMIN, Role.AUDITOR})
 # Who may do each act at all; where a team's member or head, on their own team's recordings.
@@ -54,6 +57,7 @@ ROLES_FOR: dict[Act, frozenset[Role]] = {
     Act.VIEW: frozenset(Role),
     Act.PLAY: frozenset(Role),
     Act.EXPORT: frozenset({Role.OFFICER, Role.TEAM_HEAD, Role.LEGAL, Role.ADMIN}),
+    Act.PROVIDE: frozenset({Role.OFFICER, Role.TEAM_HEAD, Role.LEGAL, Role.ADMIN}),
     Act.ANNOTATE: frozenset({Role.OFFICER, Role.TEAM_HEAD, Role.LEGAL, Role.ADMIN}),
     Act.LINK_CASE: frozenset({Role.OFFICER, Role.TEAM_HEAD, Role.LEGAL, Role.ADMIN}),
     Act.HOLD: frozenset({Role.TEAM_HEAD, Role.LEGAL, Role.ADMIN}),
@@ -101,6 +105,7 @@ class Why(StrEnum):
     OTHER_TEAM = "other_team"  # another team's: a read needs an approved request, a change is never granted
     NO_OWNER = "no_owner"  # no officer or team known yet (no roster row, no camera owner)
     CASE_TEAM = "case_team"  # another team's case
+    UNAPPROVED = "unapproved"  # a copy leaving the unit without an approved request
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,8 @@ class Decision:
         return self.allowed
 
 
-_ACT_ZH = {Act.VIEW: "view", Act.PLAY: "play", Act.EXPORT: "export", Act.ANNOTATE: "enter 证明对象 on",
+_ACT_ZH = {Act.VIEW: "view", Act.PLAY: "play", Act.EXPORT: "export", Act.PROVIDE: "provide outside the unit",
+           Act.ANNOTATE: "enter 证明对象 on",
            Act.LINK_CASE: "link to a case", Act.HOLD: "place a legal hold on", Act.DELETE: "ask to delete"}
 
 
@@ -134,6 +140,9 @@ def _refusal_text(person: Person, d: Decision, article: str | None) -> str:
         return (f"{who} may not {_ACT_ZH[d.act]} {what}: its officer and team are not known yet (no roster row "
                 f"or camera owner; `ingestd devices owner`), so only {ROLE_ZH[Role.LEGAL]} or "
                 f"{ROLE_ZH[Role.ADMIN]} may")
+    if d.why is Why.UNAPPROVED:
+        return (f"{who} may not provide {what} outside the unit: that needs an approved request to provide it"
+                f"{cite}; `ingestd access request REC --action provide`")
     if d.act in READS:
         return (f"{what} belongs to another team: {person.badge} needs an approved access request to "
                 f"{d.act.value} it{cite}; `ingestd access request`")
@@ -165,6 +174,9 @@ def may(session: Session, person: Person, act: Act, recording_id: str, now: date
         return decided(False, Why.ROLE)
     if person.credential is Credential.PIN and act not in PIN_ACTS:
         return decided(False, Why.PIN)
+    if act is Act.PROVIDE:  # 未经批准不得擅自对外提供: whoever asks, whatever is theirs
+        granted = _granted(session, person, recording_id, act, now)
+        return decided(True, Why.GRANTED, granted) if granted is not None else decided(False, Why.UNAPPROVED)
     badge, team = owner if owner is not None else owner_team(session, recording_id)
     if badge is not None and badge == person.badge:
         return decided(True, Why.OWN)
@@ -176,12 +188,17 @@ def may(session: Session, person: Person, act: Act, recording_id: str, now: date
         return decided(True, Why.TEAM)
     if act not in READS:
         return decided(False, Why.NO_OWNER if badge is None and team is None else Why.OTHER_TEAM)
-    granted = session.execute(select(AccessRequest.id).where(
+    granted = _granted(session, person, recording_id, act, now)
+    return decided(True, Why.GRANTED, granted) if granted is not None else decided(False, Why.OTHER_TEAM)
+
+
+def _granted(session: Session, person: Person, recording_id: str, act: Act, now: datetime) -> int | None:
+    """The person's approved, unexpired request that opens this act on this recording."""
+    return session.execute(select(AccessRequest.id).where(
         AccessRequest.requester == person.badge, AccessRequest.recording_id == recording_id,
         AccessRequest.action.in_(list(GRANTS_FOR[act])),
         AccessRequest.status == RequestStatus.APPROVED, AccessRequest.valid_until > now)
         .order_by(AccessRequest.valid_until.desc()).limit(1)).scalar()
-    return decided(True, Why.GRANTED, granted) if granted is not None else decided(False, Why.OTHER_TEAM)
 
 
 def may_name_case(person: Person, case: Case | None, act: Act = Act.LINK_CASE) -> Decision:
@@ -275,13 +292,18 @@ def request_access(app: App, rec_id: str, action: str, purpose: str, by: str) ->
 DECIDERS = (Role.TEAM_HEAD.value, Role.ADMIN.value)
 
 
-def may_decide(person: Person, owner_team_name: str | None) -> bool:
-    """An access request (and a deletion, four eyes) is decided by the head of the recording's
-    team or an admin."""
-    if person.credential is not Credential.PASSWORD:
+def may_decide(person: Person, owner_team_name: str | None, deciders: tuple[str, ...] = DECIDERS) -> bool:
+    """A deletion (four eyes) is decided by the head of the recording's team or an admin; an
+    access request by those of them the policy names (`access_deciders`): where the regulation
+    names the approver (002 第19条: 采集管理资料的部门负责人), only the recording's team head."""
+    if person.credential is not Credential.PASSWORD or person.role.value not in deciders:
         return False
     return person.role is Role.ADMIN or (person.role is Role.TEAM_HEAD and owner_team_name is not None
                                          and owner_team_name == person.team)
+
+
+def access_deciders(policy: Policy) -> tuple[str, ...]:
+    return tuple(policy.access.approvers)
 
 
 def decide(app: App, request_id: int, by: str, approve: bool, hours: int = 72) -> dict:
@@ -290,16 +312,18 @@ def decide(app: App, request_id: int, by: str, approve: bool, hours: int = 72) -
         raise UserError(f"--hours must be between 1 and {MAX_HOURS}")
     with app.changes.begin(by) as ch:
         s = ch.session
-        approver = require_user(s, by, DECIDERS, "decide access requests")
+        deciders = access_deciders(app.policy)
+        approver = require_user(s, by, deciders, "decide access requests")
         req = s.get(AccessRequest, request_id)
         if req is None or req.status != RequestStatus.PENDING:
             raise UserError(f"no pending access request {request_id}")
         if req.requester == by:
             raise UserError(f"access request {request_id}: nobody approves their own request")
         _badge, team = owner_team(s, req.recording_id)
-        if not may_decide(Person.of(approver), team):
-            raise UserError(f"access request {request_id}: only the head of team {team or '(unknown)'} "
-                            f"or an admin may decide it")
+        if not may_decide(Person.of(approver), team, deciders):
+            who = " or an admin" if Role.ADMIN.value in deciders else f" ({app.policy.access.article})"
+            raise UserError(f"access request {request_id}: only the head of team {team or '(unknown)'}{who} "
+                            f"may decide it")
         now = app.clock.now()
         req.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
         req.decided_by, req.decided_at = by, now

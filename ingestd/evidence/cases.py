@@ -63,6 +63,43 @@ def end_case(app: App, case_no: str, ended_on: date, by: str) -> dict:
     return case_summary(app, case_no)
 
 
+def archive_case(app: App, case_no: str, archived_on: date, by: str) -> dict:
+    """The case file was archived (归档) on this day: it is no longer overdue, and retention
+    counted from 归档 runs from this day rather than from the deadline."""
+    today = app.clock.now().astimezone(app.settings.tz).date()
+    with app.changes.begin(by) as ch:
+        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "archive a case"))
+        case = _case(ch.session, case_no)
+        require_case(person, case, app.policy.cite("access"))
+        if case.ended_on is None:
+            raise UserError(f"case {case_no} has not ended: end it first (`ingestd case end {case_no} --on DATE`)")
+        if not case.ended_on <= archived_on <= today:
+            raise UserError(f"case {case_no}: the 归档 date {archived_on} must fall between the end of the case "
+                            f"({case.ended_on}) and today ({today})")
+        case.archived_on, case.archived_by = archived_on, by
+        ch.record("case.archived", "case", case_no, archived_on=archived_on.isoformat(),
+                  archive_deadline=_iso(archive_deadline(app.policy, case.ended_on, app.calendar)),
+                  article=app.policy.archive.article)
+    return case_summary(app, case_no)
+
+
+def set_storage_location(app: App, case_no: str, location: str, by: str) -> dict:
+    """Where the case file states, in writing, its recordings are kept (以书面文字形式载明其在
+    行政执法信息系统或者本单位专用存储器中的存储位置, 000 第32条, 004 第29条): where the policy
+    allows it, this stands instead of a disc."""
+    location = location.strip()
+    if not location:
+        raise UserError("--text is empty: give the storage location as the case file states it")
+    with app.changes.begin(by) as ch:
+        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "record a storage location"))
+        case = _case(ch.session, case_no)
+        require_case(person, case, app.policy.cite("access"))
+        case.storage_location = location
+        ch.record("case.storage_location", "case", case_no, location=location,
+                  article=app.policy.evidence.location_article)
+    return case_summary(app, case_no)
+
+
 def _case(session: Session, case_no: str) -> Case:
     case = session.get(Case, case_no)
     if case is None:
@@ -82,6 +119,8 @@ class CaseState:
     status: str
     ended_on: date | None
     archive_deadline: date | None
+    archived_on: date | None
+    storage_location: str | None
     recordings: int
     missing_proves: int
     not_exported: int
@@ -89,6 +128,7 @@ class CaseState:
     def as_dict(self) -> dict:
         return {"case_no": self.case_no, "title": self.title, "team": self.team, "status": self.status,
                 "ended_on": _iso(self.ended_on), "archive_deadline": _iso(self.archive_deadline),
+                "archived_on": _iso(self.archived_on), "storage_location": self.storage_location,
                 "recordings": self.recordings, "missing_proves": self.missing_proves,
                 "not_exported": self.not_exported}
 
@@ -110,6 +150,7 @@ def case_states(session: Session, policy: Policy, calendar: WorkCalendar, team: 
     if case_no is not None:
         q = q.where(Case.case_no == case_no)
     return [CaseState(c.case_no, c.title, c.team, c.status, c.ended_on, archive_deadline(policy, c.ended_on, calendar),
+                      c.archived_on, c.storage_location,
                       *by_case.get(c.case_no, (0, 0, 0)))
             for c in session.execute(q).scalars()]
 
@@ -120,7 +161,8 @@ def case_findings(states: list[CaseState], policy: Policy, today: date) -> list[
                                              "missing_proves": c.missing_proves, "not_exported": c.not_exported,
                                              "team": c.team, "archive_article": policy.archive.article})
             for c in states
-            if c.archive_deadline and c.archive_deadline < today and (c.missing_proves or c.not_exported)]
+            if c.archive_deadline and c.archive_deadline < today and c.archived_on is None
+            and (c.missing_proves or c.not_exported)]
 
 
 def case_summary(app: App, case_no: str) -> dict:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ingestd import __version__
 from ingestd.app import App
 from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, User
+from ingestd.db.states import ExportPurpose
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Person, require
 from ingestd.evidence.cases import case_recordings
@@ -59,9 +60,12 @@ class _Item:
 
 
 def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None = None,
-           iso: bool = False, disc: str = "dvd", for_download: bool = False) -> dict:
+           iso: bool = False, disc: str = "dvd", for_download: bool = False,
+           purpose: ExportPurpose = ExportPurpose.CASE_FILE) -> dict:
     """`for_download`: an export the console asked for, written in the data directory's own
-    exports folder (export_requests.py); every other export goes outside the data directory."""
+    exports folder (export_requests.py); every other export goes outside the data directory.
+    `purpose`: for the case file (入卷), or provided outside the unit (对外提供), which needs an
+    approval for every recording, whoever asks (002 第17条)."""
     capacity = disc_capacity(disc)
     _check_out(app, out, for_download)
     now = app.clock.now()
@@ -73,7 +77,10 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
         ids = list(dict.fromkeys(ids))
         if not ids:
             raise UserError("nothing to export: give recordings, or a case that has some")
-        require(s, Person.of(user), Act.EXPORT, ids, now, app.policy.cite("access"))
+        if purpose is ExportPurpose.PROVIDE:
+            require(s, Person.of(user), Act.PROVIDE, ids, now, app.policy.cite("provide"))
+        else:
+            require(s, Person.of(user), Act.EXPORT, ids, now, app.policy.cite("access"))
         items = _items(app, s, ids)
         maker = _maker_of(user)
     for item in items:  # refuse before writing anything
@@ -104,17 +111,18 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
             (out / f"{name}.iso").unlink(missing_ok=True)
         raise
     with app.changes.begin(by) as ch:
-        row = Export(case_no=case_no, recording_ids=ids, out_dir=str(out.resolve()), volumes=written, by=by, at=now)
+        row = Export(case_no=case_no, recording_ids=ids, out_dir=str(out.resolve()), volumes=written, by=by, at=now,
+                     purpose=purpose)
         ch.session.add(row)
         for ev in ch.session.execute(select(Evidence).where(Evidence.recording_id.in_(ids))).scalars():
             ev.exported_at = now
         ch.session.flush()
         ch.session.add_all(ExportItem(export_id=row.id, recording_id=it.rec.id, disc=iso,
                                       proves=it.ev.proves if it.ev else None) for it in items)
-        ch.record("export.written", "export", str(row.id), by=by, case_no=case_no, recordings=ids,
+        ch.record("export.written", "export", str(row.id), by=by, case_no=case_no, purpose=purpose, recordings=ids,
                   out_dir=str(out.resolve()), volumes=[{k: v for k, v in w.items() if k != "path"} for w in written])
         export_id = row.id
-    return {"export": export_id, "label": label, "case_no": case_no, "recordings": len(ids),
+    return {"export": export_id, "label": label, "case_no": case_no, "purpose": purpose, "recordings": len(ids),
             "volumes": written, "out": str(out.resolve())}
 
 
@@ -206,7 +214,7 @@ def _notes(app: App, ids: list[str]) -> dict[str, list[str]]:
             how = (f"重新开始记录后第 {gap.voice_at_s:g} 秒语音说明" if gap.explanation == "voice"
                    else f"书面说明：{gap.note}")
             text = (f"中断说明：{when(gap.start)} 起中断 {gap.seconds:.0f} 秒，原因 {REASONS.get(gap.reason, gap.reason)}；"
-                    f"{how}（{gap.explained_by}，{when(gap.explained_at)}；依据 {policy.cite('interruption')}）")
+                    f"{how}（{gap.explained_by}，{when(gap.explained_at)}；依据 {policy.cite('interruption_reason')}）")
             for rid in {gap.before_recording_id, gap.after_recording_id} & set(ids):
                 out.setdefault(rid, []).append(text)
         for inc in s.execute(select(Incident).where(Incident.recording_id.in_(ids), Incident.explanation.is_not(None))

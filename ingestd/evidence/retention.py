@@ -68,16 +68,17 @@ def plan(app: App, today: date | None = None, recording_ids: list[str] | None = 
     with app.db.reading() as s:
         held = held_recordings(s)
         q = (select(Recording.id, Recording.original_name, Recording.status, made, Evidence.case_no,
-                    Evidence.long_term, Case.status, Case.ended_on)
+                    Evidence.long_term, Case.status, Case.ended_on, Case.archived_on)
              .outerjoin(Evidence, Evidence.recording_id == Recording.id)
              .outerjoin(Case, Case.case_no == Evidence.case_no).order_by(made, Recording.id))
         if recording_ids is not None:
             q = q.where(Recording.id.in_(recording_ids))
         rows = s.execute(q).all()
     items = []
-    for rec_id, name, status, made_at, case_no, long_term, case_status, ended_on in rows:
+    for rec_id, name, status, made_at, case_no, long_term, case_status, ended_on, archived_on in rows:
         if case_no and rules.counts_from == "archive":
-            basis, base = "archive", archive_deadline(app.policy, ended_on, app.calendar) or ended_on
+            # From the day the case was archived (归档); until it is, from the archive deadline.
+            basis, base = "archive", archived_on or archive_deadline(app.policy, ended_on, app.calendar) or ended_on
         elif case_no and rules.counts_from == "case_end":
             basis, base = "case_end", ended_on
         elif not case_no and rules.applies_to == "case":

@@ -48,7 +48,7 @@ def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note
     doc = {"gap": gap_id, "kind": gap.kind, "start": gap.start.isoformat(), "end": gap.end.isoformat(),
            "reason": reason, "reason_zh": REASONS[reason], "explanation": "voice" if voice_at is not None else "written",
            "voice_at_s": voice_at, "voice_in_recording": gap.after_recording_id if voice_at is not None else None,
-           "note": note, "by": by, "at": now.isoformat(), "articles": app.policy.cite("interruption")}
+           "note": note, "by": by, "at": now.isoformat(), "articles": app.policy.cite("interruption_reason")}
     data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
     version = app.store.add_version(
         holder.object_id, [NewFile(f"explanations/gap-{gap_id}.json", hashlib.sha256(data).hexdigest(), data=data)],

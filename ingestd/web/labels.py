@@ -113,6 +113,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "end_case": ("执法行为结束", "End of the enforcement act"),
     "ended_on": ("结束日期", "Ended on"),
     "archive_by": ("归档期限", "Archive by"),
+    "archived_on": ("归档日期", "Archived on"),
+    "not_archived": ("尚未归档", "Not archived yet"),
+    "archive_case": ("登记归档", "Record the archiving"),
+    "storage_location": ("存储位置（书面载明）", "Storage location (stated in writing)"),
     "not_exported": ("未刻盘导出", "Not exported"),
     "exported": ("已导出", "Exported"),
     "deleted": ("已删除", "deleted"),
@@ -145,6 +149,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "access_action": ("调阅方式", "Access"),
     "access_view": ("查看", "View"),
     "access_export": ("复制导出", "Export"),
+    "access_provide": ("对外提供", "Provide outside the unit"),
     "purpose": ("调阅事由", "Purpose"),
     "request_access": ("申请调阅", "Request access"),
     "requester": ("申请人", "Requested by"),
@@ -225,6 +230,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "act_link_case": ("关联案件", "a case link"),
     "act_hold": ("设置法律保全", "a legal hold"),
     "act_delete": ("申请删除", "a deletion request"),
+    "act_provide": ("对外提供", "providing outside the unit"),
     "what_recording": ("音像记录 {id} ", "Recording {id}"),
     "what_case": ("案件 {id} ", "Case {id}"),
     "refused_role": ("{role}不能对{what}{act}。", "{what}: {act} is not for a {role}."),
@@ -238,6 +244,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "refused_other_team_read": ("{what}属于其他中队：{act}需要经批准的调阅申请（{article}）。",
                                 "{what} belongs to another team: {act} needs an approved access request "
                                 "({article})."),
+    "refused_unapproved": ("未经批准不得对外提供{what}：请先提出对外提供申请并经批准（{article}）。",
+                           "{what} may not leave the unit without an approval: request to provide it, and have "
+                           "it approved ({article})."),
     "refused_other_team_change": ("{what}属于其他中队：调阅批准只允许查看或导出，不能{act}。",
                                   "{what} belongs to another team: an access approval allows viewing or export, "
                                   "never {act}."),

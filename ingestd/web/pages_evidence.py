@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from ingestd.db.models import Evidence, Recording
 from ingestd.errors import UserError
-from ingestd.evidence.cases import case_recordings, case_states, end_case, open_case
+from ingestd.evidence.cases import (archive_case, case_recordings, case_states, end_case, open_case,
+                                   set_storage_location)
 from ingestd.evidence.disc import DISC_BYTES
 from ingestd.evidence.export_requests import ask_export, download_path, export_state, may_download, recent_exports
 from ingestd.evidence.holds import RELEASERS, list_holds, place_hold, release_hold
@@ -76,7 +77,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return edge.page(request, "cases.html", viewer, status_code=status_code, error=error,
                          cases=[c.as_dict() for c in states], can_change=may_change(viewer.role, Page.CASES),
                          choose_team=viewer.person.unit_wide,  # a team's head opens the team's cases only
-                         article=app.policy.archive.article)
+                         article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
 
     @r.get("/cases")
     def cases(request: Request):
@@ -100,7 +101,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
                          items=items, exports=exports, discs=list(DISC_BYTES), today=app.clock.now().astimezone(tz)
                          .date().isoformat(), can_change=may_change(viewer.role, Page.CASES),
-                         article=app.policy.archive.article)
+                         article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
 
     @r.get("/cases/{case_no}")
     def case(request: Request, case_no: str):
@@ -136,6 +137,24 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
             except ValueError:
                 raise UserError(f"end date: not a date (YYYY-MM-DD): {_field(form, 'ended_on')[:20]}") from None
             end_case(app, case_no, ended, viewer.badge)
+
+        return await case_action(case_no, act)(request)
+
+    @r.post("/cases/{case_no}/archive")
+    async def case_archive(request: Request, case_no: str):
+        def act(viewer: Viewer, form: dict) -> None:
+            try:
+                archived = date.fromisoformat(_field(form, "archived_on"))
+            except ValueError:
+                raise UserError(f"归档 date: not a date (YYYY-MM-DD): {_field(form, 'archived_on')[:20]}") from None
+            archive_case(app, case_no, archived, viewer.badge)
+
+        return await case_action(case_no, act)(request)
+
+    @r.post("/cases/{case_no}/location")
+    async def case_location(request: Request, case_no: str):
+        def act(viewer: Viewer, form: dict) -> None:
+            set_storage_location(app, case_no, _field(form, "location"), viewer.badge)
 
         return await case_action(case_no, act)(request)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ingestd.db.models import AccessRequest, Incident
 from ingestd.errors import UserError
-from ingestd.evidence.access import decide, may_decide, owners, request_access, request_dict
+from ingestd.evidence.access import access_deciders, decide, may_decide, owners, request_access, request_dict
 from ingestd.evidence.incidents import explain_incident, list_incidents
 from ingestd.evidence.retention import approve_deletion, list_deletions, plan, refuse_deletion, request_deletion
 from ingestd.web.access import Page, may_change
@@ -48,7 +48,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return viewer.answers_for(*owner)
 
     def decides(viewer: Viewer, owner: tuple[str | None, str | None]) -> bool:
-        return may_decide(viewer.person, owner[1])
+        return may_decide(viewer.person, owner[1], access_deciders(app.policy))
 
     # ---- access requests ----
 

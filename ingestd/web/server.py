@@ -135,8 +135,8 @@ class Edge:
         if d.why is Why.OTHER_TEAM:
             key = "refused_other_team_read" if d.act in READS else "refused_other_team_change"
         else:
-            key = {Why.PIN: "refused_pin", Why.CASE_TEAM: "refused_case_team",
-                   Why.NO_OWNER: "refused_no_owner"}.get(d.why, "refused_role")
+            key = {Why.PIN: "refused_pin", Why.CASE_TEAM: "refused_case_team", Why.NO_OWNER: "refused_no_owner",
+                   Why.UNAPPROVED: "refused_unapproved"}.get(d.why, "refused_role")
         return t[key].format(what=what, act=act, role=ROLE_ZH[person.role],
                              article=self.app.policy.cite("access") or "")
 
