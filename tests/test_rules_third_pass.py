@@ -476,3 +476,31 @@ def test_a_copy_leaving_the_unit_needs_an_approval_whoever_asks(tmp_path, clips)
     audit = dock.cli_json("audit", "list", "--action", "export.written")
     assert sorted(e["detail"]["purpose"] for e in audit) == ["case_file", "provide"]
     assert [e["detail"]["why"] for e in dock.cli_json("audit", "list", "--action", "access.refused")] == ["unapproved"]
+
+
+def test_a_team_head_rules_a_trip_in_the_console_for_the_teams_trips_only(tmp_path, clips):
+    from ingestd.clock import FixedClock
+    from tests.web_fixtures import PASSWORD, client, csrf_of, log_in
+    from ingestd.users import add_user
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="panjin-natural-resources")
+    roster(dock, tmp_path, "2026-11-23,012345,张三,L-001,一队,08:00,17:00,异地执法,2026-11-24 12:00,CAM-T",
+           "2026-11-23,054321,李四,L-002,二队,08:00,17:00,偏远地区,,CAM-U")
+    app = dock.app(FixedClock(t(25, 9)))
+    try:
+        add_user(app, "H1", "一队长", "team_head", "一队", None, None, "admin", PASSWORD)
+        c = client(app)
+        log_in(c, "H1")
+        page = c.get("/trips").text
+        assert "张三" in page and "李四" not in page  # the team's trips only
+        assert "异地工作" in page and "确实不能及时移交记录信息" in page and "001 第25条" in page  # 001's own words
+        token = csrf_of(c, "/trips")
+        assert c.post("/trips/054321/2026-11-23", data={"csrf_token": token, "could_store": "yes",
+                                                        "reason": "x"}).status_code == 400  # another team's
+        done = c.post("/trips/012345/2026-11-23", data={"csrf_token": token, "could_store": "yes",
+                                                        "reason": "驻地可上传"})
+        assert done.status_code == 303
+        page = c.get("/trips").text
+        assert "本可及时存储：驻地可上传" in page
+    finally:
+        app.close()

@@ -20,7 +20,7 @@ ROUTES = {"/": Page.DASHBOARD, "/dock": Page.DOCK, "/dock/panel": Page.DOCK, "/u
           "/audit": Page.AUDIT, "/recordings": Page.RECORDINGS, "/recordings.csv": Page.RECORDINGS, "/gaps": Page.GAPS,
           "/cases": Page.CASES, "/access": Page.ACCESS, "/holds": Page.HOLDS, "/retention": Page.RETENTION,
           "/incidents": Page.INCIDENTS, "/report": Page.REPORT, "/devices": Page.DEVICES, "/roster": Page.ROSTER,
-          "/alerts": Page.ALERTS}
+          "/alerts": Page.ALERTS, "/trips": Page.TRIPS}
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))

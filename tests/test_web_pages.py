@@ -25,6 +25,7 @@ from tests.web_fixtures import PASSWORD, PEOPLE, cli, client, csrf_of, log_in
 CHANGE_ROUTES = {"/cases": Page.CASES, "/access": Page.ACCESS, "/access/999": Page.ACCESS, "/holds": Page.HOLDS,
                  "/holds/999/release": Page.HOLDS, "/retention/999": Page.RETENTION, "/incidents/999": Page.INCIDENTS,
                  "/devices/NO-SUCH-CAM/owner": Page.DEVICES, "/alerts/test": Page.ALERTS, "/roster": Page.ROSTER,
+                 "/trips/012345/2026-11-20": Page.TRIPS,
                  "/users": Page.USERS}
 
 

@@ -84,30 +84,39 @@ class Maker:
     conflict: str | None = None  # the roster and the registered owner name different officers
 
 
-def join_trips(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[ShiftFact]:
-    """A trip rostered one row a day is one trip (the return exception of 000 第30条, 001 第25条,
-    002 第16条, 003 第41条, 004 第27条, 第2款 each): an officer's consecutive rows on the same
-    连续工作/异地执法/偏远地区 assignment run to the return entered on any of them, so every row of
-    the trip carries that return. A return ends the trip: a later row on the same assignment
-    starts the next one."""
+def trip_runs(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[list[ShiftFact]]:
+    """Each officer's shifts as runs: a trip rostered one row a day is one run (the return
+    exception of 000 第30条, 001 第25条, 002 第16条, 003 第41条, 004 第27条, 第2款 each): an
+    officer's consecutive rows on the same 连续工作/异地执法/偏远地区 assignment, up to the row
+    with the return. A return ends the trip: a later row on the same assignment starts the next
+    one. Every other shift is a run of its own."""
     by_badge: dict[str, list[ShiftFact]] = {}
     for s in shifts:
         by_badge.setdefault(s.badge, []).append(s)
-    joined: list[ShiftFact] = []
+    runs: list[list[ShiftFact]] = []
     for rows in by_badge.values():
         rows.sort(key=lambda s: s.start)
         run: list[ShiftFact] = []
-        for s in rows + [None]:
-            if run and (s is None or s.assignment != run[0].assignment or run[-1].returned_at is not None):
-                back, ruled = run[-1].returned_at, any(r.could_store for r in run)
-                joined += [replace(r, returned_at=back, could_store=ruled) for r in run]
+        for s in rows:
+            if run and (s.assignment != run[0].assignment or run[-1].returned_at is not None):
+                runs.append(run)
                 run = []
-            if s is None:
-                break
             if s.assignment in trip_kinds:
                 run.append(s)
             else:
-                joined.append(s)
+                runs.append([s])
+        if run:
+            runs.append(run)
+    return runs
+
+
+def join_trips(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[ShiftFact]:
+    """Every row of a trip carries the trip's return (entered on any of its rows) and its
+    ruling (a team head's on any of its days)."""
+    joined: list[ShiftFact] = []
+    for run in trip_runs(shifts, trip_kinds):
+        back, ruled = run[-1].returned_at, any(r.could_store for r in run)
+        joined += [replace(r, returned_at=back, could_store=ruled) for r in run]
     return joined
 
 

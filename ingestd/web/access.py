@@ -20,6 +20,7 @@ class Page(StrEnum):
     RETENTION = "retention"  # the plan and deletion approvals
     INCIDENTS = "incidents"  # damaged files and device faults awaiting 书面说明
     REPORT = "report"
+    TRIPS = "trips"  # 连续工作/异地执法/偏远地区 and the team head's ruling on each (the return exception)
     DEVICES = "devices"
     ROSTER = "roster"
     ALERTS = "alerts"
@@ -42,6 +43,7 @@ ALLOWED: dict[Page, frozenset[Role]] = {
     Page.RETENTION: frozenset({H, L, A, D}),
     Page.INCIDENTS: EVERYONE,  # an officer those of their own recordings, a team head the team's
     Page.REPORT: frozenset({H, L, A, D}),  # a team head the team's report
+    Page.TRIPS: frozenset({H, L, A, D}),  # a team head the team's trips
     Page.DEVICES: frozenset({H, L, A, D}),
     Page.ROSTER: frozenset({A, D}),
     Page.ALERTS: frozenset({A, D}),
@@ -58,6 +60,7 @@ CHANGES: dict[Page, frozenset[Role]] = {
     Page.HOLDS: frozenset({H, L, A}),
     Page.RETENTION: frozenset({H, L, A}),
     Page.INCIDENTS: frozenset({O, H, L, A}),
+    Page.TRIPS: frozenset({H, L, A}),
     Page.DEVICES: frozenset({A}),
     Page.ROSTER: frozenset({A}),
     Page.ALERTS: frozenset({A}),

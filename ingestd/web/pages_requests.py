@@ -53,6 +53,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     # ---- access requests ----
 
     def access_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        t = edge.templates.env.globals["t"]
         with app.db.reading() as s:
             rows = [request_dict(a) for a in s.execute(select(AccessRequest).order_by(AccessRequest.id.desc())
                                                        .limit(SHOWN * 5)).scalars()]
@@ -67,6 +68,8 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
             a["can_decide"] = a["status"] == "pending" and decides(viewer, owner(a))
         return edge.page(request, "access.html", viewer, status_code=status_code, error=error, mine=mine,
                          others=to_decide[:SHOWN], article=app.policy.cite("access"),
+                         approvers=t["approvers_or"].join(t[f"approver_{a}"] for a in app.policy.access.approvers),
+                         provide_article=app.policy.cite("provide"),
                          can_change=may_change(viewer.role, Page.ACCESS, viewer.kind))
 
     @r.get("/access")

@@ -1,30 +1,36 @@
 """The unit's equipment and plans, for the 信息中心: cameras (health, clock drift, storage,
 last dock, owner), the duty roster (uploaded here, every row/column problem shown, nothing
-imported from a bad file) and alerts (what was sent and what failed, a test on a channel).
-The same domain code as `ingestd devices`, `ingestd roster import`, `ingestd alerts`."""
+imported from a bad file), the trips a team head rules on (the return exception applies only
+where the recordings could not be stored in time) and alerts (what was sent and what failed, a
+test on a channel). The same domain code as `ingestd devices`, `ingestd roster import`,
+`ingestd compliance trip`, `ingestd alerts`."""
 
 from __future__ import annotations
 
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from ingestd.afterdock import set_owner
+from ingestd.afterdock import rule_trip, set_owner
 from ingestd.alerts.dispatch import list_alerts, send_test
 from ingestd.compliance.roster import read_roster
 from ingestd.compliance.roster_import import write_roster
-from ingestd.db.models import RosterImport
+from ingestd.compliance.status import ShiftFact, trip_runs
+from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
 from ingestd.errors import FileProblemsError, UserError
+from ingestd.localtime import MINUTE, local_text
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden
 from ingestd.web.sessions import Viewer, csrf_ok
 
 ROSTER_MAX_BYTES = 20 << 20  # a year of a large unit's shifts is far smaller
 ROSTER_SUFFIXES = (".csv", ".xlsx", ".txt")
+TRIPS_SHOWN_DAYS = 60  # beyond the longest deadline a ruling can still move
 
 
 def _field(form: dict, name: str) -> str:
@@ -52,6 +58,55 @@ def router(edge: Edge) -> APIRouter:
             set_owner(app, serial, _field(form, "owner"), viewer.badge)
 
         return await edge.act(request, Page.DEVICES, do, "/devices", devices_page)
+
+    # ---- trips: the return exception, ruled by the team head ----
+
+    def trips_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        exception = app.policy.upload.exception
+        tz = app.settings.tz
+        since = app.clock.now().astimezone(tz).date() - timedelta(days=TRIPS_SHOWN_DAYS)
+        scope = [] if viewer.person.unit_wide else [Shift.team == viewer.team]
+        with app.db.reading() as s:
+            shifts = {sh.id: sh for sh in s.execute(select(Shift).where(Shift.day >= since, *scope)).scalars()}
+            names = dict(s.execute(select(Officer.badge, Officer.name)).all())
+            rulings = {(r.badge, r.day): r for r in s.execute(select(TripRuling).where(TripRuling.day >= since))
+                       .scalars()}
+        facts = [ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at,
+                           sh.camera) for sh in shifts.values()]
+        trips = []
+        for run in trip_runs(facts, tuple(exception.assignments)):
+            if run[0].assignment not in exception.assignments:
+                continue
+            rows = [shifts[f.id] for f in run]
+            ruled = [rulings[(r.badge, r.day)] for r in rows if (r.badge, r.day) in rulings]
+            ruling = max(ruled, key=lambda r: r.ruled_at) if ruled else None
+            trips.append({"badge": rows[0].badge, "name": names.get(rows[0].badge, ""), "team": rows[0].team,
+                          "first": rows[0].day.isoformat(), "last": rows[-1].day.isoformat(), "days": len(rows),
+                          "assignment": exception.name(rows[0].assignment),
+                          "returned": local_text(run[-1].returned_at, tz, MINUTE),
+                          "shifts": [{"day": r.day.strftime("%m-%d"), "status": r.status,
+                                      "deadline": local_text(r.deadline, tz, MINUTE)} for r in rows],
+                          "ruling": ruling and {"could_store": ruling.could_store, "reason": ruling.reason,
+                                                "by": ruling.ruled_by, "at": local_text(ruling.ruled_at, tz, MINUTE)}})
+        trips.sort(key=lambda tr: (tr["first"], tr["team"] or "", tr["badge"]), reverse=True)
+        return edge.page(request, "trips.html", viewer, status_code=status_code, error=error, trips=trips,
+                         article=exception.article, condition=exception.condition, days=TRIPS_SHOWN_DAYS,
+                         can_change=may_change(viewer.role, Page.TRIPS, viewer.kind))
+
+    @r.get("/trips")
+    def trips(request: Request):
+        return trips_page(request, edge.require(request, Page.TRIPS))
+
+    @r.post("/trips/{badge}/{day}")
+    async def trips_rule(request: Request, badge: str, day: str):
+        def do(viewer: Viewer, form: dict) -> None:
+            try:
+                on = date.fromisoformat(day)
+            except ValueError:
+                raise UserError(f"not a date (YYYY-MM-DD): {day[:20]}") from None
+            rule_trip(app, badge, on, _field(form, "could_store") == "yes", _field(form, "reason"), viewer.badge)
+
+        return await edge.act(request, Page.TRIPS, do, "/trips", trips_page)
 
     # ---- the duty roster ----
 

@@ -38,7 +38,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 NAV = (Page.DASHBOARD, Page.DOCK, Page.RECORDINGS, Page.GAPS, Page.INCIDENTS, Page.CASES, Page.ACCESS, Page.REPORT,
-       Page.HOLDS, Page.RETENTION, Page.DEVICES, Page.ROSTER, Page.ALERTS, Page.USERS, Page.AUDIT)
+       Page.TRIPS, Page.HOLDS, Page.RETENTION, Page.DEVICES, Page.ROSTER, Page.ALERTS, Page.USERS, Page.AUDIT)
 
 
 class NeedLogin(Exception):
