@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
 
 from ingestd.errors import AccessDenied, UserError
+from ingestd.localtime import EARLIEST, LATEST, parse_date  # noqa: F401 - the commands' date reader
 
 if TYPE_CHECKING:
     from ingestd.app import App
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Who does it: the badge or user name of an enabled user.")
-EARLIEST, LATEST = 1970, 2999
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -79,11 +79,3 @@ def parse_time(value: str, option: str, tz: ZoneInfo) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
-def parse_date(value: str, option: str) -> date:
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"invalid date for {option}: {value!r} (use YYYY-MM-DD)") from None
-    if not EARLIEST <= parsed.year <= LATEST:
-        raise UserError(f"date for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
-    return parsed

@@ -504,3 +504,35 @@ def test_a_team_head_rules_a_trip_in_the_console_for_the_teams_trips_only(tmp_pa
         assert "本可及时存储：驻地可上传" in page
     finally:
         app.close()
+
+
+def test_the_case_page_records_the_archive_date_and_the_storage_location(tmp_path, clips):
+    from urllib.parse import quote
+
+    from ingestd.clock import FixedClock
+    from ingestd.users import add_user
+    from tests.web_fixtures import PASSWORD, client, csrf_of, log_in
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="zhengxiang-hrss")
+    cam = tmp_path / "CAM-W"
+    copy_clip(clips["h264"], cam / "20261102_100000.mp4")
+    _dock_at(dock, cam, t(2, 18), "CAM-W")
+    app = dock.app(FixedClock(t(30, 9)))
+    try:
+        add_user(app, "L1", "法制员", "legal", None, None, None, "admin", PASSWORD)
+        [rec] = dock.cli_json("recordings", "list")
+        dock.cli_json("case", "add", "案-W", rec["id"], "--by", "L1")
+        dock.cli_json("case", "end", "案-W", "--on", "2026-11-03", "--by", "L1")
+        c = client(app)
+        log_in(c, "L1")
+        path = "/cases/" + quote("案-W")
+        token = csrf_of(c, path)
+        bad = c.post(path + "/archive", data={"csrf_token": token, "archived_on": "11/26/2026"})
+        assert bad.status_code == 400 and "invalid date for the 归档 date" in bad.text
+        assert c.post(path + "/archive", data={"csrf_token": token, "archived_on": "2026-11-26"}).status_code == 303
+        assert c.post(path + "/location", data={"csrf_token": token, "location": "执法信息系统 /2026/案-W"}
+                      ).status_code == 303
+        page = c.get(path).text
+        assert "2026-11-26" in page and "执法信息系统 /2026/案-W" in page and "004 第29条" in page
+    finally:
+        app.close()

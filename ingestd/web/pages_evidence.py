@@ -7,21 +7,20 @@ A team head sees and acts on the team's cases; 法制科, 信息中心 and 督�
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from ingestd.db.models import Evidence, Recording
-from ingestd.errors import UserError
 from ingestd.evidence.cases import (archive_case, case_recordings, case_states, end_case, open_case,
                                    set_storage_location)
 from ingestd.evidence.disc import DISC_BYTES
 from ingestd.evidence.export_requests import ask_export, download_path, export_state, may_download, recent_exports
 from ingestd.evidence.holds import RELEASERS, list_holds, place_hold, release_hold
 from ingestd.evidence.metadata import link_to_case, set_evidence
-from ingestd.localtime import MINUTE, local_text
+from ingestd.localtime import MINUTE, local_text, parse_date
 from ingestd.users import Role
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
@@ -132,22 +131,14 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     @r.post("/cases/{case_no}/end")
     async def case_end(request: Request, case_no: str):
         def act(viewer: Viewer, form: dict) -> None:
-            try:
-                ended = date.fromisoformat(_field(form, "ended_on"))
-            except ValueError:
-                raise UserError(f"end date: not a date (YYYY-MM-DD): {_field(form, 'ended_on')[:20]}") from None
-            end_case(app, case_no, ended, viewer.badge)
+            end_case(app, case_no, parse_date(_field(form, "ended_on"), "the end date"), viewer.badge)
 
         return await case_action(case_no, act)(request)
 
     @r.post("/cases/{case_no}/archive")
     async def case_archive(request: Request, case_no: str):
         def act(viewer: Viewer, form: dict) -> None:
-            try:
-                archived = date.fromisoformat(_field(form, "archived_on"))
-            except ValueError:
-                raise UserError(f"归档 date: not a date (YYYY-MM-DD): {_field(form, 'archived_on')[:20]}") from None
-            archive_case(app, case_no, archived, viewer.badge)
+            archive_case(app, case_no, parse_date(_field(form, "archived_on"), "the 归档 date"), viewer.badge)
 
         return await case_action(case_no, act)(request)
 

@@ -8,7 +8,7 @@ test on a channel). The same domain code as `ingestd devices`, `ingestd roster i
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -23,7 +23,7 @@ from ingestd.compliance.status import ShiftFact, trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
 from ingestd.errors import FileProblemsError, UserError
-from ingestd.localtime import MINUTE, local_text
+from ingestd.localtime import MINUTE, local_text, parse_date
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden
 from ingestd.web.sessions import Viewer, csrf_ok
@@ -100,11 +100,8 @@ def router(edge: Edge) -> APIRouter:
     @r.post("/trips/{badge}/{day}")
     async def trips_rule(request: Request, badge: str, day: str):
         def do(viewer: Viewer, form: dict) -> None:
-            try:
-                on = date.fromisoformat(day)
-            except ValueError:
-                raise UserError(f"not a date (YYYY-MM-DD): {day[:20]}") from None
-            rule_trip(app, badge, on, _field(form, "could_store") == "yes", _field(form, "reason"), viewer.badge)
+            rule_trip(app, badge, parse_date(day, "the trip's day"), _field(form, "could_store") == "yes",
+                      _field(form, "reason"), viewer.badge)
 
         return await edge.act(request, Page.TRIPS, do, "/trips", trips_page)
 
