@@ -2,8 +2,9 @@
 officer and the team head), deadlines passed (escalate), damaged files and device faults
 (at once), interruptions left unexplained too long (at once where the policy says 立即),
 cameras still holding recordings already stored (不得自行保管), and store failures. Each
-event has a key that names it for good, so raising it again is a no-op; only events of the last `LOOKBACK` are looked at, so a first start on an old
-database does not page people about last year."""
+event has a key that names it for good, so raising it again is a no-op; only events of the
+last `LOOKBACK` are looked at, so a first start on an old database does not page people
+about last year."""
 
 from __future__ import annotations
 

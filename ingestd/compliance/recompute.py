@@ -204,10 +204,12 @@ def _uploads_by_shift(s, judge: Judge, shifts: list[Shift]) -> dict[int, tuple[i
     if not cameras:
         return {}
     counts: dict[int, tuple[int, datetime | None]] = {}
+    # A trip's recordings run to its return, or with none entered yet, on: weeks at most.
+    until = max(max(sh.shift_end, sh.returned_at or sh.shift_end) for sh in shifts) + timedelta(days=RECENT_DAYS)
     query = (select(Device.serial, RECORDING_MADE, Recording.ingested_at)
              .join(Device, Device.id == Recording.device_id)
              .where(Device.serial.in_(cameras), Recording.kind != "sidecar",
-                    RECORDING_MADE >= min(sh.shift_start for sh in shifts)))
+                    RECORDING_MADE >= min(sh.shift_start for sh in shifts), RECORDING_MADE < until))
     wanted = {sh.id for sh in shifts}
     for serial, when, stored in s.execute(query.execution_options(yield_per=BATCH)):
         shift = judge.shifts.camera_at(serial, when)

@@ -373,8 +373,8 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
 
 
 def _new_damage(ch: Change, ctx: DockContext, doc: dict) -> bool:
-    """Whether no incident is open yet for this damaged file's camera and moment (two copies of
-    one clip in a dump are one event; the same empty bytes on another camera are another)."""
+    """Whether no incident names this damaged file's camera and moment yet (two copies of one
+    clip in a dump are one event; the same empty bytes on another camera are another)."""
     made = _made(doc)
     for facts, device_id in ch.session.execute(
             select(Incident.facts, DockSession.device_id).join(DockSession, DockSession.id == Incident.dock_session_id)
