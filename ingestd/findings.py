@@ -120,6 +120,9 @@ _KINDS = [
     FindingKind("incident_open", Severity.ERROR, "事件未处理",
                 "incident {incident_id} ({incident_code}) on recording {recording_id} still needs a written "
                 "explanation", "damaged_file"),
+    FindingKind("camera_roster_conflict", Severity.WARNING, "排班与记录仪使用人不一致",
+                "{device}: the roster issues it to {officers} on {count} shift(s) while its registered owner is "
+                "{owner}; the roster decides 制作人 in those shifts", "evidence_metadata"),
     FindingKind("camera_not_docked", Severity.WARNING, "记录仪长期未上传",
                 "{device}: not docked for {days} days (last {last_seen})", "device_check"),
     FindingKind("alert_test", Severity.INFO, "测试消息",
@@ -184,6 +187,8 @@ MESSAGES_ZH: dict[str, str] = {
     "off_duty_recording": "{officer_name}（{officer}）的记录 {recording_id:.12} 制作于排班时间以外，请核查用途",
     "incident_open": "记录 {recording_id:.12}（{file}）：{incident_code} 事件 {incident_id} 尚待书面说明",
     "camera_not_docked": "{device}：已 {days} 天未接入上传（最后 {last_seen}）",
+    "camera_roster_conflict": "{device}：排班表 {count} 个班次将其分配给 {officers}，登记使用人为 {owner}；"
+                              "这些班次内的记录以排班表确定制作人，请核对",
     "evidence_missing_proves": "案件 {case_no} 的记录 {recording_id:.12}：证明对象未填写",
     "alert_test": "来自 {dock} 的测试消息：此通道可以送达",
     "maker_unknown": "记录 {recording_id:.12}：无法确定制作人",

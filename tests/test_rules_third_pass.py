@@ -536,3 +536,19 @@ def test_the_case_page_records_the_archive_date_and_the_storage_location(tmp_pat
         assert "2026-11-26" in page and "执法信息系统 /2026/案-W" in page and "004 第29条" in page
     finally:
         app.close()
+
+
+def test_a_roster_naming_another_officer_than_the_cameras_owner_is_a_finding(tmp_path, clips):
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    roster(dock, tmp_path, "2026-11-20,099999,王五,L-9,二队,08:00,17:00,常规,,CAM-X",
+           "2026-11-23,012345,张三,L-001,一队,08:00,17:00,常规,,CAM-O")
+    cam = tmp_path / "CAM-O"
+    copy_clip(clips["h264"], cam / "20261123_100000.mp4")
+    _dock_at(dock, cam, t(23, 18), "CAM-O")
+    dock.cli_json("devices", "owner", "CAM-O", "099999", "--by", "admin")
+    [rec] = dock.cli_json("recordings", "list")
+    assert rec["officer"] == "012345"  # the roster decides the shift's time
+    report, _ = _report_and_events(dock, t(24, 9), date(2026, 11, 1), date(2026, 11, 30))
+    [device] = [d for d in report.devices if d["device"] == "CAM-O"]
+    [item] = [i for i in device["items"] if i["code"] == "camera_roster_conflict"]
+    assert item["count"] == 1 and "012345" in item["message"] and "099999" in item["message"]

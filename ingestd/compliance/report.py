@@ -549,6 +549,17 @@ class _Builder:
                 entry = per_device.setdefault(dev_id, {"device": serial, "findings": {}})
                 entry["findings"]["camera_holds_stored"] = files
                 entry["kept_oldest"] = self._iso(oldest)
+        # The roster issuing a camera to someone other than its registered owner: the roster
+        # decides 制作人 in those shifts, and a reviewer checks which of the two is right.
+        for dev_id, serial, owner, badge, n in s.execute(
+                select(Device.id, Device.serial, Device.owner_badge, Shift.badge, func.count())
+                .join(Shift, Shift.camera == Device.serial)
+                .where(Device.owner_badge.is_not(None), Shift.badge != Device.owner_badge,
+                       Shift.day.between(self.req.first, self.req.last))
+                .group_by(Device.id, Device.serial, Device.owner_badge, Shift.badge)):
+            entry = per_device.setdefault(dev_id, {"device": serial, "findings": {}})
+            entry["findings"]["camera_roster_conflict"] = entry["findings"].get("camera_roster_conflict", 0) + n
+            entry.setdefault("roster_officers", []).append(badge)
         until = min(self.hi, self.now)
         limit = until - timedelta(days=self.req.not_docked_days)
         for dev_id, serial, last_seen in s.execute(select(Device.id, Device.serial, Device.last_seen)
@@ -571,8 +582,10 @@ class _Builder:
             detail.update(days=n, last_seen=entry.get("last_seen"))
         elif code == "camera_holds_stored":
             detail.update(files=n, oldest=entry.get("kept_oldest"))
+        elif code == "camera_roster_conflict":
+            detail.update(owner=entry.get("owner"), officers="、".join(sorted(entry["roster_officers"])))
         finding = Finding(code, detail)
-        worded = code in ("camera_not_docked", "camera_holds_stored")
+        worded = code in ("camera_not_docked", "camera_holds_stored", "camera_roster_conflict")
         return {"code": code, "label_zh": finding.kind.label_zh, "article": finding.article(self.app.policy), "count": n,
                 "message": finding.message_zh if worded else f"{finding.kind.label_zh} ×{n}"}
 
