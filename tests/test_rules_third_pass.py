@@ -552,3 +552,12 @@ def test_a_roster_naming_another_officer_than_the_cameras_owner_is_a_finding(tmp
     [device] = [d for d in report.devices if d["device"] == "CAM-O"]
     [item] = [i for i in device["items"] if i["code"] == "camera_roster_conflict"]
     assert item["count"] == 1 and "012345" in item["message"] and "099999" in item["message"]
+
+
+def test_a_roster_may_use_its_regulations_words_for_the_assignments(tmp_path):
+    from ingestd.compliance.roster import read_roster
+
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER_HEAD + "2026-11-23,012345,张三,,一队,08:00,17:00,异地工作,,CAM-T\n"
+                    "2026-11-24,012345,张三,,一队,08:00,17:00,边远地区,,CAM-T\n", encoding="utf-8")
+    assert [r.assignment for r in read_roster(path, TZ).rows] == ["offsite", "remote"]

@@ -32,8 +32,12 @@ HEADERS = {
     "执法记录仪编号": "camera", "camera": "camera",
 }
 REQUIRED = ("date", "badge", "name", "shift_start", "shift_end")
+# The regulations' own words for the same assignments (001 第25条: 异地工作, 边远), as a unit
+# under them writes its roster.
+ASSIGNMENT_WORDS = {"异地工作": "offsite", "边远地区": "remote", "偏远、交通不便地区": "remote",
+                    "边远、交通不便地区": "remote"}
 ASSIGNMENT_VALUES = {**{zh: en for en, zh in ASSIGNMENT_ZH.items()}, **{en: en for en in ASSIGNMENT_ZH},
-                     "": "regular"}
+                     **ASSIGNMENT_WORDS, "": "regular"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ingestd.compliance.calendar import CalendarNotCovered, WorkCalendar
 from ingestd.compliance.deadline import Deadline, upload_deadline
-from ingestd.compliance.policy import ASSIGNMENT_ZH, Policy
+from ingestd.compliance.policy import Policy
 from ingestd.db.states import OfficerSource, ShiftStatus, UploadStatus
 
 
@@ -249,7 +249,7 @@ class Judge:
                                 "counted from its start")
         if late_by > 0 and self._awaiting_return(duty):
             # The return exception (连续工作/异地执法/偏远地区) may yet apply: pending until the return is entered.
-            return undetermined(f"{ASSIGNMENT_ZH[duty.assignment]}: awaiting the return time "
+            return undetermined(f"{self.policy.upload.exception.name(duty.assignment)}: awaiting the return time "
                                 f"({self.policy.upload.exception.article})")
         note = "the end time is unknown: on time by the deadline counted from its start" if rec.end is None else None
         return RecordingVerdict(rec.id, badge, source, team, duty_id, deadline,
