@@ -166,7 +166,7 @@ def _recording_dict(rec: Recording, serial: str | None, comp: RecordingComplianc
 @recordings_app.command("list")
 def recordings_list(ctx: typer.Context,
                     device: Optional[str] = typer.Option(None, "--device", help="Only this camera serial."),
-                    status: Optional[str] = typer.Option(None, "--status", help="ok, damaged or deleted."),
+                    status: Optional[str] = typer.Option(None, "--status", help="ok, damaged, unchecked or deleted."),
                     start: Optional[str] = typer.Option(None, "--from", help="Made on or after this local date."),
                     end: Optional[str] = typer.Option(None, "--to", help="Made on or before this local date."),
                     team: Optional[str] = typer.Option(None, "--team", help="Only this team's."),

@@ -62,6 +62,15 @@ class VerifyMismatchError(IngestdError):
     """The staged copy, re-read from disk, does not have the digest the source had."""
 
 
+class NeedsPersonError(IngestdError):
+    """A job that would fail the same way however often it ran: failed for good at once, for
+    someone to look at and retry (`ingestd jobs retry`), rather than retried after back-offs."""
+
+
+class CheckFailedError(NeedsPersonError):
+    """The structural check of a stored file failed again (the checker's failure, not the file's)."""
+
+
 class ToolError(IngestdError):
     """An external tool (ffmpeg, ffprobe, mediainfo) failed; carries its stderr tail."""
 

@@ -6,16 +6,27 @@ variable, reaching a point is one set lookup.
 Points: dock.stored (an object is in the store, not yet in the database), dock.recorded
 (a batch is in the database, the session not yet released), job.claimed:<kind> (a job
 is leased, its work not begun), job.handled:<kind> (its work is committed, the job not
-yet marked done)."""
+yet marked done).
+
+A point armed as `<name>=raise` raises InjectedFault there instead: a bug in a part, not a
+power cut (check.structure: the structural check of a file crashes)."""
 
 from __future__ import annotations
 
 import os
 import signal
 
-_ARMED = frozenset(p.strip() for p in os.environ.get("INGESTD_FAILPOINTS", "").split(",") if p.strip())
+_POINTS = [p.strip() for p in os.environ.get("INGESTD_FAILPOINTS", "").split(",") if p.strip()]
+_ARMED = frozenset(p for p in _POINTS if not p.endswith("=raise"))
+_RAISING = frozenset(p.removesuffix("=raise") for p in _POINTS if p.endswith("=raise"))
+
+
+class InjectedFault(RuntimeError):
+    """Raised at a point armed `=raise`: stands for an unexpected error of the part there."""
 
 
 def hit(point: str) -> None:
     if point in _ARMED:
         os.kill(os.getpid(), signal.SIGKILL)
+    if point in _RAISING:
+        raise InjectedFault(f"fault injected at {point}")

@@ -37,6 +37,9 @@ _KINDS = [
     # Ingest outcomes
     FindingKind("damaged_file", Severity.ERROR, "文件损坏或无法解析",
                 "{path}: stored byte for byte but cannot be parsed ({reason})", "damaged_file"),
+    FindingKind("check_failed", Severity.WARNING, "结构检查未完成",
+                "{path}: stored byte for byte; its structural check failed ({reason}) and runs again after the "
+                "dock: not called damaged for a failure of the check"),
     FindingKind("duplicate_content", Severity.INFO, "重复文件",
                 "{path}: same content as recording {recording_id}, not stored twice"),
     FindingKind("already_ingested", Severity.INFO, "已入库",
@@ -153,6 +156,7 @@ CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
 # English ones above are for logs and the command line.
 MESSAGES_ZH: dict[str, str] = {
     "damaged_file": "{path}：已按原样保存，但文件损坏无法解析（{reason}）",
+    "check_failed": "{path}：已按原样保存；结构检查本身出错（{reason}），将在接入后重新检查，不因此判为损坏",
     "duplicate_content": "{path}：与记录 {recording_id} 内容相同，不重复保存",
     "already_ingested": "{path}：已从该记录仪入库（记录 {recording_id}）",
     "name_conflict": "{path}：该记录仪另有同名但内容不同的记录，两者均已保存",

@@ -7,7 +7,10 @@ every format with every finding raised."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -561,3 +564,38 @@ def test_a_roster_may_use_its_regulations_words_for_the_assignments(tmp_path):
     path.write_text(ROSTER_HEAD + "2026-11-23,012345,张三,,一队,08:00,17:00,异地工作,,CAM-T\n"
                     "2026-11-24,012345,张三,,一队,08:00,17:00,边远地区,,CAM-T\n", encoding="utf-8")
     assert [r.assignment for r in read_roster(path, TZ).rows] == ["offsite", "remote"]
+
+
+def test_a_crash_of_the_structural_check_never_brands_a_recording_damaged(tmp_path, clips):
+    """The checker failing (here a fault injected into it) stores the file as `unchecked`, opens
+    no incident, and the after-dock probe checks it again: a sound clip becomes `ok`, a damaged
+    one `damaged` with its incident (002 第16条)."""
+    dock = make_dock(tmp_path, INGESTD_POLICY="guanxian-liulin")
+    cam = tmp_path / "CAM-C"
+    copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+    data = clips["h264_b"].read_bytes()
+    (cam / "20261120_110000.mp4").write_bytes(data[: len(data) // 2])
+    faulty = dict(dock.env, INGESTD_FAILPOINTS="check.structure=raise")
+    got = subprocess.run([sys.executable, "-m", "ingestd", "ingest", str(cam), "--device", "CAM-C", "--json"],
+                         env=faulty, capture_output=True, text=True, timeout=300)
+    assert got.returncode == 0, got.stderr
+    files = json.loads(got.stdout)["files"]
+    assert {(f["status"], f.get("code")) for f in files} == {("ingested", "check_failed")}
+    assert {r["status"] for r in dock.cli_json("recordings", "list")} == {"unchecked"}
+    assert dock.cli_json("incidents", "list") == []
+    # The after-dock probe checked them again in that process, the fault still there: its jobs
+    # failed, listed for someone, and the recordings stayed `unchecked`. Once the checker works
+    # (here: the fault gone), retrying them settles each.
+    failed = dock.cli_json("jobs", "status")["failed"]
+    assert sorted(f["kind"] for f in failed) == ["probe", "probe"]
+    assert all("structural check failed again" in f["error"] for f in failed)
+    for job in failed:
+        dock.cli_json("jobs", "retry", str(job["id"]), "--by", "admin")
+    dock.cli_json("jobs", "work", "--until-idle")
+    by_name = {r["original_name"]: r for r in dock.cli_json("recordings", "list")}
+    assert by_name["20261120_100000.mp4"]["status"] == "ok"
+    assert by_name["20261120_110000.mp4"]["status"] == "damaged"
+    [incident] = dock.cli_json("incidents", "list", "--open")
+    assert incident["code"] == "damaged_file" and incident["article"] == "002 第16条"
+    assert {e["action"] for e in dock.cli_json("audit", "list", "--action", "recording.checked")} == {
+        "recording.checked"}

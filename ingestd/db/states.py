@@ -57,6 +57,9 @@ class RecordingStatus(StrEnum):
     OK = "ok"
     DAMAGED = "damaged"  # kept byte for byte; an incident needing its 书面说明 (002 第16条)
     DELETED = "deleted"  # deleted under retention, with its record kept
+    # The structural check itself failed (a bug or a crash of the checker, not of the file): the
+    # recording is stored and checked again after the dock, and never called damaged for it.
+    UNCHECKED = "unchecked"
 
 
 class FileStatus(StrEnum):

@@ -347,8 +347,10 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
     doc, entry = item.doc, item.entry
     sha = doc["sha256"]
     damaged = doc["status"] == "damaged"
+    unchecked = doc["status"] == "unchecked"
+    code = "damaged_file" if damaged else "check_failed" if unchecked else None
     outcome = FileOutcome(entry.display_path, entry.rel_path, "damaged" if damaged else "ingested", sha, sha,
-                          doc["size"], "damaged_file" if damaged else None, doc["damage_reason"])
+                          doc["size"], code, doc["damage_reason"] if damaged or unchecked else None)
     rec = recording_from_document(doc, ctx.device_id)
     # Bytes a crashed dock stored but never indexed belong to the session that brings them now:
     # its timeline, compliance and 制作人 jobs are the ones still to run.
@@ -365,6 +367,9 @@ def _index(ch: Change, ctx: DockContext, item: Pending, now: datetime, session_r
         _open_damage_incident(ch, ctx, rec, entry, now, doc)
         logs.append((logging.ERROR, "file.damaged", {"path": entry.rel_path, "recording": rec.id,
                                                       "reason": rec.damage_reason, "rule": "damaged_file"}))
+    elif unchecked:
+        logs.append((logging.WARNING, "file.check_failed", {"path": entry.rel_path, "recording": rec.id,
+                                                            "reason": rec.damage_reason}))
     else:
         seconds = round(item.result.seconds, 3) if item.result else None
         logs.append((logging.INFO, "file.ingested", {"path": entry.rel_path, "recording": rec.id,
@@ -448,7 +453,7 @@ def _ingest_document(app: "App", ctx: DockContext, entry: SourceEntry, result: O
         "recording": {"start": iso(times.start), "end": iso(times.end), "duration_s": times.duration_s,
                       "time_source": times.source, "badge": facts.badge if facts else None,
                       "important": facts.important if facts else False, "seq": facts.seq if facts else None},
-        "status": "damaged" if probe is None or probe.damaged else "ok",
+        "status": "damaged" if probe is None or probe.damaged else "unchecked" if probe.check_failed else "ok",
         "damage_reason": probe.reason if probe else "not probed",
         "probe": probe.as_dict() if probe else None,
     }

@@ -32,6 +32,7 @@ import stat
 import time
 from dataclasses import dataclass
 
+from ingestd import failpoints
 from ingestd.durable import drop_cache
 from ingestd.logs import event
 from ingestd.errors import StoreError
@@ -80,7 +81,7 @@ def offload(req: OffloadRequest) -> OffloadResult:
         size, sha256, mtime_ns = _copy(req)
         # Check the structure while the staged pages are still cached: the demuxer reads the
         # header and index, and reading them from disk again would cost more than the copy.
-        result_probe = _checked(req.staged, size) if req.media else ProbeResult(damaged=False)
+        result_probe = checked(req.staged, size) if req.media else ProbeResult(damaged=False)
         _verify(req.staged, sha256, req.chunk_size, size)
     except _SourceProblem as exc:
         _discard(req.staged)
@@ -93,16 +94,20 @@ def offload(req: OffloadRequest) -> OffloadResult:
                          probe=result_probe, mtime_ns=mtime_ns)
 
 
-def _checked(staged: str, size: int) -> ProbeResult:
-    """The structural check, which a hostile file must never turn into the end of the dock:
-    anything it raises marks this file damaged, with the cause logged in full."""
+def checked(staged: str, size: int) -> ProbeResult:
+    """The structural check, which a hostile file must never turn into the end of the dock.
+    A crash of the check is the checker's failure, not the file's: the file is stored as
+    `unchecked` and checked again after the dock — calling it damaged would open an incident
+    asking an officer to explain in writing (002 第16条) what may be a good recording."""
     try:
+        failpoints.hit("check.structure")
         return probe(staged, size)
     except OSError:
         raise  # the dock's own disk: handled as a write failure
     except Exception as exc:  # noqa: BLE001 - logged with its traceback; the file is still stored
         event(log, logging.ERROR, "file.check_crashed", exc=exc, staged=staged)
-        return ProbeResult(damaged=True, reason=f"the structural check failed ({type(exc).__name__}: {exc})"[:300])
+        return ProbeResult(damaged=False, check_failed=True,
+                           reason=f"the structural check failed ({type(exc).__name__}: {exc})"[:300])
 
 
 def _copy(req: OffloadRequest) -> tuple[int, str, int]:

@@ -18,7 +18,7 @@ class FileOutcome:
     recording_id: str | None = None
     sha256: str | None = None
     size: int | None = None
-    code: str | None = None  # finding code when status is not "ingested"
+    code: str | None = None  # finding code: why it was not simply ingested (or was, unchecked)
     reason: str | None = None
 
     def __post_init__(self) -> None:
@@ -28,7 +28,7 @@ class FileOutcome:
     def as_dict(self) -> dict:
         out = {"path": self.path, "rel_path": self.rel_path, "status": self.status,
                "recording_id": self.recording_id, "sha256": self.sha256, "size": self.size}
-        if self.status != "ingested":
+        if self.status != "ingested" or self.code is not None:
             out["code"] = self.code
             out["reason"] = self.reason
         return out

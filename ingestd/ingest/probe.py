@@ -17,6 +17,7 @@ from ingestd.ingest.mp4box import looks_like_mp4, structure_problem
 class ProbeResult:
     damaged: bool
     reason: str | None = None
+    check_failed: bool = False  # the check itself failed: nothing is known of the file yet
     container: str | None = None
     duration_s: float | None = None
     creation_time: str | None = None  # as the container states it (ISO 8601)

@@ -279,8 +279,9 @@ def finish(app, worker: str, done: list[Done]) -> list[int]:
     return lost
 
 
-def fail(app, worker: str, job_id: int, error: str) -> JobStatus:
-    """Record a failed attempt: queued again after a backoff, or failed for good."""
+def fail(app, worker: str, job_id: int, error: str, final: bool = False) -> JobStatus:
+    """Record a failed attempt: queued again after a backoff, or failed for good (`final`:
+    at once, as a failure no retry would change)."""
     now = app.clock.now()
     with app.changes.begin(worker) as ch:
         job = ch.session.get(Job, job_id)
@@ -288,7 +289,7 @@ def fail(app, worker: str, job_id: int, error: str) -> JobStatus:
             ch.record("job.failure_ignored", "job", str(job_id), worker=worker, error=error[-500:])
             return JobStatus(job.status) if job is not None else JobStatus.FAILED
         job.error, job.updated_at, job.lease_until = error[-ERROR_KEEP:], now, None
-        if job.attempts >= job.max_attempts:
+        if final or job.attempts >= job.max_attempts:
             job.status, job.finished_at = JobStatus.FAILED.value, now
         else:
             job.status = JobStatus.QUEUED.value

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping
 
 from ingestd import failpoints
 from ingestd.db.engine import again_when_transient
-from ingestd.errors import IngestdError
+from ingestd.errors import IngestdError, NeedsPersonError
 from ingestd.jobs import queue
 from ingestd.jobs.kinds import RULES, JobKind
 from ingestd.logs import event
@@ -76,8 +76,8 @@ class Runner:
                     results.append(self._again(job.kind.value, lambda: self.handlers[job.kind](self.app, job)))
                     failpoints.hit(f"job.handled:{job.kind.value}")
                 except IngestdError as exc:
-                    error = str(exc)
-                    self._again("fail", lambda: queue.fail(self.app, worker, job.id, error))
+                    error, final = str(exc), isinstance(exc, NeedsPersonError)
+                    self._again("fail", lambda: queue.fail(self.app, worker, job.id, error, final))
                     event(log, logging.WARNING, "job.failed", job=job.id, kind=job.kind, subject=job.subject,
                           attempt=job.attempt, error=error)
                 except Exception as exc:  # noqa: BLE001 - recorded on the job and logged in full

@@ -195,6 +195,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "owner": ("配发给", "Issued to"),
     "days_not_docked": ("天未采集", "days not docked"),
     "roster": ("排班表", "Roster"),
+    "unchecked": ("结构检查本身出错，已按原样保存，将重新检查；不判为损坏", "The structural check itself failed: stored as "
+                  "it is and checked again, not called damaged"),
+    "unchecked_short": ("待复查", "to be re-checked"),
     "trips": ("外出任务", "Trips"),
     "trips_note": ("连续工作、异地执法或偏远地区执法的班次（近 {days} 天）。返回单位后 24 小时内存储的例外只适用于{condition}的情形（{article}）；"
                    "队长可认定某次外出的记录本可及时存储，此后按一般期限计算。",
