@@ -262,9 +262,10 @@ def test_pdf_has_the_chinese_team_names(unit):
 def test_every_recording_needing_its_proves_object_is_counted_and_the_first_listed(tmp_path):
     """Under a policy where every stored recording needs 证明对象 (000 第31条) most of a month can
     be missing it: each officer's count and the total are every such recording of the period
-    (not the deleted), and the list holds the first `item_limit` in team, officer, id order."""
+    (not the deleted), and the list holds the `item_limit` made first, in team, officer, id order."""
     from sqlalchemy import select
 
+    from ingestd.compliance import rollup
     from ingestd.compliance.recompute import recompute
     from ingestd.db.models import Recording, RecordingCompliance
     from tests.synthetic_year import populate
@@ -279,17 +280,21 @@ def test_every_recording_needing_its_proves_object_is_counted_and_the_first_list
         gone = c.execute(select(RecordingCompliance.recording_id).where(RecordingCompliance.made_at >= lo)
                          .order_by(RecordingCompliance.recording_id).limit(1)).scalar()
         c.execute(update(Recording).where(Recording.id == gone).values(status="deleted"))
+    rollup.rebuild_days_of(app, [gone])  # as the deletion's approval does
     with app.db.reading() as s:
-        expected = sorted((team, badge, rid) for team, badge, rid in s.execute(
-            select(RecordingCompliance.team, RecordingCompliance.officer_badge, RecordingCompliance.recording_id)
+        made = s.execute(
+            select(RecordingCompliance.team, RecordingCompliance.officer_badge, RecordingCompliance.recording_id,
+                   RecordingCompliance.made_at)
             .join(Recording, Recording.id == RecordingCompliance.recording_id)
             .where(RecordingCompliance.made_at >= lo, RecordingCompliance.made_at < hi,
-                   Recording.status != "deleted")))
+                   Recording.status != "deleted")).all()
+    expected = sorted((team, badge, rid) for team, badge, rid, _made in made)
+    first_made = sorted((team, badge, rid) for team, badge, rid, _made in sorted(made, key=lambda r: (r[3], r[2]))[:5])
     assert len(expected) > 10
     report = build_report(app, ReportRequest(first, last, item_limit=5))
     listed = report.lists["evidence_missing_proves"]
     assert report.unit.missing_proves == listed.total == len(expected)
     for o in report.officers:
         assert o.figures.missing_proves == sum(1 for _t, badge, _r in expected if badge == o.badge), o.badge
-    assert [i["recording_id"] for i in listed.items] == [rid for *_who, rid in expected[:5]]
+    assert [i["recording_id"] for i in listed.items] == [rid for *_who, rid in first_made]
     assert gone not in {i["recording_id"] for i in listed.items}

@@ -599,3 +599,36 @@ def test_a_crash_of_the_structural_check_never_brands_a_recording_damaged(tmp_pa
     assert incident["code"] == "damaged_file" and incident["article"] == "002 第16条"
     assert {e["action"] for e in dock.cli_json("audit", "list", "--action", "recording.checked")} == {
         "recording.checked"}
+
+
+def test_the_reports_count_of_missing_proves_follows_each_entry(tmp_path, clips):
+    """000 第31条: every stored recording needs 证明对象. The report sums the daily rollup, which
+    follows each entry and each deletion; a day rolled up before it counted them is counted
+    from the recordings instead."""
+    from sqlalchemy import update
+
+    from ingestd.db.models import ComplianceDaily
+
+    dock = make_dock(tmp_path, INGESTD_POLICY="hengyang-forestry")
+    dock.cli_json("users", "add", "L1", "--name", "法制员", "--role", "legal", "--by", "admin")
+    cam = tmp_path / "CAM-P"
+    copy_clip(clips["h264"], cam / "20261120_100000.mp4")
+    copy_clip(clips["h264_b"], cam / "20261121_100000.mp4")
+    _dock_at(dock, cam, t(21, 18), "CAM-P")
+
+    def missing() -> tuple[int, int]:
+        report, _ = _report_and_events(dock, t(30, 9), date(2026, 11, 1), date(2026, 11, 30))
+        return report.unit.missing_proves, len(report.lists["evidence_missing_proves"].items)
+
+    assert missing() == (2, 2)
+    [first] = [r["id"] for r in dock.cli_json("recordings", "list") if r["original_name"].startswith("20261120")]
+    dock.cli_json("evidence", "set", first, "--proves", "现场检查经过", "--by", "L1")
+    assert missing() == (1, 1)
+    app = dock.app()
+    try:
+        with app.changes.begin("admin") as ch:  # as a rollup written before the count existed
+            ch.session.execute(update(ComplianceDaily).values(no_proves=None))
+            ch.record("test.rollup_aged", "compliance_daily", "all")
+    finally:
+        app.close()
+    assert missing() == (1, 1)

@@ -379,16 +379,24 @@ class _Builder:
         recording needs it (000 第31条) — for every recording of the period."""
         rc = RecordingCompliance
         if self.app.policy.evidence.proves_required == "all":
-            # Most of a month's recordings can be missing it: counted by the database, and only
-            # the listed ones fetched.
+            # Most of a year's recordings can be missing it: the daily rollup counts them, and
+            # only the listed ones (the earliest made) are fetched.
             def missing(q):
                 return (q.join(Recording, Recording.id == rc.recording_id)
                         .outerjoin(Evidence, Evidence.recording_id == rc.recording_id)
                         .where(Evidence.proves.is_(None), Recording.status != "deleted", *self._in_period()))
-            counts = s.execute(missing(select(rc.team, rc.officer_badge, func.count()).select_from(rc))
-                               .group_by(rc.team, rc.officer_badge)).all()
+            d = ComplianceDaily
+            in_period = [d.made_day.between(self.req.first, self.req.last), *self._team_filter(d.team)]
+            if s.execute(select(d.made_day).where(d.no_proves.is_(None), *in_period).limit(1)).first() is None:
+                counts = [(team or None, badge or None, int(n)) for team, badge, n in s.execute(
+                    select(d.team, d.officer_badge, func.sum(d.no_proves)).where(*in_period)
+                    .group_by(d.team, d.officer_badge)) if n]
+            else:  # days rolled up before 证明对象 was counted there, until they are recomputed
+                counts = s.execute(missing(select(rc.team, rc.officer_badge, func.count()).select_from(rc))
+                                   .group_by(rc.team, rc.officer_badge)).all()
             rows = s.execute(missing(select(rc.team, rc.officer_badge, rc.made_at, rc.recording_id, Evidence.case_no))
-                             .order_by(rc.team, rc.officer_badge, rc.recording_id).limit(self.req.item_limit)).all()
+                             .order_by(rc.made_at, rc.recording_id).limit(self.req.item_limit)).all()
+            rows.sort(key=lambda r: (r[0] or "", r[1] or "", r[3]))
         else:
             pending = s.execute(select(Evidence.recording_id, Evidence.case_no)
                                 .join(Recording, Recording.id == Evidence.recording_id)

@@ -362,6 +362,9 @@ class ComplianceDaily(Base):
     damaged: Mapped[int] = mapped_column(Integer)
     late_buckets: Mapped[list] = mapped_column(JSON)  # counts per report.LATE_BUCKETS
     late_max_s: Mapped[float | None] = mapped_column(Float)
+    # Recordings not deleted with no 证明对象 entered (000 第31条); None: a row from before it
+    # was counted, until the next recompute of its day.
+    no_proves: Mapped[int | None] = mapped_column(Integer)
 
 
 class Gap(Base):

@@ -22,6 +22,7 @@ from ingestd.db.models import RECORDING_MADE, Case, Device, Evidence, Officer, R
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
 from ingestd.lookup import find_recording
+from ingestd.compliance import rollup
 from ingestd.evidence.access import Act, Person, acting_person, require, require_case
 
 EVIDENCE_JSON = "evidence.json"
@@ -160,6 +161,13 @@ def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_t
     if long_term is not None and long_term not in categories:
         known = "、".join(categories) if categories else "none under this policy"
         raise UserError(f"unknown 长期保存 category {long_term!r} (policy {app.policy.name}: {known})")
+    result = _write_evidence(app, rec_id, proves, case_no, long_term, by, content)
+    rollup.rebuild_days_of(app, [result["recording_id"]])  # the report's count of those missing 证明对象
+    return result
+
+
+def _write_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_term: str | None, by: str,
+                    content: str | None) -> dict:
     with app.changes.begin(by) as ch:
         person = acting_person(ch.session, by, "enter evidence metadata")
         rec, serial = find_recording(ch.session, rec_id)

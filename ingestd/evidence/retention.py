@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from ingestd.app import App
 from ingestd.db.models import Case, Deletion, Evidence, Recording, RecordingCompliance
 from ingestd.errors import UserError
+from ingestd.compliance import rollup
 from ingestd.evidence.access import DECIDERS, Act, Person, acting_person, may_decide, require
 from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
@@ -150,6 +151,7 @@ def approve_deletion(app: App, deletion_id: int, by: str) -> dict:
                   requested_by=row.requested_by, reason=row.reason)
         result = deletion_dict(row)
     shutil.rmtree(derivative_dir(app, row.recording_id), ignore_errors=True)  # regenerable copies go too
+    rollup.rebuild_days_of(app, [row.recording_id])  # a deleted recording needs no 证明对象 any more
     if app.settings.replica.enabled:
         from ingestd.replica.copy import release_deleted  # the replica depends on retention, not the reverse
 
