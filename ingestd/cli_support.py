@@ -11,12 +11,11 @@ import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import typer
 
-from ingestd.errors import AccessDenied, UserError
-from ingestd.localtime import EARLIEST, LATEST, parse_date  # noqa: F401 - the commands' date reader
+from ingestd.errors import AccessDenied
+from ingestd.localtime import parse_date, parse_time  # noqa: F401 - the commands' readers of what people type
 
 if TYPE_CHECKING:
     from ingestd.app import App
@@ -67,15 +66,5 @@ def iso(value: datetime | None, settings: Settings) -> str | None:
     return value.astimezone(settings.tz).isoformat() if value else None
 
 
-def parse_time(value: str, option: str, tz: ZoneInfo) -> datetime:
-    """ISO 8601; a time without an offset is the unit's local time."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"invalid time for {option}: {value!r} (use ISO 8601, e.g. 2026-09-30T18:00)") from None
-    if not EARLIEST <= parsed.year <= LATEST:
-        # Deadlines run days past a time; a year at the end of the calendar cannot have one.
-        raise UserError(f"time for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 

@@ -29,6 +29,20 @@ def parse_date(value: str, option: str) -> date:
         parsed = date.fromisoformat(value)
     except ValueError:
         raise UserError(f"invalid date for {option}: {value[:40]!r} (use YYYY-MM-DD)") from None
+    return _within_years(parsed, value, "date", option)
+
+
+def parse_time(value: str, option: str, tz: ZoneInfo) -> datetime:
+    """A time a person typed, ISO 8601; one without an offset is the unit's local time."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"invalid time for {option}: {value!r} (use ISO 8601, e.g. 2026-09-30T18:00)") from None
+    parsed = _within_years(parsed, value, "time", option)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _within_years(parsed, value: str, what: str, option: str):
     if not EARLIEST <= parsed.year <= LATEST:
-        raise UserError(f"date for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
+        raise UserError(f"{what} for {option} out of range: {value!r} (years {EARLIEST}-{LATEST})")
     return parsed
