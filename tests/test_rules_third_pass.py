@@ -632,3 +632,15 @@ def test_the_reports_count_of_missing_proves_follows_each_entry(tmp_path, clips)
     finally:
         app.close()
     assert missing() == (1, 1)
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_the_latest_ruling_on_any_day_of_a_trip_decides_it(policy):
+    from dataclasses import replace
+
+    first = replace(TRIP_ROWS[0], could_store=True, ruled_at=t(26, 9))
+    second = replace(TRIP_ROWS[1], could_store=False, ruled_at=t(26, 10))  # reconsidered an hour later
+    j = judge(policy, [first, second, TRIP_ROWS[2]])
+    assert not any(j.shifts.by_id[i].could_store for i in (1, 2, 3))
+    j = judge(policy, [replace(first, ruled_at=t(26, 11)), second, TRIP_ROWS[2]])
+    assert all(j.shifts.by_id[i].could_store for i in (1, 2, 3))

@@ -35,9 +35,11 @@ class RecomputeResult:
 
 def build_judge(app: App) -> Judge:
     with app.db.reading() as s:
-        ruled = {(badge, day) for badge, day in
-                 s.execute(select(TripRuling.badge, TripRuling.day).where(TripRuling.could_store.is_(True)))}
-        shifts = [replace(_fact(r), could_store=(r.badge, r.day) in ruled) for r in s.execute(select(Shift)).scalars()]
+        rulings = {(badge, day): (could, at) for badge, day, could, at in
+                   s.execute(select(TripRuling.badge, TripRuling.day, TripRuling.could_store, TripRuling.ruled_at))}
+        shifts = [replace(_fact(r), could_store=rulings.get((r.badge, r.day), (False, None))[0],
+                          ruled_at=rulings.get((r.badge, r.day), (False, None))[1])
+                  for r in s.execute(select(Shift)).scalars()]
         owners = {serial: badge for serial, badge in
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())

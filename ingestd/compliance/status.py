@@ -31,6 +31,7 @@ class ShiftFact:
     # A team head ruled that the trip's recordings could have been stored in time: the return
     # exception, conditional on 确实无法及时存储, does not apply.
     could_store: bool = False
+    ruled_at: datetime | None = None  # when the ruling on this day was made (the latest on a trip counts)
 
     @property
     def excepted(self) -> str | None:
@@ -112,11 +113,13 @@ def trip_runs(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[list
 
 def join_trips(shifts: list[ShiftFact], trip_kinds: tuple[str, ...]) -> list[ShiftFact]:
     """Every row of a trip carries the trip's return (entered on any of its rows) and its
-    ruling (a team head's on any of its days)."""
+    ruling (the latest a team head made on any of its days)."""
     joined: list[ShiftFact] = []
     for run in trip_runs(shifts, trip_kinds):
-        back, ruled = run[-1].returned_at, any(r.could_store for r in run)
-        joined += [replace(r, returned_at=back, could_store=ruled) for r in run]
+        rulings = [r for r in run if r.ruled_at is not None]
+        latest = max(rulings, key=lambda r: r.ruled_at) if rulings else None
+        could = latest.could_store if latest else any(r.could_store for r in run)
+        joined += [replace(r, returned_at=run[-1].returned_at, could_store=could) for r in run]
     return joined
 
 
