@@ -35,11 +35,9 @@ class RecomputeResult:
 
 def build_judge(app: App) -> Judge:
     with app.db.reading() as s:
-        rulings = {(badge, day): (could, at) for badge, day, could, at in
+        rulings = {(badge, day): {"could_store": could, "ruled_at": at} for badge, day, could, at in
                    s.execute(select(TripRuling.badge, TripRuling.day, TripRuling.could_store, TripRuling.ruled_at))}
-        shifts = [replace(_fact(r), could_store=rulings.get((r.badge, r.day), (False, None))[0],
-                          ruled_at=rulings.get((r.badge, r.day), (False, None))[1])
-                  for r in s.execute(select(Shift)).scalars()]
+        shifts = [replace(shift_fact(r), **rulings.get((r.badge, r.day), {})) for r in s.execute(select(Shift)).scalars()]
         owners = {serial: badge for serial, badge in
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
@@ -177,7 +175,7 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
     now = app.clock.now()
     rows = []
     for sh in shifts:
-        fact = judge.shifts.by_id.get(sh.id) or _fact(sh)
+        fact = judge.shifts.by_id.get(sh.id) or shift_fact(sh)
         n, last = uploads.get(sh.id, (0, None))
         verdict = judge.shift(fact, n, last, docks.get(sh.id), now)
         rows.append({"id": sh.id, "deadline": verdict.deadline.at if verdict.deadline else None,
@@ -194,7 +192,8 @@ def _shifts(app: App, judge: Judge, window: tuple[date, date] | None, result: Re
                       count=len(chunk), status=dict(Counter(r["status"] for r in chunk)))
 
 
-def _fact(sh: Shift) -> ShiftFact:
+def shift_fact(sh: Shift) -> ShiftFact:
+    """A roster row as the judge reads it (no trip joined, no ruling)."""
     return ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at, sh.camera)
 
 

@@ -54,9 +54,7 @@ def open_case(app: App, case_no: str, title: str | None, team: str | None, by: s
 def end_case(app: App, case_no: str, ended_on: date, by: str) -> dict:
     """The enforcement act has ended: the archive deadline now runs."""
     with app.changes.begin(by) as ch:
-        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "end a case"))
-        case = _case(ch.session, case_no)
-        require_case(person, case, app.policy.cite("access"))
+        case = _case_changed_by(ch.session, app, case_no, by, "end a case")
         case.status, case.ended_on = "ended", ended_on
         ch.record("case.ended", "case", case_no, ended_on=ended_on.isoformat(),
                   archive_deadline=_iso(archive_deadline(app.policy, ended_on, app.calendar)))
@@ -68,9 +66,7 @@ def archive_case(app: App, case_no: str, archived_on: date, by: str) -> dict:
     counted from 归档 runs from this day rather than from the deadline."""
     today = app.clock.now().astimezone(app.settings.tz).date()
     with app.changes.begin(by) as ch:
-        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "archive a case"))
-        case = _case(ch.session, case_no)
-        require_case(person, case, app.policy.cite("access"))
+        case = _case_changed_by(ch.session, app, case_no, by, "archive a case")
         if case.ended_on is None:
             raise UserError(f"case {case_no} has not ended: end it first (`ingestd case end {case_no} --on DATE`)")
         if not case.ended_on <= archived_on <= today:
@@ -91,13 +87,19 @@ def set_storage_location(app: App, case_no: str, location: str, by: str) -> dict
     if not location:
         raise UserError("--text is empty: give the storage location as the case file states it")
     with app.changes.begin(by) as ch:
-        person = Person.of(require_user(ch.session, by, ("team_head", "legal", "admin"), "record a storage location"))
-        case = _case(ch.session, case_no)
-        require_case(person, case, app.policy.cite("access"))
+        case = _case_changed_by(ch.session, app, case_no, by, "record a storage location")
         case.storage_location = location
         ch.record("case.storage_location", "case", case_no, location=location,
                   article=app.policy.evidence.location_article)
     return case_summary(app, case_no)
+
+
+def _case_changed_by(session: Session, app: App, case_no: str, by: str, doing: str) -> Case:
+    """The case a team head, 法制科 or an admin changes: their team's, or any for the unit-wide."""
+    person = Person.of(require_user(session, by, ("team_head", "legal", "admin"), doing))
+    case = _case(session, case_no)
+    require_case(person, case, app.policy.cite("access"))
+    return case
 
 
 def _case(session: Session, case_no: str) -> Case:

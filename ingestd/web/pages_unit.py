@@ -19,7 +19,8 @@ from ingestd.afterdock import rule_trip, set_owner
 from ingestd.alerts.dispatch import list_alerts, send_test
 from ingestd.compliance.roster import read_roster
 from ingestd.compliance.roster_import import write_roster
-from ingestd.compliance.status import ShiftFact, trip_runs
+from ingestd.compliance.recompute import shift_fact
+from ingestd.compliance.status import trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
 from ingestd.errors import FileProblemsError, UserError
@@ -71,8 +72,7 @@ def router(edge: Edge) -> APIRouter:
             names = dict(s.execute(select(Officer.badge, Officer.name)).all())
             rulings = {(r.badge, r.day): r for r in s.execute(select(TripRuling).where(TripRuling.day >= since))
                        .scalars()}
-        facts = [ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at,
-                           sh.camera) for sh in shifts.values()]
+        facts = [shift_fact(sh) for sh in shifts.values()]
         trips = []
         for run in trip_runs(facts, tuple(exception.assignments)):
             if run[0].assignment not in exception.assignments:
