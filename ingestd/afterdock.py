@@ -33,8 +33,9 @@ from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import write_roster
 from ingestd.compliance.trips import write_ruling
-from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Replica,
-                               RulesInForce)
+from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Recovery,
+                               Replica, RulesInForce)
+from ingestd.db.states import RecordingKind, RecordingStatus, RecoveryStatus
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
 from ingestd.ingest.space import low_space
@@ -50,7 +51,7 @@ from ingestd.jobs.kinds import (AFTER_DOCK, DERIVATIVES, IMPORTANT_BOOST, REPLIC
 from ingestd.jobs.runner import Batching, Runner
 from ingestd.logs import event
 from ingestd.lookup import recording_for_job
-from ingestd.media import derivatives, facts
+from ingestd.media import derivatives, facts, recovered
 from ingestd.timeline.process import timeline_job
 
 log = logging.getLogger("ingestd.afterdock")
@@ -73,22 +74,40 @@ class AfterDock:
             specs.append(queue.JobSpec(JobKind.SM3, rec.id, {"size": rec.size}, group=session_id))
             if rec.kind in PROBED_KINDS:
                 specs.append(queue.JobSpec(JobKind.PROBE, rec.id, {"size": rec.size}, group=session_id))
+            if rec.status == RecordingStatus.DAMAGED and rec.kind == RecordingKind.VIDEO:
+                # Before the session's timeline: the clip's span is what the recovery finds.
+                specs.append(queue.JobSpec(JobKind.RECOVER, rec.id, {"size": rec.size}, group=session_id))
             specs += derivative_specs(self.app, rec)
             if self.app.settings.replica.enabled:
                 specs.append(queue.JobSpec(JobKind.REPLICATE, rec.id))
+        specs += _recoveries_waiting(ch, recs)
         queue.enqueue(ch, specs, now)
 
 
-def derivative_specs(app: App, rec: Recording, asked: bool = False) -> list[queue.JobSpec]:
+def _recoveries_waiting(ch: Change, recs: list[Recording]) -> list[queue.JobSpec]:
+    """A healthy recording of a camera whose damaged recordings waited for a reference: they
+    are recovered now (in their own session's group, where their bytes are)."""
+    devices = {r.device_id for r in recs if r.device_id is not None and r.status == RecordingStatus.OK
+               and r.kind == RecordingKind.VIDEO}
+    if not devices:
+        return []
+    waiting = ch.session.execute(
+        select(Recording.id, Recording.dock_session_id, Recording.size)
+        .join(Recovery, Recovery.recording_id == Recording.id)
+        .where(Recording.device_id.in_(devices), Recovery.status == RecoveryStatus.WAITING_REFERENCE)).all()
+    return [queue.JobSpec(JobKind.RECOVER, rid, {"size": size}, group=sid) for rid, sid, size in waiting]
+
+
+def derivative_specs(app: App, rec: Recording, asked: bool = False, recovered: bool = False) -> list[queue.JobSpec]:
     """The derivatives the media policy wants for a recording (all of them when a person
-    asks for them), important recordings first."""
-    if rec.kind != "video":
+    asks for them), important recordings first. A damaged original has none of its own: they
+    are made from what its recovery found (`recovered`), once it has found something."""
+    if rec.kind != "video" or (rec.status == RecordingStatus.DAMAGED and not recovered):
         return []
     policy = app.settings.media.proxy_policy
     if not asked and (policy == "on_demand" or (policy == "important_and_evidence" and not rec.important)):
         return []
-    # A damaged original gets a proxy of whatever decodes, marked partial; nothing else.
-    kinds = [JobKind.PROXY] if rec.status == "damaged" else list(DERIVATIVES)
+    kinds = list(DERIVATIVES)
     boost = IMPORTANT_BOOST if (rec.important or asked) else 0
     return [queue.JobSpec(k, rec.id, priority=RULES[k].priority - boost) for k in kinds]
 
@@ -136,6 +155,20 @@ def _device_scope(app: App, serial: str) -> tuple[tuple[date, date] | None, list
     return window, [rid for rid, _w in rows]
 
 
+def _recover(app: App, job: queue.Claimed) -> queue.Done:
+    """Recovery, then what follows it: the derivatives made from the recovered file, and the
+    timeline of the recording's session again when it ran before (the clip has a span now)."""
+    done = recovered.recover_job(app, job)
+    if (done.output or {}).get("status") == RecoveryStatus.RECOVERED:
+        rec = recording_for_job(app, job.subject)
+        if rec is not None:
+            with app.changes.begin("ingestd") as ch:
+                queue.enqueue(ch, derivative_specs(app, rec, recovered=True)
+                              + [queue.JobSpec(JobKind.TIMELINE, rec.dock_session_id, group=rec.dock_session_id)],
+                              app.clock.now())
+    return done
+
+
 def _derivative(app: App, job: queue.Claimed) -> queue.Done:
     rec = recording_for_job(app, job.subject)
     if rec is None:
@@ -151,6 +184,7 @@ HANDLERS = {
     JobKind.COMPLIANCE: _session_compliance,
     JobKind.EVIDENCE: _session_evidence,
     JobKind.RECOMPUTE: _recompute,
+    JobKind.RECOVER: _recover,
     JobKind.PROXY: _derivative,
     JobKind.HLS: _derivative,
     JobKind.THUMBNAILS: _derivative,

@@ -218,12 +218,16 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
     settings = settings_of(ctx)
     with opened_app(ctx) as application:
         with application.db.reading() as s:
-            from ingestd.db.models import RecordingCompliance
+            from ingestd.db.models import RecordingCompliance, Recovery
             from ingestd.lookup import find_recording
+            from ingestd.media.recovered import recovery_dict
 
             rec, serial = find_recording(s, rec_id)
             data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
+            recovery = s.get(Recovery, rec.id)
         data["probe"] = rec.probe
+        if recovery is not None:
+            data["recovery"] = recovery_dict(recovery, rec.source_path, settings.tz)
         data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 

@@ -40,6 +40,20 @@ _KINDS = [
     FindingKind("check_failed", Severity.WARNING, "结构检查未完成",
                 "{path}: stored byte for byte; its structural check failed ({reason}) and runs again after the "
                 "dock: not called damaged for a failure of the check"),
+    # Recovery of a damaged recording (ingestd.media.recovered): a derivative, never the original
+    FindingKind("recording_recovered", Severity.INFO, "已从损坏文件恢复",
+                "{path}: {video} of video and {audio} of audio recovered from the damaged original (which stays "
+                "as it is); the file stops mid-recording", "damaged_file"),
+    FindingKind("recording_recovered_skipping", Severity.INFO, "已从损坏文件部分恢复",
+                "{path}: {video} of video and {audio} of audio recovered from the damaged original (which stays "
+                "as it is); {skipped} that could not be read were skipped", "damaged_file"),
+    FindingKind("recovery_waiting", Severity.INFO, "待恢复",
+                "{path}: no healthy recording of this camera yet to recover it by; it is recovered after the "
+                "camera's next dock"),
+    FindingKind("nothing_recovered", Severity.WARNING, "无法恢复",
+                "{path}: nothing in the damaged bytes could be recovered ({reason})", "damaged_file"),
+    FindingKind("recovery_failed", Severity.WARNING, "恢复失败",
+                "{path}: the recovery failed ({reason}); listed with the jobs that need someone"),
     FindingKind("duplicate_content", Severity.INFO, "重复文件",
                 "{path}: same content as recording {recording_id}, not stored twice"),
     FindingKind("already_ingested", Severity.INFO, "已入库",
@@ -157,6 +171,12 @@ CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
 MESSAGES_ZH: dict[str, str] = {
     "damaged_file": "{path}：已按原样保存，但文件损坏无法解析（{reason}）",
     "check_failed": "{path}：已按原样保存；结构检查本身出错（{reason}），将在接入后重新检查，不因此判为损坏",
+    "recording_recovered": "{path}：已从损坏的原始文件恢复视频 {video}、音频 {audio}（原始文件保持原样）；文件在录制中途截断",
+    "recording_recovered_skipping": "{path}：已从损坏的原始文件恢复视频 {video}、音频 {audio}（原始文件保持原样）；"
+                                    "其中 {skipped} 无法读取，已跳过",
+    "recovery_waiting": "{path}：该记录仪尚无完好的录像可作参照，待其下次接入后恢复",
+    "nothing_recovered": "{path}：损坏的数据中未能恢复出任何画面（{reason}）",
+    "recovery_failed": "{path}：恢复失败（{reason}），已列入待人工处理的任务",
     "duplicate_content": "{path}：与记录 {recording_id} 内容相同，不重复保存",
     "already_ingested": "{path}：已从该记录仪入库（记录 {recording_id}）",
     "name_conflict": "{path}：该记录仪另有同名但内容不同的记录，两者均已保存",

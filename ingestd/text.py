@@ -36,3 +36,20 @@ def _escape(code: int, json_text: bool) -> str:
         return f"\\U{code:08x}"
     code -= 0x10000  # JSON spells a character beyond the BMP as a surrogate pair
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def span_text(seconds: float | None) -> str:
+    """A length of recording as people read it on a player: 4:12, 1:02:05."""
+    whole = int(round(seconds or 0))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def size_text(size: int | None) -> str:
+    """Bytes in the unit people read them in: 870 B, 12.4 KB, 3.1 MB, 1.2 GB."""
+    value = float(size or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

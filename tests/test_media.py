@@ -28,10 +28,9 @@ def ffprobe(path: Path) -> dict:
 
 
 def test_argument_lists():
-    proxy = commands.proxy_args(Path("/s/in.mp4"), Path("/d/p.mp4"), has_audio=True, damaged=False)
+    proxy = commands.proxy_args(Path("/s/in.mp4"), Path("/d/p.mp4"), has_audio=True)
     assert "+faststart" in proxy and "libx264" in proxy and "scale=-2:min(720\\,ih):flags=fast_bilinear" in " ".join(proxy)
     assert "-err_detect" not in proxy
-    assert "ignore_err" in commands.proxy_args(Path("/s/in.mp4"), Path("/d/p.mp4"), True, damaged=True)
     hls = commands.hls_args(Path("/s/in.mp4"), Path("/d"))
     assert hls[hls.index("-c") + 1] == "copy" and hls[hls.index("-hls_segment_type") + 1] == "fmp4"
     assert hls[hls.index("-hls_time") + 1] == "6"
@@ -81,7 +80,15 @@ def test_proxies_segments_and_thumbnails(unit):
     assert "the manifest's signature does not verify" in manifest.verify(forged, verifier)
 
 
-def test_damaged_originals_partial_proxy_or_recorded_failure(tmp_path):
+def test_a_damaged_original_gets_derivatives_only_of_what_was_recovered(tmp_path):
+    """No proxy is attempted from a damaged original (it could only fail and be retried): a
+    file whose `moov` came first is recovered by its own index and its derivatives made from
+    that; one with no `moov` and no healthy clip of its camera waits, with no job failing."""
+    from sqlalchemy import select
+
+    from ingestd.db.models import Job, Recording, Recovery
+    from ingestd.media.derivatives import recovered_path
+
     dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
     cam = tmp_path / "cam"
     whole = make_clip(tmp_path / "fast.mp4", ClipSpec(seconds=6))
@@ -91,29 +98,33 @@ def test_damaged_originals_partial_proxy_or_recorded_failure(tmp_path):
     cam.mkdir()
     (cam / "cut_after_moov.mp4").write_bytes(data[: len(data) // 2])  # moov first: half of it decodes
     moov_last = whole.read_bytes()
-    (cam / "no_moov.mp4").write_bytes(moov_last[: len(moov_last) // 2])  # nothing decodes
+    (cam / "no_moov.mp4").write_bytes(moov_last[: len(moov_last) // 2])
     dock.cli_json("ingest", str(cam))
     clock = FixedClock(datetime.now(timezone.utc))
     app = dock.app(clock)
-    assert work_jobs(app, DERIVATIVES) == 1  # the undecodable one failed its first attempt
-    for backoff_s in (30, 60):  # tried again after each backoff, and no sooner
+    with app.db.reading() as s:
+        rows = {r.original_name: (r, v) for r, v in s.execute(
+            select(Recording, Recovery).join(Recovery, Recovery.recording_id == Recording.id))}
+    cut, recovered = rows["cut_after_moov.mp4"]
+    assert recovered.status == "recovered" and rows["no_moov.mp4"][1].status == "waiting_reference"
+    assert work_jobs(app, DERIVATIVES) == 3 and dock.cli_json("media", "status")["failed"] == []
+    with app.db.reading() as s:
+        jobs = {j.kind: j for j in s.execute(select(Job).where(Job.kind.in_([k.value for k in DERIVATIVES])))
+                .scalars()}
+    assert {j.subject for j in jobs.values()} == {cut.id}
+    assert jobs["proxy"].partial is True  # made from what was recovered, not the whole recording
+    assert ffprobe(derivative_dir(app, cut.id) / "proxy" / "proxy.mp4")["streams"]
+    assert dock.cli_json("verify")["ok"]  # the originals are untouched
+    # A derivative that cannot be made is tried again after each backoff, and no sooner, then listed.
+    recovered_path(app, cut.id).write_bytes(b"not a video any more")
+    assert dock.cli_json("media", "retry", "--by", "admin", str(jobs["proxy"].id))["status"] == "queued"
+    assert work_jobs(app, DERIVATIVES) == 0
+    for backoff_s in (30, 60):
         assert work_jobs(app, DERIVATIVES) == 0 and dock.cli_json("media", "status")["failed"] == []
         clock.advance(timedelta(seconds=backoff_s + 1))
         assert work_jobs(app, DERIVATIVES) == 0
-    status = dock.cli_json("media", "status")
-    [failed] = status["failed"]
-    assert failed["kind"] == "proxy" and failed["attempts"] == 3 and "ffmpeg" in failed["error"]
-    with app.db.reading() as s:
-        from sqlalchemy import select
-
-        from ingestd.db.models import Job
-        done = s.execute(select(Job).where(Job.status == "done", Job.kind == "proxy")).scalar_one()
-    assert done.partial is True
-    assert ffprobe(derivative_dir(app, done.subject) / "proxy" / "proxy.mp4")["streams"]
-    # the originals are untouched
-    assert dock.cli_json("verify")["ok"]
-    retried = dock.cli_json("media", "retry", "--by", "admin", str(failed["id"]))
-    assert retried["status"] == "queued"
+    [failed] = dock.cli_json("media", "status")["failed"]
+    assert failed["kind"] == "proxy" and failed["attempts"] == 3 and "ffprobe" in failed["error"]
     assert dock.cli("media", "retry", "--by", "admin", "99999", check=2).stderr.startswith("ingestd: no job with id 99999")
 
 

@@ -24,9 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ingestd.db.states import (Assignment, CaseStatus, ClockFlag, ClockSource, Credential, DeletionStatus,
-                               DeliveryStatus, DeviceSource, DockStatus, Explanation, FileStatus, GapKind, GapStatus,
-                               ExportPurpose, Grant, IncidentStatus, OfficerSource, RecordingKind, RecordingStatus, RequestStatus,
-                               Role, ShiftStatus, TimeSource, UploadStatus, state)
+                               DeliveryStatus, DeviceSource, DockStatus, Explanation, ExportPurpose, FileStatus,
+                               GapKind, GapStatus, Grant, IncidentStatus, OfficerSource, RecordingKind,
+                               RecordingStatus, RecoveryStatus, RequestStatus, Role, ShiftStatus, TimeSource,
+                               UploadStatus, state)
 from ingestd.db.types import UTCDateTime
 
 # Portable, predictable constraint names so that migrations work the same on SQLite and PostgreSQL.
@@ -171,6 +172,23 @@ class SourceFile(Base):
     code: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Recovery(Base):
+    """What was recovered from a damaged recording (ingestd.media.recovered): a derivative
+    beside the proxies, never the original, with how it was made (its 制作方法)."""
+
+    __tablename__ = "recoveries"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), primary_key=True)
+    status: Mapped[RecoveryStatus] = mapped_column(state(RecoveryStatus, 24))
+    reference_id: Mapped[str | None] = mapped_column(String(64))  # the healthy recording it followed
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the recovered file
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    span_s: Mapped[float | None] = mapped_column(Float)  # how long the recovered recording runs
+    facts: Mapped[dict | None] = mapped_column(JSON)  # frames, samples, bytes used and skipped, where it stopped
+    reason: Mapped[str | None] = mapped_column(Text)  # why nothing was, or could not yet be, recovered
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Incident(Base):

@@ -62,6 +62,15 @@ class RecordingStatus(StrEnum):
     UNCHECKED = "unchecked"
 
 
+class RecoveryStatus(StrEnum):
+    """What recovering a damaged recording came to (recoveries.status)."""
+
+    RECOVERED = "recovered"  # a playable derivative holds what the camera wrote
+    WAITING_REFERENCE = "waiting_reference"  # no healthy recording of its camera yet: the next dock
+    NOTHING_RECOVERABLE = "nothing_recoverable"  # the bytes hold no picture that can be shown
+    FAILED = "failed"  # the recovery itself failed (time or memory limit): for someone to look at
+
+
 class FileStatus(StrEnum):
     """What became of one file on the camera (source_files.outcome, FileOutcome.status)."""
 
@@ -213,4 +222,5 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("exports", "purpose"): ExportPurpose,
     ("deletions", "status"): DeletionStatus,
     ("alert_deliveries", "status"): DeliveryStatus,
+    ("recoveries", "status"): RecoveryStatus,
 }

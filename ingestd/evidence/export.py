@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from ingestd import __version__
 from ingestd.app import App
-from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, User
-from ingestd.db.states import ExportPurpose
+from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, Recovery, User
+from ingestd.db.states import ExportPurpose, RecoveryStatus
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Person, require
 from ingestd.evidence.cases import case_recordings
@@ -35,6 +35,7 @@ from ingestd.fixity import original_findings
 from ingestd.localtime import STAMP, local_text
 from ingestd.lookup import find_recording
 from ingestd.media.derivatives import derivative_dir
+from ingestd.media.recovered import method_text, recovery_finding
 from ingestd.timeline.reasons import REASONS
 from ingestd.users import require_user
 
@@ -222,6 +223,13 @@ def _notes(app: App, ids: list[str]) -> dict[str, list[str]]:
             out.setdefault(inc.recording_id, []).append(
                 f"书面说明（{inc.code}）：{inc.explanation}（{inc.explained_by}，{when(inc.explained_at)}；"
                 f"依据 {policy.cite('damaged_file')}）")
+        for recovery, name in s.execute(select(Recovery, Recording.original_name)
+                                        .join(Recording, Recording.id == Recovery.recording_id)
+                                        .where(Recovery.recording_id.in_(ids))):
+            text = recovery_finding(recovery, name).message_zh
+            if recovery.status is RecoveryStatus.RECOVERED:
+                text += f"。恢复件制作方法：{method_text(recovery, 'zh')}；恢复件 SHA-256 {recovery.sha256}"
+            out.setdefault(recovery.recording_id, []).append(f"恢复：{text}")
         for rid, note in s.execute(select(Evidence.recording_id, Evidence.content_note)
                                    .where(Evidence.recording_id.in_(ids), Evidence.content_note.is_not(None))):
             out.setdefault(rid, []).append(f"录音内容：{note}（依据 {policy.cite('recording_content_note')}）")

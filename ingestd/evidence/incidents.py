@@ -14,18 +14,20 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ingestd.app import App
-from ingestd.db.models import Device, DockSession, Incident, Recording
+from ingestd.db.models import Device, DockSession, Incident, Recording, Recovery
 from ingestd.errors import UserError
 from ingestd.findings import Finding
 from ingestd.ingest.store import NewFile, Signature
+from ingestd.media.recovered import recovery_finding
 from ingestd.users import require_user
 
 MAX_NOTE = 4000
 
 
 def list_incidents(app: App, only_open: bool = False) -> list[dict]:
-    q = (select(Incident, Recording.original_name, Device.serial)
+    q = (select(Incident, Recording.original_name, Device.serial, Recovery)
          .outerjoin(Recording, Recording.id == Incident.recording_id)
+         .outerjoin(Recovery, Recovery.recording_id == Incident.recording_id)
          .outerjoin(DockSession, DockSession.id == Incident.dock_session_id)
          .outerjoin(Device, Device.id == DockSession.device_id)
          .order_by(Incident.opened_at, Incident.id))
@@ -34,10 +36,11 @@ def list_incidents(app: App, only_open: bool = False) -> list[dict]:
     tz = app.settings.tz
     policy = app.policy
     with app.db.reading() as s:
-        return [incident_dict(inc, name, serial, tz, policy) for inc, name, serial in s.execute(q)]
+        return [incident_dict(inc, name, serial, tz, policy, recovery) for inc, name, serial, recovery in s.execute(q)]
 
 
-def incident_dict(inc: Incident, name: str | None, serial: str | None, tz, policy) -> dict:
+def incident_dict(inc: Incident, name: str | None, serial: str | None, tz, policy,
+                  recovery: Recovery | None = None) -> dict:
     def iso(value: datetime | None) -> str | None:
         return value.astimezone(tz).isoformat() if value else None
 
@@ -45,7 +48,16 @@ def incident_dict(inc: Incident, name: str | None, serial: str | None, tz, polic
     return {"id": inc.id, "code": inc.code, "label_zh": finding.kind.label_zh, "article": finding.article(policy),
             "status": inc.status, "recording_id": inc.recording_id, "file": name, "device": serial,
             "detail": inc.detail, "opened_at": iso(inc.opened_at), "explanation": inc.explanation,
-            "explained_by": inc.explained_by, "explained_at": iso(inc.explained_at)}
+            "explained_by": inc.explained_by, "explained_at": iso(inc.explained_at),
+            # What was recovered of a damaged recording: how much the officer can watch first.
+            **_recovery_text(recovery, name)}
+
+
+def _recovery_text(recovery: Recovery | None, name: str | None) -> dict:
+    if recovery is None:
+        return {"recovery": None, "recovery_zh": None, "recovery_status": None}
+    finding = recovery_finding(recovery, name or recovery.recording_id[:12])
+    return {"recovery": finding.message, "recovery_zh": finding.message_zh, "recovery_status": recovery.status.value}
 
 
 def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:

@@ -16,6 +16,7 @@ from enum import StrEnum
 class JobKind(StrEnum):
     SM3 = "sm3"  # SM3 of the stored original (the 文字说明 lists it)
     PROBE = "probe"  # full media facts: mediainfo, packet timestamps for the gap scan
+    RECOVER = "recover"  # what a damaged recording's camera wrote, into a playable derivative
     TIMELINE = "timeline"  # the session's clock offset, activities and interruptions
     COMPLIANCE = "compliance"  # officers, deadlines and upload statuses of what the session brought
     EVIDENCE = "evidence"  # 制作方法/制作时间/制作人 of what the session brought
@@ -48,6 +49,8 @@ class KindRule:
 RULES: dict[JobKind, KindRule] = {
     JobKind.SM3: KindRule(1, 0, 300),
     JobKind.PROBE: KindRule(1, 0, 300),
+    # Decodes every recovered picture: minutes for a long clip. Its failures are for a person.
+    JobKind.RECOVER: KindRule(1, 0, 3600, max_attempts=2),
     JobKind.TIMELINE: KindRule(2, 1, 300),
     JobKind.COMPLIANCE: KindRule(3, 1, 300),
     JobKind.EVIDENCE: KindRule(4, 1, 300),
@@ -66,7 +69,7 @@ REPLICATION = (JobKind.REPLICATE,)  # over the network, on threads of its own: a
 AFTER_DOCK = tuple(k for k in JobKind if k not in DERIVATIVES + ON_REQUEST + REPLICATION)
 SESSION_KINDS = (JobKind.TIMELINE, JobKind.COMPLIANCE, JobKind.EVIDENCE)
 # Work on a recording's stored bytes: done at the dock whose store holds them.
-STORE_BOUND = (JobKind.SM3, JobKind.PROBE, JobKind.PROXY, JobKind.HLS, JobKind.THUMBNAILS, JobKind.REPLICATE)
+STORE_BOUND = (JobKind.SM3, JobKind.PROBE, JobKind.RECOVER, JobKind.PROXY, JobKind.HLS, JobKind.THUMBNAILS, JobKind.REPLICATE)
 IMPORTANT_BOOST = 5  # an important (重要) recording's derivatives go before the others'
 
 

@@ -16,10 +16,9 @@ def _global(stream) -> list[str]:
     return stream.global_args("-hide_banner", "-nostdin", "-y", "-loglevel", "error").compile()
 
 
-def proxy_args(original: Path, out: Path, has_audio: bool, damaged: bool) -> list[str]:
+def proxy_args(original: Path, out: Path, has_audio: bool) -> list[str]:
     """H.264/AAC MP4, at most 720p, +faststart: plays and seeks in any browser."""
-    options = {"fflags": "+genpts+discardcorrupt", "err_detect": "ignore_err"} if damaged else {}
-    src = ffmpeg_python.input(str(original), **options)
+    src = ffmpeg_python.input(str(original))
     video = src.video.filter("scale", -2, f"min({PROXY_MAX_HEIGHT},ih)", flags="fast_bilinear")
     streams = [video, src.audio] if has_audio else [video]
     # ultrafast + fast_bilinear: ~5x real time on two cores for 1080p (veryfast managed 2.4x);

@@ -10,16 +10,38 @@ from pathlib import Path
 
 from ingestd.app import App
 from ingestd.db.models import Recording
+from ingestd.db.states import RecordingStatus
 from ingestd.errors import ToolError
 from ingestd.media import commands, manifest
+from ingestd.media.ffmpeg import ffprobe
 from ingestd.signing import Signer
 from ingestd.toolrun import run
 
 TIMEOUT_FLOOR_S = 60.0
+PROBE_TIMEOUT_S = 60.0
+
+
+RECOVERED_FILE = "recovered/recovered.mp4"
 
 
 def derivative_dir(app: App, recording_id: str) -> Path:
     return app.settings.data_dir / "derivatives" / recording_id[:2] / recording_id
+
+
+def recovered_path(app: App, recording_id: str) -> Path:
+    """What ingestd.media.recovered recovered from a damaged original."""
+    return derivative_dir(app, recording_id) / RECOVERED_FILE
+
+
+def source_of(app: App, rec: Recording) -> Path:
+    """What the derivatives are made from: the original, or for a damaged one, its recovery
+    (a damaged original gets no derivative job until its recovery found something)."""
+    if rec.status == RecordingStatus.DAMAGED:
+        path = recovered_path(app, rec.id)
+        if not path.is_file():
+            raise ToolError("ffmpeg", f"recording {rec.id[:12]} is damaged and nothing is recovered from it yet")
+        return path
+    return app.store.resolve(rec.object_id, rec.content_name)
 
 
 def _timeout(rec: Recording, factor: float) -> float:
@@ -29,7 +51,7 @@ def _timeout(rec: Recording, factor: float) -> float:
 
 def make(app: App, rec: Recording, kind: str) -> tuple[dict, bool]:
     """Returns (output description, partial)."""
-    original = app.store.resolve(rec.object_id, rec.content_name)
+    original = source_of(app, rec)
     final = derivative_dir(app, rec.id) / kind
     work = final.with_name(f".{kind}.{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)
@@ -45,15 +67,26 @@ def make(app: App, rec: Recording, kind: str) -> tuple[dict, bool]:
 
 
 def _proxy(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:
-    has_audio = bool((rec.probe or {}).get("audio"))
-    damaged = rec.status == "damaged"
-    run(commands.proxy_args(original, work / "proxy.mp4", has_audio or damaged, damaged),
+    recovered = rec.status == RecordingStatus.DAMAGED
+    has_audio = _recovered_streams(original)[1] if recovered else bool((rec.probe or {}).get("audio"))
+    run(commands.proxy_args(original, work / "proxy.mp4", has_audio),
         _timeout(rec, app.settings.media.timeout_factor), nice=True)
-    return {"file": "proxy/proxy.mp4"}, damaged  # from a damaged original: whatever decoded
+    # Partial: made from what was recovered of a damaged original, not from the whole recording.
+    return {"file": "proxy/proxy.mp4", **({"from": "recovered"} if recovered else {})}, recovered
+
+
+def _recovered_streams(path: Path) -> tuple[str | None, bool]:
+    """(video codec, has audio) of a recovered file: the damaged original's own facts say
+    nothing of it (its probe found no index)."""
+    streams = ffprobe(str(path), PROBE_TIMEOUT_S).get("streams") or []
+    video = next((st.get("codec_name") for st in streams if st.get("codec_type") == "video"), None)
+    return video, any(st.get("codec_type") == "audio" for st in streams)
 
 
 def _hls(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:
     codec = ((rec.probe or {}).get("video") or {}).get("codec")
+    if rec.status == RecordingStatus.DAMAGED:
+        codec = _recovered_streams(original)[0]
     source = original
     if codec not in commands.COPYABLE:
         source = derivative_dir(app, rec.id) / "proxy" / "proxy.mp4"
@@ -62,8 +95,10 @@ def _hls(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bo
     run(commands.hls_args(source, work), _timeout(rec, app.settings.media.timeout_factor), nice=True)
     signed = manifest.sign(manifest.build(work, rec.id, rec.object_id), Signer.load(app.data.signing_key))
     manifest.write(work, signed)
+    made_from = "proxy" if source != original else ("recovered" if rec.status == RecordingStatus.DAMAGED
+                                                     else "original")
     return {"playlist": "hls/index.m3u8", "manifest": "hls/manifest.json", "segments": len(signed["segments"]),
-            "from": "original" if source == original else "proxy"}, False
+            "from": made_from}, False
 
 
 def _thumbnails(app: App, rec: Recording, original: Path, work: Path) -> tuple[dict, bool]:

@@ -27,6 +27,10 @@ class ClipSpec:
     silent_audio: bool = False  # an audio track with nothing on it
     pts_jump_at_s: float | None = None  # the camera stopped and resumed inside the file here…
     pts_jump_s: float = 0.0  # …for this long
+    audio_rate: int = 16000
+    audio_channels: int = 1
+    noise_seed: int | None = None  # noise instead of a tone: no two audio frames alike
+    chunk_s: float | None = None  # samples of a track written together, as cameras interleave
 
 
 def clip_args(path: Path, spec: ClipSpec) -> list[str]:
@@ -39,12 +43,19 @@ def clip_args(path: Path, spec: ClipSpec) -> list[str]:
     if spec.audio:
         # Commas inside a lavfi source's arguments must be escaped from the graph parser.
         tone = "0" if spec.silent_audio else f"gte(t\\,{spec.tone_from_s})*0.5*sin(2*PI*{spec.tone_hz}*t)"
-        streams.append(ffmpeg_python.input(f"aevalsrc={tone}:s=16000:d={spec.seconds}", f="lavfi"))
+        if spec.noise_seed is not None:
+            source = (f"anoisesrc=seed={spec.noise_seed}:amplitude=0.3:sample_rate={spec.audio_rate}"
+                      f":duration={spec.seconds}")
+        else:
+            source = f"aevalsrc={tone}:s={spec.audio_rate}:d={spec.seconds}"
+        streams.append(ffmpeg_python.input(source, f="lavfi"))
     out = {"vcodec": spec.codec, "preset": "ultrafast", "pix_fmt": "yuv420p", "g": spec.fps * 2}
     if spec.bitrate:
         out.update({"b:v": spec.bitrate, "maxrate": spec.bitrate, "bufsize": spec.bitrate})
     if spec.audio:
-        out.update({"acodec": "aac", "b:a": "64k"})
+        out.update({"acodec": "aac", "b:a": "64k" if spec.audio_channels == 1 else "128k", "ac": spec.audio_channels})
+    if spec.chunk_s is not None:
+        out["chunk_duration"] = int(spec.chunk_s * 1_000_000)
     if spec.creation_time is not None:
         out["metadata"] = f"creation_time={spec.creation_time.isoformat()}"
     if spec.pts_jump_at_s is not None:

@@ -14,8 +14,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ingestd.app import App
-from ingestd.db.models import Device, DockSession, Gap, Incident, Recording
-from ingestd.db.states import GapKind
+from ingestd.db.models import Device, DockSession, Gap, Incident, Recording, Recovery
+from ingestd.db.states import GapKind, RecordingStatus, RecoveryStatus
 from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.errors import ToolError
 from ingestd.jobs.queue import Claimed, Done
@@ -92,7 +92,8 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
     window = app.policy.interruptions.session_window_minutes * 60
     recs = {r.id: r for r, _ in rows}
     reset = any(r.clock_flag == "clock_reset" for r in recs.values())
-    clips = order([Clip(r.id, r.start_corrected or r.start, r.end_corrected or r.end, r.status == "damaged", r.seq)
+    spans = _recovered_spans(app, [r.id for r in recs.values() if r.status == RecordingStatus.DAMAGED])
+    clips = order([Clip(r.id, r.start_corrected or r.start, _end(r, spans), r.status == RecordingStatus.DAMAGED, r.seq)
                    for r in recs.values() if (r.start_corrected or r.start) is not None], by_seq=reset)
     if reset:
         clips = _renumber_times(clips)
@@ -104,6 +105,23 @@ def _evaluate_device(app: App, device_id: int, new_recordings: set[str], session
             usual, jumps = _packets(app, rec)
             candidates += inside_file_gaps(clip, usual, jumps, tolerance)
     return _store_gaps(app, device_id, candidates, recs)
+
+
+def _recovered_spans(app: App, damaged: list[str]) -> dict[str, float]:
+    """How long what was recovered of each damaged clip runs (its end is otherwise unknown)."""
+    if not damaged:
+        return {}
+    with app.db.reading() as s:
+        return dict(s.execute(select(Recovery.recording_id, Recovery.span_s).where(
+            Recovery.recording_id.in_(damaged), Recovery.status == RecoveryStatus.RECOVERED)).all())
+
+
+def _end(rec: Recording, spans: dict[str, float]):
+    end = rec.end_corrected or rec.end
+    if end is None and rec.id in spans:
+        # The interruption after a damaged clip starts where what was recovered of it ends.
+        return (rec.start_corrected or rec.start) + timedelta(seconds=spans[rec.id])
+    return end
 
 
 def _storage_full_ends(app: App, session_ids: list[str], clips: list[Clip]) -> list[GapCandidate]:

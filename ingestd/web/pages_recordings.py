@@ -19,13 +19,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import and_, exists, or_, select
 
-from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, FileViewing, Gap, Recording,
+from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, FileViewing, Gap, Recording, Recovery,
                                RecordingCompliance)
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
 from ingestd.localtime import local_text
 from ingestd.media.derivatives import derivative_dir
+from ingestd.media.recovered import recovery_dict
 from ingestd.sheets import CsvWriter
 from ingestd.timeline.reasons import REASONS
 from ingestd.web.access import Page, may_change
@@ -277,6 +278,7 @@ def router(edge: Edge) -> APIRouter:
                                 .order_by(AuditEvent.seq.desc()).limit(100)).scalars().all()
             annotate = may(s, viewer.person, Act.ANNOTATE, rec_id, app.clock.now(),
                            (comp.officer_badge, comp.team) if comp else (None, None))
+            recovery = s.get(Recovery, rec_id)
         folder = derivative_dir(app, rec_id)
         return edge.page(request, "recording.html", viewer, rec=rec, comp=comp, serial=serial,
                          start=local(rec.start), end=local(rec.end), deadline=local(comp.deadline) if comp else "",
@@ -288,6 +290,7 @@ def router(edge: Edge) -> APIRouter:
                          can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
                          and annotate.allowed,
                          long_term=app.policy.long_term.categories, around=around(rec),
+                         recovery=recovery_dict(recovery, rec.original_name, tz) if recovery else None,
                          history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
 
     FILES = {"proxy.mp4": ("proxy/proxy.mp4", "video/mp4"), "poster.jpg": ("thumbnails/poster.jpg", "image/jpeg"),
