@@ -24,7 +24,7 @@ def main() -> None:
         clip = make_clip(tmp / "clip.mp4", ClipSpec(seconds=SECONDS, width=1920, height=1080, fps=30, bitrate="8M"))
         results = {}
         t = time.monotonic()
-        run(commands.proxy_args(clip, tmp / "proxy.mp4", has_audio=True, damaged=False), 3600, nice=True)
+        run(commands.proxy_args(clip, tmp / "proxy.mp4", has_audio=True), 3600, nice=True)
         results["proxy_x_realtime"] = round(SECONDS / (time.monotonic() - t), 1)
         (tmp / "hls").mkdir()
         t = time.monotonic()

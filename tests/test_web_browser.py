@@ -26,6 +26,19 @@ NEW_PASSWORD = "dock office 2026"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is installed by `make system-deps`")
 
 
+def first_log_in(page, base: str, first_password: str) -> None:
+    """The first admin signs in with the one-time password and must set a new one."""
+    page.fill("input[name=badge]", "admin")
+    page.fill("input[name=password]", first_password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/password")
+    page.fill("input[name=current_password]", first_password)
+    page.fill("input[name=new_password]", NEW_PASSWORD)
+    page.fill("input[name=repeat_password]", NEW_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 def arrive(camera: Path, inbox: Path) -> None:
     """A camera's whole folder appears in the inbox at once (one rename), as one dock: files
     copied in one by one may each settle before the next arrives on a loaded machine."""
@@ -87,15 +100,7 @@ def test_first_log_in_then_the_dock_screen_follows_a_dock_live(console, clips):
         page.goto(f"{base}/dock")
         assert page.url.startswith(f"{base}/login")
         page.screenshot(path=str(SHOTS / "login.png"))
-        page.fill("input[name=badge]", "admin")
-        page.fill("input[name=password]", dock.first_admin_password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/password")
-        page.fill("input[name=current_password]", dock.first_admin_password)
-        page.fill("input[name=new_password]", NEW_PASSWORD)
-        page.fill("input[name=repeat_password]", NEW_PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        first_log_in(page, base, dock.first_admin_password)
         page.screenshot(path=str(SHOTS / "dashboard.png"))
 
         page.goto(f"{base}/dock")

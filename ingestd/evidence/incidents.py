@@ -47,7 +47,8 @@ def incident_dict(inc: Incident, name: str | None, serial: str | None, tz, polic
     finding = Finding(inc.code, inc.facts or {})
     return {"id": inc.id, "code": inc.code, "label_zh": finding.kind.label_zh, "article": finding.article(policy),
             "status": inc.status, "recording_id": inc.recording_id, "file": name, "device": serial,
-            "detail": inc.detail, "opened_at": iso(inc.opened_at), "explanation": inc.explanation,
+            "detail": inc.detail, "detail_zh": finding.message_zh if inc.facts else inc.detail,
+            "opened_at": iso(inc.opened_at), "explanation": inc.explanation,
             "explained_by": inc.explained_by, "explained_at": iso(inc.explained_at),
             # What was recovered of a damaged recording: how much the officer can watch first.
             **_recovery_text(recovery, name)}

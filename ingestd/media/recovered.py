@@ -78,13 +78,14 @@ def recovery_dict(recovery: Recovery, path: str, tz) -> dict:
 # 制作方法 of the recovered copy: what it followed, what it found, what it left out.
 _METHOD = {
     "zh": "由损坏的原始文件恢复：参照{reference}，从原始文件的数据中找到视频 {video_frames} 帧、音频 {audio_frames} 帧，"
-          "逐字节复制，未作任何修改；跳过 {skipped}；原始文件按原样保存",
+          "逐字节复制，未作任何修改；{skipped}；原始文件按原样保存",
     "en": "recovered from the damaged original: following {reference}, {video_frames} video and {audio_frames} "
-          "audio samples found in the original's data and copied byte for byte, nothing altered; {skipped} "
-          "skipped; the original is kept as it was",
+          "audio samples found in the original's data and copied byte for byte, nothing altered; {skipped}; "
+          "the original is kept as it was",
 }
 _REFERENCE = {"zh": ("该文件自身的索引", "同一记录仪的录像 {id}"),
               "en": ("the file's own index", "recording {id} of the same camera")}
+_SKIPPED = {"zh": ("无跳过的数据", "跳过无法识别的数据 {size}"), "en": ("nothing skipped", "{size} that could not be read skipped")}
 
 
 def method_text(recovery: Recovery, language: str) -> str | None:
@@ -93,9 +94,10 @@ def method_text(recovery: Recovery, language: str) -> str | None:
     facts = recovery.facts or {}
     own, other = _REFERENCE[language]
     reference = own if recovery.reference_id == recovery.recording_id else other.format(id=recovery.reference_id[:12])
+    none, some = _SKIPPED[language]
+    skipped = some.format(size=size_text(facts["skipped_bytes"])) if facts.get("skipped_bytes") else none
     return _METHOD[language].format(reference=reference, video_frames=facts.get("video_frames"),
-                                    audio_frames=facts.get("audio_frames"),
-                                    skipped=size_text(facts.get("skipped_bytes")))
+                                    audio_frames=facts.get("audio_frames"), skipped=skipped)
 
 
 def reference_for(app: App, rec: Recording) -> Recording | None:

@@ -75,6 +75,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "recovered_banner": ("此画面由损坏的原始文件恢复而来，并非原始文件本身；原始文件按原样保存。",
                          "Recovered from a damaged original: not the original itself, which is kept as it was."),
     "recovery": ("恢复", "Recovery"),
+    "cut_off": ("文件被截断，其后无记录", "cut off; nothing recorded after it"),
     "watch_recovered": ("观看恢复的画面", "Watch what was recovered"),
     "recovery_method": ("恢复件制作方法", "How the recovered copy was made"),
     "recovered_digest": ("恢复件 SHA-256", "Recovered copy SHA-256"),

@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, FileViewing, Gap, Recording, Recovery,
                                RecordingCompliance)
+from ingestd.db.states import GapKind
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
@@ -257,11 +258,16 @@ def router(edge: Edge) -> APIRouter:
                               .order_by(Recording.start).limit(40)).scalars().all()
             gaps = s.execute(select(Gap).where(Gap.device_id == rec.device_id, Gap.start >= lo, Gap.start <= hi,
                                                Gap.status != "superseded").order_by(Gap.start).limit(40)).scalars().all()
-        rows = [{"at": c.start, "kind": "clip", "id": c.id, "label": c.original_name, "seconds": c.duration_s,
+            # A damaged clip runs as long as what was recovered of it.
+            spans = dict(s.execute(select(Recovery.recording_id, Recovery.span_s).where(
+                Recovery.recording_id.in_([c.id for c in clips if c.duration_s is None]))).all())
+        rows = [{"at": c.start, "kind": "clip", "id": c.id, "label": c.original_name,
+                 "seconds": c.duration_s if c.duration_s is not None else spans.get(c.id),
                  "this": c.id == rec.id} for c in clips]
         rows += [{"at": g.start, "kind": "gap", "id": g.id, "label": g.status, "seconds": g.seconds,
                   "reason": REASONS.get(g.reason or "", ""), "hint_s": (g.voice_hint or {}).get("at_s"),
-                  "after": g.after_recording_id} for g in gaps]
+                  "after": g.after_recording_id,
+                  "cut_off": g.kind == GapKind.AT_DAMAGED_FILE and not g.after_recording_id} for g in gaps]
         return [{**row, "at": local(row["at"])} for row in sorted(rows, key=lambda row: row["at"])]
 
     @r.get("/recordings/{rec_id}")

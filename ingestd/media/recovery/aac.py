@@ -11,11 +11,20 @@ import av
 MAX_BYTES_PER_CHANNEL = 768
 
 
+# The element a raw data block opens with (ISO/IEC 14496-3 table 4.85): one channel's
+# SCE, a pair's CPE, or a FIL (encoders pad the first frames so). Video bytes (a NAL
+# length's zero first byte reads as an SCE) are turned away for a stereo track before the
+# decoder is asked.
+_FIL = 6
+_FIRST_ELEMENT = {1: {0, _FIL}, 2: {1, _FIL}}
+
+
 class AacFramer:
     def __init__(self, extradata: bytes, channels: int):
         self._ctx = av.CodecContext.create("aac", "r")
         self._ctx.extradata = extradata
         self.max_frame = MAX_BYTES_PER_CHANNEL * max(1, channels) + 8
+        self._first = _FIRST_ELEMENT.get(channels)
 
     def _decodes(self, data: bytes | memoryview, pos: int, k: int) -> bool:
         try:
@@ -26,7 +35,7 @@ class AacFramer:
     def frame_length(self, data: bytes | memoryview, pos: int, end: int) -> int | None:
         """The length of the AAC frame at `pos`, or None when no frame decodes there."""
         hi = min(self.max_frame, end - pos)
-        if hi < 2 or not self._decodes(data, pos, hi):
+        if hi < 2 or (self._first is not None and data[pos] >> 5 not in self._first) or not self._decodes(data, pos, hi):
             return None
         lo = 1
         while lo < hi:

@@ -24,6 +24,7 @@ class Recovered:
     mdat_bytes: int  # what the damaged file's mdat holds
     used_bytes: int  # taken into the recovered file
     skipped_bytes: int  # neither video nor audio, or pictures that could not be shown
+    cut_bytes: int  # the unfinished sample the file ends inside
     video_frames: int
     audio_frames: int
     video_s: float
@@ -67,10 +68,11 @@ def recover(damaged: str, reference: str, out: str, limit_s: float = 600.0) -> R
         os.unlink(out)
     return Recovered(reference=reference, mdat_bytes=region[1] - region[0],
                      used_bytes=sum(s.size for s in walked.samples), skipped_bytes=walked.skipped_bytes,
+                     cut_bytes=walked.cut_bytes,
                      video_frames=muxed.video_frames, audio_frames=muxed.audio_frames, video_s=muxed.video_s,
                      audio_s=muxed.audio_s, span_s=muxed.span_s, undecodable=muxed.undecodable, stop=walked.stop)
 
 
 def _nothing(reference: str, mdat_bytes: int, stop: Stop = Stop.UNREADABLE_TAIL, skipped: int = 0) -> Recovered:
-    return Recovered(reference=reference, mdat_bytes=mdat_bytes, used_bytes=0, skipped_bytes=skipped,
+    return Recovered(reference=reference, mdat_bytes=mdat_bytes, used_bytes=0, skipped_bytes=skipped, cut_bytes=0,
                      video_frames=0, audio_frames=0, video_s=0.0, audio_s=0.0, span_s=0.0, undecodable=0, stop=stop)

@@ -38,6 +38,7 @@ class Walked:
     samples: list[Sample] = field(default_factory=list)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes) not taken
     stop: Stop = Stop.END_OF_DATA
+    cut_bytes: int = 0  # the sample the file ends inside: written, never finished
 
     @property
     def skipped_bytes(self) -> int:
@@ -64,7 +65,7 @@ class Walker:
             self._tick()
             unit = self._video_unit(pos, end)
             if unit is not None and unit.cut:
-                out.stop = Stop.CUT_SAMPLE
+                out.stop, out.cut_bytes = Stop.CUT_SAMPLE, end - pos
                 return out
             if unit is not None:
                 if need_key and not unit.keyframe:
@@ -84,10 +85,12 @@ class Walker:
                 continue
             found = self._next_keyframe(pos + 1, end)
             if found is None:
-                _skip(out, pos, end - pos)
                 # Less than one audio frame left: the camera stopped inside it.
-                short = self.framer is not None and end - pos < self.framer.max_frame
-                out.stop = Stop.CUT_SAMPLE if short else Stop.UNREADABLE_TAIL
+                if self.framer is not None and end - pos < self.framer.max_frame:
+                    out.stop, out.cut_bytes = Stop.CUT_SAMPLE, end - pos
+                else:
+                    _skip(out, pos, end - pos)
+                    out.stop = Stop.UNREADABLE_TAIL
                 return out
             _skip(out, pos, found - pos)
             pos, need_key, after_skip = found, True, True
@@ -115,7 +118,16 @@ class Walker:
         return _Unit(q - pos, key) if picture else None
 
     def _audio_at(self, pos: int, end: int) -> bool:
-        return self.framer is not None and self.framer.frame_length(self.data, pos, end) is not None
+        """Audio, not a cut NAL unit: a frame decodes here, and after it the data ends, or
+        another frame or a video access unit begins (one frame alone is too easily found)."""
+        if self.framer is None:
+            return False
+        length = self.framer.frame_length(self.data, pos, end)
+        if length is None:
+            return False
+        after = pos + length
+        return (after == end or self.framer.frame_length(self.data, after, end) is not None
+                or self._video_unit(after, end) is not None)
 
     def _next_keyframe(self, pos: int, end: int) -> int | None:
         """The next place a keyframe's access unit begins and whole samples follow it."""
