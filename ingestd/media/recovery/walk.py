@@ -130,7 +130,7 @@ class Walker:
                 or self._video_unit(after, end) is not None)
 
     def _next_keyframe(self, pos: int, end: int) -> int | None:
-        """The next place a keyframe's access unit begins and whole samples follow it."""
+        """The next place where the whole access unit of a keyframe begins."""
         zero = b"\x00"
         while pos < end:
             self._tick()
