@@ -61,7 +61,16 @@ class Leadership:
             self._conn = None
 
     def close(self) -> None:
-        """Let go (the lock ends with the session): another dock takes over at its next ask."""
+        """Let go: another dock takes over at its next ask. The lock is released outright
+        rather than left to end with the session, because the server ends a closed session
+        a moment later, and a dock asking in that moment would find nobody leading."""
         with self._lock:
+            if self.leading and self._conn is not None and not self.db.is_sqlite:
+                try:
+                    self._conn.execute(text("select pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                    self._conn.commit()
+                except DBAPIError as exc:  # the session is gone, and the lock with it
+                    event(log, logging.WARNING, "leader.unlock_failed", node=self.name,
+                          error=str(exc).splitlines()[0])
             self._drop()
             self.leading = self.db.is_sqlite
