@@ -18,7 +18,7 @@ import typer
 from ingestd import (cli_alerts, cli_compliance, cli_devices, cli_evidence, cli_incidents, cli_jobs, cli_media,
                      cli_replica, cli_timeline, logs)
 from ingestd.cli_support import JsonOpt, emit, iso, opened_app, parse_date, parse_time, settings_of
-from ingestd.errors import IngestdError, NoSpaceError, UserError
+from ingestd.errors import DatabaseDamagedError, IngestdError, NoSpaceError, UserError
 from ingestd.text import printable
 
 if TYPE_CHECKING:
@@ -88,7 +88,13 @@ def run(ctx: typer.Context) -> None:
 
     from ingestd.app import App
 
-    run_daemon(App.open(settings_of(ctx)))  # the daemon closes the app itself when it stops
+    application = App.open(settings_of(ctx))
+    try:
+        application.db.quick_check()  # a damaged file stops the start, not a dock hours later
+    except DatabaseDamagedError:
+        application.close()
+        raise
+    run_daemon(application)  # the daemon closes the app itself when it stops
 
 
 @app.command()
@@ -243,7 +249,8 @@ def verify(ctx: typer.Context,
         report = verify_store(application, sample)
         data = report.as_dict(application.policy)
     text = [f"{f.code}: {f.message}" for f in report.findings]
-    text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}")
+    text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}"
+                + (f" ({report.elsewhere} held by other docks, theirs to check)" if report.elsewhere else ""))
     emit(data, as_json, "\n".join(text))
     if report.failed:
         raise typer.Exit(1)
@@ -313,6 +320,31 @@ def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
                            f"{result['already_indexed']} already in the index")
 
 
+@db_app.command("check")
+def db_check(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Check the database: reachable, at this ingestd's schema, and (SQLite) every page whole
+    (PRAGMA quick_check). A damaged file exits 3 and says how to recover."""
+    from ingestd.db import migrate
+    from ingestd.db.engine import Database
+
+    settings = settings_of(ctx)
+    db = Database.open(settings.db_url, settings.source_of("database_url"))
+    try:
+        db.check()
+        db.quick_check()
+        data = {"database": db.shown_url, "schema": migrate.current_revision(db), "needs": migrate.head_revision(),
+                "pages": "ok" if db.is_sqlite else None}
+    finally:
+        db.dispose()
+    at_head = data["schema"] == data["needs"]
+    emit({**data, "ok": at_head}, as_json,
+         f"{data['database']}: " + ("pages whole, " if db.is_sqlite else "")
+         + (f"schema {data['schema']}" if at_head else
+            f"schema {data['schema'] or 'none'}, this ingestd needs {data['needs']}: run `ingestd db upgrade`"))
+    if not at_head:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Migrate the database to the newest schema (SQLite is backed up first)."""
@@ -347,7 +379,7 @@ def main() -> None:
     except UserError as exc:
         print(f"ingestd: {printable(str(exc))}", file=sys.stderr)
         sys.exit(2)
-    except NoSpaceError as exc:
+    except (NoSpaceError, DatabaseDamagedError) as exc:
         print(f"ingestd: {printable(str(exc))}", file=sys.stderr)
         sys.exit(3)
     except IngestdError as exc:

@@ -62,6 +62,9 @@ class DaemonSettings(BaseModel):
     inbox: list[Path] = Field(default_factory=list, description="folders watched for recordings; "
                                                                "default <data_dir>/inbox")
     quiet_s: float = Field(5.0, gt=0, le=3600, description="a file unchanged this long is complete")
+    rescan_s: float = Field(60.0, gt=0, le=86400, description="the inbox is walked this often for what its "
+                                                             "watches cannot see (paths deeper than PATH_MAX, "
+                                                             "a full event queue)")
     max_docks: int = Field(8, ge=1, le=64, description="cameras offloaded at once")
 
 
@@ -469,6 +472,9 @@ DEFAULT_CONFIG_TEXT = """\
 # inbox = ["/srv/ingestd/inbox"]
 # A file unchanged for this many seconds (or closed after writing) is complete.
 # quiet_s = 5.0
+# The inbox is also walked this often, for files its watches cannot see (a path deeper
+# than the system resolves in one call, events lost to a full queue).
+# rescan_s = 60.0
 # Cameras offloaded at once.
 # max_docks = 8
 

@@ -44,7 +44,8 @@ class Daemon:
         self.inflight: set[Future] = set()
         self.lock = threading.Lock()
         inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
-        self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s)
+        self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s,
+                                     rescan_s=app.settings.daemon.rescan_s)
                         for p in inboxes]
         self.leadership = Leadership(app.db, app.settings.dock_name)  # the unit-wide sweeps: one dock does them
         self.scheduler = build_scheduler(app, self.leadership)

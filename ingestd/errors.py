@@ -93,6 +93,11 @@ class ReplicaError(IngestdError):
         self.code = code
 
 
+class DatabaseDamagedError(IngestdError):
+    """The SQLite database file is not a database or its pages are damaged: said in one line
+    (exit 3) with the way back, never as a traceback from the middle of a command."""
+
+
 class NoSpaceError(IngestdError):
     """A disk ingestd writes to (the store's, the database's) is full or below its reserve:
     nothing half done is kept, and docks are refused until space is freed."""

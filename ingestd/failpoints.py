@@ -6,7 +6,8 @@ variable, reaching a point is one set lookup.
 Points: dock.stored (an object is in the store, not yet in the database), dock.recorded
 (a batch is in the database, the session not yet released), job.claimed:<kind> (a job
 is leased, its work not begun), job.handled:<kind> (its work is committed, the job not
-yet marked done).
+yet marked done), db.backup_copied (the copy taken before an upgrade is written, not yet
+checked or named).
 
 A point armed as `<name>=raise` raises InjectedFault there instead: a bug in a part, not a
 power cut (check.structure: the structural check of a file crashes)."""

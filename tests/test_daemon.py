@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+from ingestd.deep_path import lstat_path
 from ingestd.sources.folder import FolderSource, SettleTracker
 from tests.conftest import copy_clip, make_dock
 
@@ -56,7 +57,7 @@ def _collector():
 
     def on_batch(root, serial, files):
         with lock:
-            got.append((serial, [(os.path.basename(f), os.path.getsize(f)) for f in files]))
+            got.append((serial, [(os.path.basename(f), lstat_path(f).st_size) for f in files]))
     return got, on_batch
 
 
@@ -279,3 +280,30 @@ def test_reload_reads_profiles_again_and_survives_a_bad_edit(tmp_path):
     daemon.offloader.__exit__(None, None, None)
     daemon.pool.shutdown()
     app.close()
+
+
+def test_the_inbox_takes_files_deeper_than_the_system_resolves(tmp_path):
+    """A camera folder with a file under a path longer than PATH_MAX, there at the start and
+    docked while watching (where inotify cannot watch: the periodic walk finds it): neither
+    stops the inbox, the ordinary file beside it is taken, and nothing is handed on twice."""
+    from tests.test_hostile_input import _deep_file
+
+    got, on_batch = _collector()
+    inbox = tmp_path / "inbox"
+    (inbox / "CAM-5").mkdir(parents=True)
+    source_clip = tmp_path / "clip.mp4"
+    source_clip.write_bytes(b"c" * 700)
+    there = _deep_file(inbox / "CAM-5", source_clip, name="early.mp4")
+    source = FolderSource(inbox, on_batch, quiet_s=0.3, poll_s=0.1, rescan_s=1.0)
+    source.start()
+    try:
+        (inbox / "CAM-5" / "plain.mp4").write_bytes(b"p" * 300)
+        late = _deep_file(inbox / "CAM-5", source_clip, name="late.mp4")
+        wait_for(lambda: sum(len(files) for _, files in got) >= 3, timeout=20)
+        walked = source._walked_at
+        wait_for(lambda: source._walked_at > walked, timeout=20)  # one more walk: nothing new to hand on
+    finally:
+        source.stop()
+    assert {serial for serial, _ in got} == {"CAM-5"}
+    assert sorted(name for _, files in got for name, _ in files) == ["early.mp4", "late.mp4", "plain.mp4"]
+    assert there != late

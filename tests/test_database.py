@@ -3,6 +3,8 @@ processes (docks) sharing one database and store store each recording once."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -130,6 +132,67 @@ def test_upgrade_backs_up_sqlite_before_migrating(tmp_path):
     db.dispose()
 
 
+def test_an_upgrade_killed_while_backing_up_leaves_no_file_named_like_a_backup(tmp_path):
+    """Killed after the copy is written and before it is checked: the backups folder holds no
+    `ingestd-*.db` an admin could mistake for a backup, the database is as it was, and the next
+    upgrade removes the leftover and takes a backup that opens at the old revision."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database.open(url)
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0014")
+    db.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")}
+    env.update(INGESTD_DATA_DIR=str(tmp_path / "var"), INGESTD_DATABASE_URL=url)
+    backups = tmp_path / "var" / "backups"
+
+    def upgrade(**extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ingestd", "db", "upgrade", "--json"], env={**env, **extra},
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    killed = upgrade(INGESTD_FAILPOINTS="db.backup_copied")
+    assert killed.returncode == -9, killed.stderr
+    assert not list(backups.glob("ingestd-*")) and list(backups.glob(f".*{migrate.PARTIAL_BACKUP}*"))
+    db = Database.open(url)
+    assert migrate.current_revision(db) == "0014"
+    db.dispose()
+
+    done = upgrade()
+    assert done.returncode == 0, done.stderr
+    backup = json.loads(done.stdout)["backup"]
+    assert [p.name for p in backups.iterdir()] == [os.path.basename(backup)]  # the leftover is gone
+    old = Database.open(f"sqlite:///{backup}")
+    assert migrate.current_revision(old) == "0014"
+    old.dispose()
+
+
+def test_a_backup_that_does_not_check_out_stops_the_upgrade(tmp_path, monkeypatch):
+    """A copy cut short after it was written (as a full disk or a failing one would leave it)
+    is never named a backup, and the database is not upgraded."""
+    from alembic import command
+
+    from ingestd.errors import IngestdError
+
+    def cut_the_copy(point: str) -> None:
+        if point == "db.backup_copied":
+            partial = next((tmp_path / "backups").glob(f".*{migrate.PARTIAL_BACKUP}"))
+            os.truncate(partial, partial.stat().st_size // 2)
+
+    db = Database.open(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    monkeypatch.setattr(migrate.failpoints, "hit", cut_the_copy)
+    with pytest.raises(IngestdError, match="copy of the database taken before upgrading"):
+        migrate.upgrade(db, tmp_path / "backups")
+    assert migrate.current_revision(db) == "0001" and not list((tmp_path / "backups").iterdir())
+    db.dispose()
+
+
 def test_the_schema_question_answers_as_alembic_does(dock):
     """Every command asks whether the schema is at head without loading Alembic: the answer is
     Alembic's own, on a database at head, at an older revision and with no version at all."""
@@ -149,3 +212,31 @@ def test_the_schema_question_answers_as_alembic_does(dock):
     finally:
         db.dispose()
         engine.dispose()
+
+
+def _damage(path, at: str) -> None:
+    with open(path, "r+b") as fh:
+        if at == "header":
+            fh.write(b"this is not a database file!")
+        else:  # a run of pages in the middle, as a failing disk leaves them
+            fh.seek(path.stat().st_size // 2)
+            fh.write(b"\xff" * 8192)
+
+
+def test_a_damaged_sqlite_database_is_said_in_one_line_with_the_way_back(dock):
+    """A file that is not a database stops every command in one line (exit 3) naming the
+    file and the way back; damaged pages further in are found by `db check` and stop the
+    daemon's start, instead of a traceback from some query later."""
+    db_file = dock.settings.data_dir / "ingestd.db"
+    assert dock.cli_json("db", "check")["ok"] is True
+    good = db_file.read_bytes()
+    _damage(db_file, "header")
+    for args in (["recordings", "list"], ["db", "check"], ["run"]):
+        out = dock.cli(*args, check=3, timeout=60)
+        assert out.stderr.count("\n") == 1 and "is damaged" in out.stderr and str(db_file) in out.stderr
+        assert "ingestd store rebuild-index" in out.stderr and "Traceback" not in out.stderr
+    db_file.write_bytes(good)
+    _damage(db_file, "middle")
+    for args in (["db", "check"], ["run"]):
+        out = dock.cli(*args, check=3, timeout=60)
+        assert "is damaged" in out.stderr and out.stderr.count("\n") == 1

@@ -107,3 +107,51 @@ def test_read_error_fails_one_file_cleanly_and_keeps_nothing(dock, clips, tmp_pa
     again = {os.path.basename(f["path"]): f for f in dock.cli_json("ingest", str(cam))["files"]}
     assert again["bad.mp4"]["status"] == "ingested"
     assert again["good.mp4"]["code"] == "already_ingested"
+
+
+def _deep_file(root, source, depth: int = 18, name: str = "20261120_090000.mp4") -> str:
+    """A copy of `source` under `depth` directories of 242 bytes each: a path longer than
+    the kernel resolves in one call (PATH_MAX, 4096 bytes), made one directory at a time.
+    The names are random, as a database would find them hardest to compress."""
+    import secrets
+
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    parts = []
+    try:
+        for i in range(depth):
+            parts.append(f"{i:02d}" + secrets.token_hex(120))
+            os.mkdir(parts[-1], dir_fd=fd)
+            inner = os.open(parts[-1], os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        out = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        try:
+            os.write(out, source.read_bytes())
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+    return "/".join([*parts, name])
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_file_deeper_than_the_system_resolves_is_taken_with_the_rest(tmp_path, clips, database):
+    """One file under a path longer than PATH_MAX neither stops the camera nor is left behind:
+    it and the ordinary clip beside it are stored, on SQLite and on PostgreSQL."""
+    from contextlib import nullcontext
+
+    from tests.conftest import make_dock, pg_database
+
+    with (pg_database() if database == "postgres" else nullcontext()) as url:
+        dock = make_dock(tmp_path, **({"INGESTD_DATABASE_URL": url} if url else {}))
+        cam = tmp_path / "cam"
+        (cam / "DCIM").mkdir(parents=True)
+        copy_clip(clips["h264"], cam / "DCIM" / "20261120_083000.mp4")
+        deep = _deep_file(cam, clips["h264_b"])
+        assert len(os.fsencode(cam / deep)) > os.pathconf("/", "PC_PATH_MAX")
+        out = dock.cli_json("ingest", str(cam))
+        assert {f["rel_path"]: f["status"] for f in out["files"]} == {
+            "DCIM/20261120_083000.mp4": "ingested", deep: "ingested"}
+        assert dock.cli_json("verify")["findings"] == []
+        again = dock.cli_json("ingest", str(cam))  # docked again: both known, nothing stored twice
+        assert {f["status"] for f in again["files"]} == {"duplicate"}

@@ -117,7 +117,7 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     run("access list", "access", "list")
     run("export", "export", rec, "--out", str(tmp_path / "out"), "--by", "L1")
     for name, args in (("recordings list", ["recordings", "list"]), ("recordings show", ["recordings", "show", rec]),
-                       ("verify", ["verify"]), ("audit verify", ["audit", "verify"]),
+                       ("verify", ["verify"]), ("audit verify", ["audit", "verify"]), ("db check", ["db", "check"]),
                        ("audit list", ["audit", "list", "--limit", "50"]),
                        ("store rebuild-index", ["store", "rebuild-index"]),
                        ("calendar show", ["calendar", "show", "2026"]),

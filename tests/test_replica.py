@@ -20,7 +20,9 @@ from ingestd.db.models import Recording, Replica
 from ingestd.errors import ReplicaError
 from ingestd.replica import copy as replica_copy
 from ingestd.app import App
+from ingestd.ingest.store import STORED_MODE
 from ingestd.replica.copy import bucket_of, object_files, release_deleted, replicate
+from ingestd.replica.restore import OBJECT_MARK
 from tests.conftest import copy_clip, make_dock, ocfl_validate
 from tests.s3_server import FaultProxy, start_s3
 from tests.test_daemon import wait_for
@@ -181,6 +183,10 @@ def test_a_lost_store_comes_back_from_the_bucket_whole(docked):
     dock.cli("init")  # a new, empty storage root (the database and the keys are kept)
     out = dock.cli_json("store", "restore", "--from-replica")
     assert out["objects"] == 2 and out["files_fetched"] >= 8
+    objects = [mark.parent for mark in store.rglob(OBJECT_MARK)]
+    restored = [p for o in objects for p in o.rglob("*") if p.is_file()]
+    modes = {oct(p.stat().st_mode & 0o777) for p in restored}
+    assert len(restored) >= 8 and modes == {oct(STORED_MODE)}  # write-once, as the dock stored them
     ok, _root = ocfl_validate(store)
     assert ok
     assert dock.cli_json("verify")["findings"] == []

@@ -644,3 +644,17 @@ def test_the_latest_ruling_on_any_day_of_a_trip_decides_it(policy):
     assert not any(j.shifts.by_id[i].could_store for i in (1, 2, 3))
     j = judge(policy, [replace(first, ruled_at=t(26, 11)), second, TRIP_ROWS[2]])
     assert all(j.shifts.by_id[i].could_store for i in (1, 2, 3))
+
+
+@pytest.mark.parametrize("made, why", [
+    (datetime(1970, 1, 1, 8, 0, tzinfo=TZ), "clock was reset"),  # would be 57 years late
+    (datetime(2099, 3, 1, 8, 0, tzinfo=TZ), "clock was reset"),  # would be on time for ever
+    (t(24, 9, 30), "dated after it was docked"),  # an hour after the dock: the camera runs ahead
+])
+def test_a_recording_whose_time_cannot_be_trusted_is_neither_late_nor_on_time(made, why):
+    j = judge("guanxian-liulin", [])
+    verdict = j.recording(RecordingFact("r", "CAM-X", None, made, made + timedelta(minutes=5), t(24, 8, 20)))
+    assert (verdict.upload_status, verdict.late_by_s, verdict.deadline) == ("undetermined", None, None)
+    assert why in verdict.note
+    ahead = j.recording(RecordingFact("r", "CAM-X", None, t(24, 8, 20), t(24, 8, 25), t(24, 8, 20)))
+    assert ahead.upload_status == "on_time"  # five minutes ahead of the dock's clock is not yet a wrong one

@@ -140,6 +140,10 @@ def test_reset_clock_camera_is_flagged_and_ordered_by_sequence(station):
         seqs = sorted(s.execute(select(Recording.seq)).scalars())
     assert flags == {"clock_reset"} and seqs == ["000001", "000002", "000003"]
     assert _gaps(dock) == []  # times mean nothing: no pause is invented from them
+    # Nor a deadline: counted from 1970 it would rate the upload 57 years late.
+    shown = {(r["upload_status"], r["late_by_s"]) for r in (dock.cli_json("recordings", "show", r["id"])
+                                                          for r in dock.cli_json("recordings", "list"))}
+    assert shown == {("undetermined", None)}
 
 
 def test_camera_clock_correction_keeps_the_raw_time(station):

@@ -16,6 +16,7 @@ from ingestd.compliance.calendar import CalendarNotCovered, WorkCalendar
 from ingestd.compliance.deadline import Deadline, upload_deadline
 from ingestd.compliance.policy import Policy
 from ingestd.db.states import OfficerSource, ShiftStatus, UploadStatus
+from ingestd.timeline.clock import is_reset
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,9 @@ class Judge:
         ended = rec.end or rec.start
         if ended is None:
             return undetermined("the recording's time is unknown")
+        untrusted = _untrusted_time(rec)
+        if untrusted:
+            return undetermined(untrusted)
         try:
             deadline = upload_deadline(self.policy, ended, self.calendar, self.tz,
                                        duty.excepted if duty else None, duty.returned_at if duty else None)
@@ -289,6 +293,22 @@ class Judge:
     def _is_rostered(self, when: datetime) -> bool:
         day = when.astimezone(self.tz).date()
         return any(a <= day <= b for a, b in self.rostered)
+
+
+AFTER_DOCK_SKEW = timedelta(minutes=10)  # a camera a little ahead of the dock is not yet a wrong clock
+
+
+def _untrusted_time(rec: RecordingFact) -> str | None:
+    """Why the recording's time cannot be trusted, if it cannot: a deadline counted from it
+    would call an officer 57 years late, or on time for a clip 'made' in 2099. Such a
+    recording is neither on time nor late (the timeline orders it by sequence instead)."""
+    times = [t for t in (rec.start, rec.end) if t is not None]
+    if any(is_reset(t) for t in times):
+        return "the camera's clock was reset (its time is near 1970, 2000 or 2080): the time it was made is unknown"
+    if any(t > rec.ingested_at + AFTER_DOCK_SKEW for t in times):
+        return "the camera's clock is ahead: the recording is dated after it was docked, so the time it was made " \
+               "is unknown"
+    return None
 
 
 def _joined(*notes: str | None) -> str | None:

@@ -10,10 +10,10 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingestd.errors import ConfigError, UserError
+from ingestd.errors import ConfigError, DatabaseDamagedError, UserError
 
 T = TypeVar("T")
 
@@ -42,8 +42,11 @@ def is_transient(exc: BaseException) -> bool:
     if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
         return True
     text = str(orig or exc).lower()
+    # A server starting up or shutting down says so at connect time with no SQLSTATE at all.
     return any(t in text for t in ("database is locked", "server closed the connection", "connection refused",
-                                   "terminating connection", "connection is closed", "consuming input failed"))
+                                   "terminating connection", "connection is closed", "consuming input failed",
+                                   "the database system is starting up", "the database system is shutting down",
+                                   "the database system is in recovery mode"))
 
 
 def again_when_transient(fn: Callable[[], T], wait_s: float, what: str, log=None) -> T:
@@ -145,6 +148,35 @@ class Database:
                 if database and not os.path.isdir(os.path.dirname(database) or "."):
                     reason = f"the folder {os.path.dirname(database)} does not exist"
                 raise UserError(f"cannot open the database {_shown(str(self.engine.url))}: {reason}") from None
+            except DatabaseError as exc:  # not a database at all, or its first pages damaged
+                if not self.is_sqlite:
+                    raise
+                raise self._damaged(str(exc.orig or exc).splitlines()[0]) from None
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without its password, as it may be printed."""
+        return _shown(str(self.engine.url))
+
+    def quick_check(self) -> None:
+        """SQLite's own check of every page (PRAGMA quick_check; linear in the file's size, so
+        run at the daemon's start and by `ingestd db check`, not by every command). A damaged
+        file stops here in one line instead of failing some query later."""
+        if not self.is_sqlite:
+            return
+        try:
+            with self.engine.connect() as conn:
+                problems = [row[0] for row in conn.execute(text("PRAGMA quick_check"))]
+        except DatabaseError as exc:
+            raise self._damaged(str(exc.orig or exc).splitlines()[0]) from None
+        if problems != ["ok"]:
+            raise self._damaged(f"{len(problems)} problem(s), the first: {problems[0]}")
+
+    def _damaged(self, reason: str) -> DatabaseDamagedError:
+        return DatabaseDamagedError(
+            f"the database {self.engine.url.database} is damaged ({reason.strip()}): stop ingestd, move the file "
+            f"aside, and either put back a backup (var/backups) or run `ingestd db upgrade` and then "
+            f"`ingestd store rebuild-index` to index the store again")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,11 @@
 """Bring a database to the newest schema with Alembic (never `create_all`).
 
 An SQLite database that is about to change is copied first (SQLite's online backup
-API), so a failed migration can be undone by putting the copy back.
+API), so a failed migration can be undone by putting the copy back. The copy is written
+under a hidden temporary name, flushed, opened and checked (the pages whole, the same tables,
+the revision it was taken at) and only then renamed to the `ingestd-<revision>-<time>.db`
+an admin would restore from: a copy cut short by a power cut or a kill is never a file
+named like a backup, and the next upgrade removes it.
 
 Every command asks whether the schema is at head before it starts; that question is answered
 without Alembic (the version table read with one query, the head read off the revision files'
@@ -11,15 +15,19 @@ module. A test holds the answer to Alembic's own.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 
+from ingestd import failpoints
 from ingestd.db.engine import Database
+from ingestd.durable import fsync_dir
 from ingestd.errors import IngestdError, UserError
 from ingestd.resources import resource_dir
 
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 VERSION_TABLE = "alembic_version"
+PARTIAL_BACKUP = ".partial"  # the suffix of a backup not yet checked (with SQLite's -journal beside it)
 _REVISION = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.M)
 
 
@@ -71,6 +80,8 @@ def upgrade(db: Database, backup_dir: Path | None = None) -> str | None:
 
     current = current_revision(db)
     backup = None
+    if backup_dir is not None:
+        sweep_partial_backups(backup_dir)
     if current is not None and current != head_revision() and db.is_sqlite and backup_dir is not None:
         backup = _backup_sqlite(db, backup_dir, current)
     cfg = alembic_config()
@@ -80,12 +91,59 @@ def upgrade(db: Database, backup_dir: Path | None = None) -> str | None:
     return backup
 
 
+def sweep_partial_backups(backup_dir: Path) -> list[Path]:
+    """Remove the copies an earlier upgrade began and never finished (and their journals)."""
+    if not backup_dir.is_dir():
+        return []
+    gone = [p for p in backup_dir.iterdir() if p.name.startswith(".") and PARTIAL_BACKUP in p.name]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
 def _backup_sqlite(db: Database, backup_dir: Path, revision: str) -> str:
     source = db.engine.url.database
-    assert source
+    if not source:
+        raise IngestdError("an SQLite database without a file cannot be backed up before upgrading")
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"ingestd-{revision}-{stamp}.db"
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    partial = backup_dir / f".{target.name}{PARTIAL_BACKUP}"
+    try:
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+            dst.execute("pragma journal_mode=delete")  # one self-contained file, no -wal/-shm beside it
+            tables = _tables(src)
+        failpoints.hit("db.backup_copied")
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _check_backup(partial, tables, revision)
+        os.replace(partial, target)
+        fsync_dir(backup_dir)
+    except BaseException:
+        sweep_partial_backups(backup_dir)
+        raise
     return str(target)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+
+
+def _check_backup(path: Path, tables: set[str], revision: str) -> None:
+    """The copy opens, its pages are whole, and it holds what the database held."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
+            checked = copy.execute("pragma quick_check").fetchone()[0]
+            held = _tables(copy)
+            version = copy.execute(f"select version_num from {VERSION_TABLE}").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise IngestdError(f"the copy of the database taken before upgrading does not open ({exc}): "
+                           f"nothing was upgraded") from exc
+    if checked != "ok" or held != tables or version is None or version[0] != revision:
+        raise IngestdError(f"the copy of the database taken before upgrading did not check out "
+                           f"(quick_check {checked!r}, {len(held)} of {len(tables)} tables, revision "
+                           f"{version[0] if version else None!r}): nothing was upgraded")

@@ -158,7 +158,8 @@ class SourceFile(Base):
     resume: a file already taken from this device, path, size and mtime is not read again."""
 
     __tablename__ = "source_files"
-    __table_args__ = (Index("ix_source_files_lookup", "device_key", "rel_path"),)
+    # By camera, never by path text: a path can outgrow what PostgreSQL indexes (migration 0023).
+    __table_args__ = (Index("ix_source_files_delivered", "device_key", "recording_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dock_session_id: Mapped[str] = mapped_column(ForeignKey("dock_sessions.id"), index=True)

@@ -36,6 +36,7 @@ from ingestd import failpoints
 from ingestd.durable import drop_cache
 from ingestd.logs import event
 from ingestd.errors import StoreError
+from ingestd.deep_path import lstat_path, open_path
 from ingestd.ingest.probe import ProbeResult, probe
 
 
@@ -112,7 +113,7 @@ def checked(staged: str, size: int) -> ProbeResult:
 
 def _copy(req: OffloadRequest) -> tuple[int, str, int]:
     try:
-        src = os.open(req.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        src = open_path(req.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise _SourceProblem("read_failed", f"cannot open: {exc.strerror}") from None
     try:
@@ -133,7 +134,7 @@ def _copy(req: OffloadRequest) -> tuple[int, str, int]:
             raise _SourceProblem("changed_during_copy", f"grew or changed while it was copied "
                                                         f"({before.st_size} → {after.st_size} bytes)")
         try:
-            named = os.lstat(req.source)
+            named = lstat_path(req.source)
         except OSError as exc:
             raise _SourceProblem("changed_during_copy", f"gone or replaced while it was copied: {exc.strerror}")
         if (named.st_ino, named.st_dev) != (before.st_ino, before.st_dev):

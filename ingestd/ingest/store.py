@@ -30,6 +30,7 @@ LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 DIGEST_ALGORITHM = "sha256"  # OCFL allows sha256; it is also the digest the dock proves copies with
 SIDECAR = f"inventory.json.{DIGEST_ALGORITHM}"
+STORED_MODE = 0o444  # every file of an object, once in the store: write-once, for its owner too
 TUPLE_SIZE, TUPLES = 3, 3
 HASH_CHUNK = 4 << 20
 DELETION_JSON = "deletion.json"
@@ -451,7 +452,7 @@ class OcflStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             if f.source is not None:
                 os.rename(f.source, dest)
-                os.chmod(dest, 0o444)
+                os.chmod(dest, STORED_MODE)
                 moved.add(os.fspath(dest))
             else:
                 assert f.data is not None

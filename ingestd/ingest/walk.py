@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ingestd.deep_path import list_dir
 from ingestd.ingest.names import display
 
 
@@ -43,27 +44,27 @@ def kind_of_mode(mode: int) -> str:
 
 
 def walk(root: Path) -> Iterator[SourceEntry]:
-    """Depth-first, sorted by name, never descending into a symlinked directory."""
+    """Depth-first, sorted by name, never descending into a symlinked directory; as deep as
+    the camera's tree goes (deep_path)."""
     root_str = os.fspath(root)
     stack = [root_str]
     while stack:
         current = stack.pop()
         try:
-            with os.scandir(current) as it:
-                entries = sorted(it, key=lambda e: e.name)
+            entries = list_dir(current)
         except OSError:
             # An unreadable directory is reported as one entry rather than dropped silently.
             yield SourceEntry(current, _rel(root_str, current), "unreadable_dir", None, None, _raw(root_str, current))
             continue
         subdirs = []
-        for entry in entries:
-            st = entry.stat(follow_symlinks=False)
+        for name, st in entries:
+            path = os.path.join(current, name)
             if stat.S_ISDIR(st.st_mode):
-                subdirs.append(entry.path)
+                subdirs.append(path)
                 continue
             kind = kind_of_mode(st.st_mode)
-            yield SourceEntry(entry.path, _rel(root_str, entry.path), kind,
-                              st.st_size if kind == "file" else None, st.st_mtime_ns, _raw(root_str, entry.path))
+            yield SourceEntry(path, _rel(root_str, path), kind,
+                              st.st_size if kind == "file" else None, st.st_mtime_ns, _raw(root_str, path))
         stack.extend(reversed(subdirs))
 
 

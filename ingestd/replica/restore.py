@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 from ingestd.app import App
+from ingestd.durable import syncfs
 from ingestd.errors import UserError
-from ingestd.ingest.store import SPEC, file_sha256, object_id_for
+from ingestd.ingest.store import SPEC, STORED_MODE, file_sha256, object_id_for
 from ingestd.replica.copy import bucket_of
 
 OBJECT_MARK = f"0=ocfl_object_{SPEC}"
@@ -39,6 +40,7 @@ def restore(app: App, rec_id: str | None = None) -> dict:
         dest = store.root / key
         there = bucket.stored(key)
         if dest.is_file() and there is not None and there.sha256 == file_sha256(dest):
+            os.chmod(dest, STORED_MODE)  # an earlier restore cut off before it made the file read-only
             kept += 1
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +50,11 @@ def restore(app: App, rec_id: str | None = None) -> dict:
             partial.unlink()
             raise UserError(f"replica {bucket.name}/{key}: the bytes downloaded do not match the SHA-256 the "
                             f"bucket holds for them; nothing of it was put in the store")
+        os.chmod(partial, STORED_MODE)
         os.replace(partial, dest)
         fetched += 1
+    if fetched:
+        syncfs(store.root)  # what the audit entry below says was restored is on the disk
     problems = []
     for o in objects:
         object_id = store.read_inventory_at(store.root / o)["id"]

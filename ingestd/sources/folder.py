@@ -3,6 +3,10 @@ file is taken only once it has stopped changing — closed after writing where i
 reports it, else unchanged in size and mtime for a quiet period — so a half-copied file
 is never ingested. Each top-level folder of an inbox is one camera (its name is taken
 as the device serial); files directly in the inbox have no device.
+
+The inbox is also walked now and then: inotify cannot watch a directory deeper than the
+system resolves in one call, and drops events when its queue is full. The walk hands on
+only what changed since it was last handed on, so a camera is not docked again for nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from ingestd.deep_path import files_under, lstat_path
 from ingestd.logs import event
 
 log = logging.getLogger("ingestd.sources.folder")
@@ -37,16 +42,20 @@ class SettleTracker:
 
     quiet_s: float
     files: dict[str, _Seen] = field(default_factory=dict)
+    handed: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns) handed on
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def touch(self, path: str, now: float, closed: bool = False) -> None:
+    def touch(self, path: str, now: float, closed: bool = False, unless_handed: bool = False) -> None:
+        """`unless_handed`: only if it changed since it was last handed on (the periodic walk)."""
         try:
-            st = os.stat(path, follow_symlinks=False)
+            st = lstat_path(path)
         except FileNotFoundError:
             with self.lock:
                 self.files.pop(path, None)
             return
         with self.lock:
+            if unless_handed and self.handed.get(path) == (st.st_size, st.st_mtime_ns):
+                return
             seen = self.files.get(path)
             if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
                 self.files[path] = _Seen(st.st_size, st.st_mtime_ns, now, closed)
@@ -59,7 +68,7 @@ class SettleTracker:
         with self.lock:
             for path, seen in list(self.files.items()):
                 try:
-                    st = os.stat(path, follow_symlinks=False)
+                    st = lstat_path(path)
                 except FileNotFoundError:
                     del self.files[path]
                     continue
@@ -68,8 +77,15 @@ class SettleTracker:
                     continue
                 if seen.closed or now - seen.changed_at >= self.quiet_s:
                     settled.append(path)
+                    self.handed[path] = (st.st_size, st.st_mtime_ns)
                     del self.files[path]
         return settled
+
+    def forget_except(self, present: set[str]) -> None:
+        """Drop what is remembered of files no longer in the inbox."""
+        with self.lock:
+            for path in [p for p in self.handed if p not in present]:
+                del self.handed[path]
 
 
 class _Handler(FileSystemEventHandler):
@@ -94,8 +110,9 @@ class FolderSource:
     """Watches one inbox and hands settled files, grouped per camera folder, to `on_batch`."""
 
     def __init__(self, inbox: Path, on_batch: Batch, quiet_s: float = 5.0, poll_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, rescan_s: float = 60.0):
         self.inbox, self.on_batch, self.poll_s, self.clock = inbox, on_batch, poll_s, clock
+        self.rescan_s = rescan_s
         self.tracker = SettleTracker(quiet_s)
         self._observer = Observer()
         self._stop = threading.Event()
@@ -106,9 +123,7 @@ class FolderSource:
         self._observer.schedule(_Handler(self.tracker, self.clock), str(self.inbox), recursive=True)
         self._observer.start()
         # Files already there when the daemon starts are taken too (resumed, not re-copied).
-        for dirpath, _dirs, files in os.walk(self.inbox):
-            for name in files:
-                self.tracker.touch(os.path.join(dirpath, name), self.clock())
+        self._walk()
         self._thread.start()
         event(log, logging.INFO, "inbox.watching", inbox=str(self.inbox))
 
@@ -118,8 +133,18 @@ class FolderSource:
         self._observer.join(timeout=10)
         self._thread.join(timeout=10)
 
+    def _walk(self) -> None:
+        present = set()
+        for path in files_under(os.fspath(self.inbox)):
+            present.add(path)
+            self.tracker.touch(path, self.clock(), unless_handed=True)
+        self.tracker.forget_except(present)
+        self._walked_at = self.clock()
+
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
+            if self.clock() - self._walked_at >= self.rescan_s:
+                self._walk()
             settled = self.tracker.pop_settled(self.clock())
             for root, serial, files in self._group(settled):
                 self.on_batch(root, serial, files)
