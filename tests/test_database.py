@@ -240,3 +240,23 @@ def test_a_damaged_sqlite_database_is_said_in_one_line_with_the_way_back(dock):
     for args in (["db", "check"], ["run"]):
         out = dock.cli(*args, check=3, timeout=60)
         assert "is damaged" in out.stderr and out.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("said, transient", [
+    ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system is '
+     'shutting down', True),
+    ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system is '
+     'starting up', True),
+    ("FATAL:  the database system is in recovery mode", True),
+    ('FATAL:  password authentication failed for user "ingestd"', False),
+    ('relation "recordings" does not exist', False),
+])
+def test_a_server_starting_or_stopping_is_waited_for_and_a_real_refusal_is_not(said, transient):
+    """PostgreSQL says these at connect time with no SQLSTATE: the retry must know them by
+    their words, or a dock dies on a 3 s restart."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from ingestd.db.engine import is_transient
+
+    assert is_transient(OperationalError("connect", {}, psycopg.OperationalError(said))) is transient

@@ -356,3 +356,51 @@ def test_store_disk_full_loses_nothing_and_the_next_dock_finishes(tmp_path, smal
     assert len(recs) == 12 and len({r["id"] for r in recs}) == 12
     assert dock.cli_json("verify")["ok"] and ocfl_validate(dock.settings.data_dir / "store")[0]
     assert list((dock.settings.data_dir / "staging").iterdir()) == []
+
+
+def test_jobs_whose_outcome_could_not_be_recorded_are_given_back_when_the_database_returns(tmp_path, clips):
+    """The database gone for longer than a worker waits, just as it records what it did: the
+    job is not left `running` until its lease runs out. The worker gives it back the moment
+    the database answers again, without counting the attempt, and it is done once."""
+    import psycopg
+    import pytest
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError
+
+    from ingestd.afterdock import ingest
+    from ingestd.db.models import Job
+    from ingestd.jobs import queue
+    from ingestd.jobs.kinds import JobKind
+    from ingestd.jobs.runner import Runner
+
+    dock = make_dock(tmp_path)
+    copy_clip(clips["h264"], tmp_path / "cam" / "20261120_100000.mp4")
+    app = dock.app()
+    real_finish, ran = queue.finish, []
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("commit", {}, psycopg.OperationalError("could not receive data from server: "
+                                                                      "No route to host"))
+
+    try:
+        ingest(app, [tmp_path / "cam"], None, "C1")
+        runner = Runner(app, {JobKind.HLS: lambda a, job: ran.append(job.id) or queue.Done(job.id)},
+                        (JobKind.HLS,), threads=1)
+        queue.finish = database_gone
+        try:
+            with pytest.raises(OperationalError):
+                runner.work_one("w1")
+        finally:
+            queue.finish = real_finish
+        with app.db.reading() as s:
+            [job] = s.execute(select(Job).where(Job.kind == JobKind.HLS)).scalars().all()
+            assert (job.status, job.attempts) == ("running", 1)  # as a database that went away leaves it
+        assert runner.work_one("w1")  # the database is back: given back, claimed again, done
+        with app.db.reading() as s:
+            job = s.get(Job, job.id)
+            assert (job.status, job.attempts) == ("done", 1)
+        assert ran == [job.id, job.id]
+        given = dock.cli_json("audit", "list", "--action", "jobs.given_back")
+        assert [e["detail"]["ids"] for e in given] == [[job.id]]  # an audited change, as every other
+    finally:
+        app.close()

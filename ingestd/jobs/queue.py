@@ -279,6 +279,27 @@ def finish(app, worker: str, done: list[Done]) -> list[int]:
     return lost
 
 
+def give_back(app, held: dict[int, str]) -> list[int]:
+    """Jobs whose outcome their holder could not record (the database was gone for longer
+    than it waits), queued again at once by that holder once the database is back, instead
+    of left `running` until their lease runs out. The attempt is not counted: the job did
+    not fail, the database went away. Returns the ids given back (a job another worker has
+    taken since, or that was recorded after all, is left as it is)."""
+    if not held:
+        return []
+    now = app.clock.now()
+    with app.changes.begin("ingestd") as ch:
+        jobs = ch.session.execute(select(Job).where(Job.id.in_(list(held)))).scalars().all()
+        back = [j for j in jobs if j.status == JobStatus.RUNNING and j.worker == held[j.id]]
+        for job in back:
+            job.status, job.lease_until, job.not_before, job.updated_at = JobStatus.QUEUED.value, None, now, now
+            job.attempts = max(job.attempts - 1, 0)
+        if back:
+            ch.record("jobs.given_back", "jobs", str(back[0].id), ids=[j.id for j in back],
+                      reason="the database was away when the outcome was to be recorded")
+    return [j.id for j in back]
+
+
 def fail(app, worker: str, job_id: int, error: str, final: bool = False) -> JobStatus:
     """Record a failed attempt: queued again after a backoff, or failed for good (`final`:
     at once, as a failure no retry would change)."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from ingestd import failpoints
+from sqlalchemy.exc import DBAPIError
+
 from ingestd.db.engine import again_when_transient
 from ingestd.errors import IngestdError, NeedsPersonError
 from ingestd.jobs import queue
@@ -47,10 +49,14 @@ class Runner:
     idle_s: float = 1.0
     done: int = 0
     _held: dict[int, str] = field(default_factory=dict)
+    # Claimed jobs whose outcome could not be recorded (job id -> worker): given back first
+    # thing once the database answers again.
+    _unsettled: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def work_one(self, worker: str, groups: Iterable[str] | None = None) -> bool:
         """Claim and do one batch of jobs. False when nothing could be claimed."""
+        self._give_back()
         for kind in self._by_priority():
             batch = self.batching.get(kind, Batching())
             claimed = self._again("claim", lambda: queue.claim(self.app, worker, [kind], batch.limit,
@@ -90,10 +96,26 @@ class Runner:
                 event(log, logging.WARNING, "job.lease_lost", job=job_id, worker=worker)
             with self._lock:  # several worker threads count into it
                 self.done += len(results) - len(lost)
+        except DBAPIError:
+            with self._lock:
+                self._unsettled.update({c.id: worker for c in claimed})
+            raise
         finally:
             with self._lock:
                 for c in claimed:
                     self._held.pop(c.id, None)
+
+    def _give_back(self) -> None:
+        with self._lock:
+            unsettled = dict(self._unsettled)
+        if not unsettled:
+            return
+        back = self._again("give_back", lambda: queue.give_back(self.app, unsettled))
+        with self._lock:
+            for job_id in unsettled:
+                self._unsettled.pop(job_id, None)
+        if back:
+            event(log, logging.WARNING, "jobs.given_back", ids=back)
 
     def _again(self, what: str, fn):
         def note(step: str, error: str, delay: float) -> None:
