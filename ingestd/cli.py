@@ -367,9 +367,25 @@ def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
         application = App.open(settings)
         try:
             application.changes.register()
+            data["store_not_indexed"] = _store_without_index(application)
         finally:
             application.close()
-    emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else ""))
+    note = ("\nthe store holds recordings this database does not know (a new or emptied database): run "
+            "`ingestd store rebuild-index`" if data.get("store_not_indexed") else "")
+    emit(data, as_json, f"schema at {data['schema']}" + (f" (backup {backup})" if backup else "") + note)
+
+
+def _store_without_index(application) -> bool:
+    """A database with no recording over a store with objects: what a zeroed or lost database
+    file leaves once upgraded; said at once, not found later by `verify`."""
+    from sqlalchemy import func, select
+
+    from ingestd.db.models import Recording
+
+    with application.db.reading() as s:
+        if s.execute(select(func.count()).select_from(Recording)).scalar():
+            return False
+    return next(iter(application.store.iter_objects()), None) is not None
 
 
 def main() -> None:

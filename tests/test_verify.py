@@ -113,7 +113,8 @@ def test_a_store_the_database_does_not_know_fails_and_names_the_rebuild(dock, cl
     (dock.settings.data_dir / "ingestd.db").write_bytes(b"")
     for suffix in ("-wal", "-shm"):
         (dock.settings.data_dir / f"ingestd.db{suffix}").unlink(missing_ok=True)
-    dock.cli("db", "upgrade")
+    upgraded = dock.cli("db", "upgrade")
+    assert "run `ingestd store rebuild-index`" in upgraded.stdout  # said at once, not left for verify
     fresh = dock.cli_json("verify")  # objects just written may be a running dock's: passed over
     assert fresh["findings"] == [] and fresh["checked"] == 0
     _settled(dock.app().store)
