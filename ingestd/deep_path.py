@@ -73,19 +73,29 @@ def list_dir(path: str) -> list[tuple[str, os.stat_result]]:
         os.close(fd)
 
 
-def files_under(root: str) -> Iterator[str]:
-    """Every path under `root` that is not a directory, at any depth, no link followed; a
-    directory that cannot be listed is passed over (its files are met when they are docked)."""
+def tree(root: str) -> Iterator[tuple[str, os.stat_result | None]]:
+    """Every entry under `root` that is not a directory, with its lstat: depth-first, a
+    directory's own entries before its subdirectories, sorted by name, no link followed, at
+    any depth. A directory that cannot be listed comes as itself with None."""
     stack = [root]
     while stack:
         current = stack.pop()
         try:
             entries = list_dir(current)
         except OSError:
+            yield current, None
             continue
+        subdirs = []
         for name, st in entries:
             path = os.path.join(current, name)
             if stat.S_ISDIR(st.st_mode):
-                stack.append(path)
+                subdirs.append(path)
             else:
-                yield path
+                yield path, st
+        stack.extend(reversed(subdirs))
+
+
+def files_under(root: str) -> Iterator[str]:
+    """Every path under `root` that is not a directory (see `tree`); a directory that cannot
+    be listed is passed over (its files are met when they are docked)."""
+    return (path for path, st in tree(root) if st is not None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ingestd.deep_path import list_dir
+from ingestd.deep_path import tree
 from ingestd.ingest.names import display
 
 
@@ -47,25 +47,14 @@ def walk(root: Path) -> Iterator[SourceEntry]:
     """Depth-first, sorted by name, never descending into a symlinked directory; as deep as
     the camera's tree goes (deep_path)."""
     root_str = os.fspath(root)
-    stack = [root_str]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list_dir(current)
-        except OSError:
+    for path, st in tree(root_str):
+        if st is None:
             # An unreadable directory is reported as one entry rather than dropped silently.
-            yield SourceEntry(current, _rel(root_str, current), "unreadable_dir", None, None, _raw(root_str, current))
+            yield SourceEntry(path, _rel(root_str, path), "unreadable_dir", None, None, _raw(root_str, path))
             continue
-        subdirs = []
-        for name, st in entries:
-            path = os.path.join(current, name)
-            if stat.S_ISDIR(st.st_mode):
-                subdirs.append(path)
-                continue
-            kind = kind_of_mode(st.st_mode)
-            yield SourceEntry(path, _rel(root_str, path), kind,
-                              st.st_size if kind == "file" else None, st.st_mtime_ns, _raw(root_str, path))
-        stack.extend(reversed(subdirs))
+        kind = kind_of_mode(st.st_mode)
+        yield SourceEntry(path, _rel(root_str, path), kind,
+                          st.st_size if kind == "file" else None, st.st_mtime_ns, _raw(root_str, path))
 
 
 def _rel(root: str, path: str) -> str:
