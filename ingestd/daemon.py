@@ -19,9 +19,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from ingestd import afterdock
 from ingestd.app import App
-from ingestd.errors import UserError
+from ingestd.errors import NoSpaceError, UserError
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, ON_REQUEST, REPLICATION
@@ -104,8 +106,18 @@ class Daemon:
             event(log, logging.ERROR, "dock.failed", exc=exc, error=repr(exc))
 
     def _dock(self, root: Path, serial: str | None, files: list[str]) -> None:
-        runs = afterdock.dock(self.app, afterdock.DockRequest([root], None, serial, "folder_name" if serial else None,
-                                                              only=set(files)), self.stop_event, self.offloader)
+        try:
+            runs = afterdock.dock(self.app, afterdock.DockRequest([root], None, serial,
+                                                                  "folder_name" if serial else None, only=set(files)),
+                                  self.stop_event, self.offloader)
+        except (NoSpaceError, DBAPIError):
+            # Reasons that pass (space freed, the database back): the camera's files are still
+            # in the inbox, so the inbox's next walk hands them on again, and again after that.
+            for source in self.sources:
+                source.tracker.hand_again(files)
+            event(log, logging.WARNING, "dock.retry_later", source=str(root), device=serial, files=len(files),
+                  retry_in_s=self.app.settings.daemon.rescan_s)
+            raise
         for run in runs:
             event(log, logging.INFO, "dock.done", source=str(root), device=serial, **run.counts())
 

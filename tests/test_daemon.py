@@ -5,6 +5,7 @@ ready and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -307,3 +308,50 @@ def test_the_inbox_takes_files_deeper_than_the_system_resolves(tmp_path):
     assert {serial for serial, _ in got} == {"CAM-5"}
     assert sorted(name for _, files in got for name, _ in files) == ["early.mp4", "late.mp4", "plain.mp4"]
     assert there != late
+
+
+def test_a_camera_refused_for_want_of_space_is_taken_once_space_returns(tmp_path, clips):
+    """The daemon refuses an inbox camera below the reserve (nothing copied), and takes it by
+    itself once the space is there again — no restart, the files still where they were."""
+    from sqlalchemy import func, select
+
+    from ingestd.daemon import Daemon
+    from ingestd.db.models import Recording
+
+    dock = make_dock(tmp_path)
+    settings = dock.settings.model_copy(deep=True)
+    settings.daemon.quiet_s, settings.daemon.rescan_s = 0.2, 0.5
+    settings.ingest.reserve_mb = 1 << 40  # more than any disk here: every dock is refused
+    app = dock.app()
+    app.settings = settings
+    daemon = Daemon(app)
+    copy_clip(clips["h264"], dock.settings.data_dir / "inbox" / "CAM-8" / "20261120_083000.mp4")
+
+    def stored() -> int:
+        with app.db.reading() as s:
+            return s.execute(select(func.count()).select_from(Recording)).scalar()
+
+    refusals = []
+
+    class Refusals(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "dock.refused" in record.getMessage():
+                refusals.append(record)
+
+    def refused() -> int:
+        return len(refusals)
+
+    heard = Refusals()
+    logging.getLogger("ingestd.afterdock").addHandler(heard)
+    [source] = daemon.sources
+    source.start()
+    try:
+        wait_for(lambda: refused() >= 2, timeout=60)  # refused, and refused again at the next walk
+        assert stored() == 0
+        settings.ingest.reserve_mb = 0  # space freed
+        wait_for(lambda: stored() == 1, timeout=60)
+    finally:
+        logging.getLogger("ingestd.afterdock").removeHandler(heard)
+        source.stop()
+        daemon.pool.shutdown(wait=True)
+        app.close()

@@ -6,7 +6,9 @@ as the device serial); files directly in the inbox have no device.
 
 The inbox is also walked now and then: inotify cannot watch a directory deeper than the
 system resolves in one call, and drops events when its queue is full. The walk hands on
-only what changed since it was last handed on, so a camera is not docked again for nothing.
+only what changed since it was last handed on, so a camera is not docked again for nothing
+— or what its owner gave back (`hand_again`: a dock refused for want of space, or cut off
+by the database, is tried again at the next walk while the files are still there).
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ class SettleTracker:
                     self.handed[path] = (st.st_size, st.st_mtime_ns)
                     del self.files[path]
         return settled
+
+    def hand_again(self, paths: list[str]) -> None:
+        """Files whose dock failed for a reason that passes: the next walk hands them on again."""
+        with self.lock:
+            for path in paths:
+                self.handed.pop(path, None)
 
     def forget_except(self, present: set[str]) -> None:
         """Drop what is remembered of files no longer in the inbox."""
