@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= var
 SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk umockdev \
-  libpango-1.0-0 libpangoft2-1.0-0 poppler-utils xorriso genisoimage chromium strace faketime
+  libpango-1.0-0 libpangoft2-1.0-0 poppler-utils xorriso genisoimage chromium strace faketime postgresql-15
 
 .PHONY: run test bench soak system-deps venv install clean
 PREFIX ?= /opt/ingestd
