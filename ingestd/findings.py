@@ -113,6 +113,9 @@ _KINDS = [
     FindingKind("camera_holds_stored", Severity.WARNING, "记录仪留存已上传记录",
                 "{device}: still holds {files} recording(s) the store already has, the oldest made {oldest}; "
                 "clear them from the camera (不得自行保管)", "self_keeping"),
+    FindingKind("dock_clock_off", Severity.ERROR, "采集站时钟不准",
+                "{dock}: this dock's clock is {offset} against the {against}; the upload times it stamps, "
+                "and the late or on time they lead to, cannot be trusted until it is set right"),
     FindingKind("clock_reset", Severity.WARNING, "记录仪时钟复位",
                 "{device}: clip times are near 1970/2000/2080; ordered by sequence number instead"),
     FindingKind("clock_drift", Severity.WARNING, "记录仪时钟漂移",
@@ -201,6 +204,7 @@ MESSAGES_ZH: dict[str, str] = {
     "open_interruption": "中断 {gap}：{device} 自 {start} 起 {seconds:.0f} 秒未记录，{found} 接入时发现，需说明原因",
     "interruption_found": "中断 {gap}：{device} 自 {start} 起 {seconds:.0f} 秒未记录，{found} 接入时发现，需说明原因。"
                           "确实无法继续记录的，执法人员应当在现场立即向{report_to}报告；本系统在记录仪接入时才能发现中断",
+    "dock_clock_off": "{dock}：采集站时钟比{against_zh}时钟{offset_zh}；校正之前，其记录的入库时间及据此判定的按时或超时不可信",
     "clock_reset": "{device}：文件时间接近 1970/2000/2080 年，已按序号排序",
     "camera_holds_stored": "{device}：仍留存 {files} 个已上传的记录（最早制作于 {oldest}），应按规定从记录仪清除（不得自行保管）",
     "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",

@@ -6,11 +6,13 @@ step over the App it is given, so tests run it with an injected clock instead of
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from ingestd import dock_clock
 from ingestd.alerts.dispatch import sweep as alerts_sweep_step
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute_recent
@@ -49,6 +51,11 @@ def fixity_sample(app: App) -> dict:
         if app.settings.alerts.enabled:
             alerts_sweep(app)
     return report.as_dict(app.policy)
+
+
+def dock_clock_check(app: App) -> dict | None:
+    reading = dock_clock.check(app)
+    return None if reading is None else {"against": reading.against, "offset_s": reading.offset_s}
 
 
 def alerts_sweep(app: App) -> dict:
@@ -90,6 +97,9 @@ def build_scheduler(app: App, leadership: Leadership | None = None) -> Backgroun
     scheduler.add_job(leader_only(leadership, compliance_sweep), "interval", args=[app], id="compliance-sweep",
                       minutes=app.settings.compliance.sweep_minutes)
     scheduler.add_job(settle_unreleased, "interval", args=[app], id="settle-unreleased", minutes=1)
+    # This dock's own clock, at the start and every ten minutes after (ingestd.dock_clock).
+    scheduler.add_job(dock_clock_check, "interval", args=[app], id="dock-clock", minutes=10,
+                      next_run_time=datetime.now(app.settings.tz))
     if app.settings.fixity.sample_every_minutes:
         scheduler.add_job(fixity_sample, "interval", args=[app], id="fixity-sample",
                           minutes=app.settings.fixity.sample_every_minutes)
