@@ -248,6 +248,8 @@ def test_a_damaged_sqlite_database_is_said_in_one_line_with_the_way_back(dock):
     ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system is '
      'starting up', True),
     ("FATAL:  the database system is in recovery mode", True),
+    ('connection failed: connection to server at "127.0.0.1", port 37091 failed: FATAL:  the database system is '
+     'not yet accepting connections', True),  # PostgreSQL 15 replaying its log after a crash
     ('FATAL:  password authentication failed for user "ingestd"', False),
     ('relation "recordings" does not exist', False),
 ])

@@ -74,17 +74,7 @@ def test_three_cameras_that_agree_outvote_the_dock(tmp_path, clips):
 def test_the_incident_reads_in_the_consoles_language(tmp_path, clips, language):
     """The admins' incidents page says which dock, how far off and against what, in the
     console's language only."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-
-    from tests.test_daemon import _free_port, wait_for
-    from tests.test_web_browser import CHROMIUM, SHOTS, first_log_in
-
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is installed by `make system-deps`")
-    from playwright.sync_api import sync_playwright
+    from tests.test_web_browser import SHOTS, signed_in_console
 
     dock = make_dock(tmp_path)
     truth = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -97,31 +87,10 @@ def test_the_incident_reads_in_the_consoles_language(tmp_path, clips, language):
         assert dock_clock.check(app).off
     finally:
         app.close()
-    port = _free_port()
-    env = dict(dock.env, INGESTD_WEB__ENABLED="true", INGESTD_WEB__PORT=str(port), INGESTD_WEB__LANGUAGE=language,
-               INGESTD_METRICS__ENABLED="false")
-    proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    def answering() -> bool:
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        wait_for(answering, timeout=60, step=0.2)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-            page = browser.new_context(viewport={"width": 1366, "height": 768}, locale=language).new_page()
-            page.goto(f"{base}/login")
-            first_log_in(page, base, dock.first_admin_password)
-            page.goto(f"{base}/incidents")
-            shown = page.inner_text("main")
-            page.screenshot(path=str(SHOTS / f"dock-clock-incident-{language}.png"), full_page=True)
-            browser.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+    with signed_in_console(dock, language) as (page, base):
+        page.goto(f"{base}/incidents")
+        shown = page.inner_text("main")
+        page.screenshot(path=str(SHOTS / f"dock-clock-incident-{language}.png"), full_page=True)
     if language == "en":
         assert "test-dock: this dock's clock is 365 d fast against the clocks of the cameras docked here" in shown
     else:

@@ -137,54 +137,28 @@ def test_nothing_recoverable_is_said_and_nothing_is_retried(station):
 def test_the_console_plays_what_was_recovered_under_its_banner(tmp_path, language):
     """In Chromium against the daemon: the damaged recording's page plays the proxy made from
     what was recovered, says so above the player, and the incident says how much was recovered."""
-    import signal
-    import subprocess
-    import sys
-
-    from tests.test_daemon import _free_port, wait_for
-    from tests.test_web_browser import CHROMIUM, SHOTS, first_log_in
-
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is installed by `make system-deps`")
-    from playwright.sync_api import sync_playwright
+    from tests.test_web_browser import SHOTS, signed_in_console
 
     dock = make_dock(tmp_path, INGESTD_INGEST__WORKERS="1")
     cam = _camera(tmp_path, {DIED: ClipSpec(seconds=20, noise_seed=4), LATER: ClipSpec(seconds=4, noise_seed=5)},
                   cut={DIED: 2 / 3})
     dock.cli_json("ingest", "--device", "CAM-B", str(cam))
     [rec] = [r for r in dock.cli_json("recordings", "list") if r["status"] == "damaged"]
-    port = _free_port()
-    env = dict(dock.env, INGESTD_WEB__ENABLED="true", INGESTD_WEB__PORT=str(port), INGESTD_WEB__LANGUAGE=language,
-               INGESTD_METRICS__ENABLED="false")
-    proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     proxy = derivative_dir(dock.app(FixedClock(datetime.now(TZ))), rec["id"]) / "proxy" / "proxy.mp4"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        wait_for(proxy.is_file, timeout=120, step=0.3)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-            page = browser.new_context(viewport={"width": 1366, "height": 768}, locale=language).new_page()
-            wait_for(lambda: page.goto(f"{base}/login").ok, timeout=60, step=0.3)
-            first_log_in(page, base, dock.first_admin_password)
-            page.goto(f"{base}/recordings/{rec['id']}?t=10")
-            page.wait_for_function("() => { const v = document.getElementById('player');"
-                                   " return v && v.readyState >= 2 && Math.abs(v.currentTime - 10) < 0.5; }",
-                                   timeout=30_000)
-            banner = page.inner_text("p.recovered")
-            facts = page.inner_text("table.facts")
-            page.screenshot(path=str(SHOTS / f"recovered-recording-{language}.png"), full_page=True)
-            page.goto(f"{base}/incidents")
-            incident = page.inner_text("article.incident")
-            page.screenshot(path=str(SHOTS / f"recovered-incident-{language}.png"), full_page=True)
-            page.goto(f"{base}/gaps")
-            gaps = page.inner_text("main table")
-            page.screenshot(path=str(SHOTS / f"recovered-gaps-{language}.png"), full_page=True)
-            browser.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+    with signed_in_console(dock, language, ready=proxy.is_file) as (page, base):
+        page.goto(f"{base}/recordings/{rec['id']}?t=10")
+        page.wait_for_function("() => { const v = document.getElementById('player');"
+                               " return v && v.readyState >= 2 && Math.abs(v.currentTime - 10) < 0.5; }",
+                               timeout=30_000)
+        banner = page.inner_text("p.recovered")
+        facts = page.inner_text("table.facts")
+        page.screenshot(path=str(SHOTS / f"recovered-recording-{language}.png"), full_page=True)
+        page.goto(f"{base}/incidents")
+        incident = page.inner_text("article.incident")
+        page.screenshot(path=str(SHOTS / f"recovered-incident-{language}.png"), full_page=True)
+        page.goto(f"{base}/gaps")
+        gaps = page.inner_text("main table")
+        page.screenshot(path=str(SHOTS / f"recovered-gaps-{language}.png"), full_page=True)
     if language == "en":
         assert "Recovered from a damaged original" in banner
         assert "of video and" in facts and "byte for byte" in facts and "recovered" in incident

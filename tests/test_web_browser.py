@@ -5,9 +5,11 @@ A screenshot of each main page at 1366×768 is kept under test-artifacts/screens
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +39,43 @@ def first_log_in(page, base: str, first_password: str) -> None:
     page.fill("input[name=repeat_password]", NEW_PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+@contextmanager
+def signed_in_console(dock, language: str, ready=None):
+    """`ingestd run` serving the console on a loopback port in `language`, and a 1366×768
+    page of headless Chromium signed in as the first admin; stopped afterwards. `ready`, if
+    given, is waited for before the browser starts (a derivative the page will play)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is installed by `make system-deps`")
+    port = _free_port()
+    env = dict(dock.env, INGESTD_WEB__ENABLED="true", INGESTD_WEB__PORT=str(port), INGESTD_WEB__LANGUAGE=language,
+               INGESTD_METRICS__ENABLED="false")
+    proc = subprocess.Popen([sys.executable, "-m", "ingestd", "run"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def answering() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_for(answering, timeout=60, step=0.2)
+        if ready is not None:
+            wait_for(ready, timeout=120, step=0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+            page = browser.new_context(viewport={"width": 1366, "height": 768}, locale=language).new_page()
+            page.goto(f"{base}/login")
+            first_log_in(page, base, dock.first_admin_password)
+            yield page, base
+            browser.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
 
 
 def arrive(camera: Path, inbox: Path) -> None:

@@ -42,11 +42,12 @@ def is_transient(exc: BaseException) -> bool:
     if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
         return True
     text = str(orig or exc).lower()
-    # A server starting up or shutting down says so at connect time with no SQLSTATE at all.
+    # A server starting up, recovering or shutting down says so at connect time with no SQLSTATE
+    # at all: "the database system is starting up / shutting down / in recovery mode / not yet
+    # accepting connections".
     return any(t in text for t in ("database is locked", "server closed the connection", "connection refused",
                                    "terminating connection", "connection is closed", "consuming input failed",
-                                   "the database system is starting up", "the database system is shutting down",
-                                   "the database system is in recovery mode"))
+                                   "the database system is "))
 
 
 def again_when_transient(fn: Callable[[], T], wait_s: float, what: str, log=None) -> T:
