@@ -41,7 +41,10 @@ from ingestd.findings import Finding
 from ingestd.ingest.space import low_space
 from ingestd.evidence import digest, metadata
 from ingestd.evidence.export_requests import export_job
-from ingestd.replica.copy import replicate_job
+from ingestd.evidence.holds import adopt_bucket_hold, held_recordings
+from ingestd.rebuild import rebuild_index
+from ingestd.replica.copy import bucket_problem, replicate_job
+from ingestd.replica.restore import Restore, restore
 from ingestd.ingest import pipeline
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.outcome import DockRun
@@ -204,6 +207,7 @@ def replicate_pending(app: App, work: bool = False) -> dict:
 
     if not app.settings.replica.enabled:
         raise UserError("[replica] is not enabled")
+    bucket_problem(app)  # a bucket without Object Lock is refused before anything is asked of it
     with app.db.reading() as s:
         missing = list(s.execute(select(Recording.id).outerjoin(Replica, Replica.recording_id == Recording.id)
                                  .where(Replica.recording_id.is_(None), Recording.status != "deleted")).scalars())
@@ -217,6 +221,42 @@ def replicate_pending(app: App, work: bool = False) -> dict:
             ch.record("replica.asked", "recordings", "replica", recordings=len(batch))
     done = runner(app, REPLICATION).run_until_idle() if work and ids else 0
     return {"asked": len(ids), "done": done}
+
+
+def rebuild(app: App) -> dict:
+    """`ingestd store rebuild-index`: the index recreated from the store, and what a dock asks
+    for after it (AfterDock) asked for again and its after-dock part done here."""
+    result = rebuild_index(app, AfterDock(app))
+    result["jobs_done"] = follow_through(app)
+    return result
+
+
+def restore_from_replica(app: App, rec_id: str | None = None) -> tuple[Restore, dict]:
+    """`ingestd store restore --from-replica`: the originals back from the bucket, the index
+    rebuilt from them, the legal holds the bucket keeps taken back in as holds, and then what
+    follows a dock: the rebuilt sessions' timeline, compliance and evidence metadata; every
+    restored recording's derivatives (they were on the lost disk) and its copy proven again."""
+    restored = restore(app, rec_id)
+    index = rebuild_index(app, AfterDock(app))
+    now = app.clock.now()
+    with app.changes.begin("ingestd") as ch:
+        held = held_recordings(ch.session)
+        index["holds_brought_back"] = 0
+        for obj in restored.restored:
+            if obj.legal_hold and obj.recording_id not in held:
+                adopt_bucket_hold(ch, obj.recording_id, restored.bucket, now)
+                index["holds_brought_back"] += 1
+        recs = ch.session.execute(select(Recording).where(
+            Recording.id.in_([o.recording_id for o in restored.restored]),
+            Recording.status != RecordingStatus.DELETED)).scalars().all()
+        specs = [spec for rec in recs for spec in derivative_specs(app, rec)]
+        specs += [queue.JobSpec(JobKind.REPLICATE, rec.id) for rec in recs]
+        queue.enqueue(ch, specs, now)
+    # The copies recorded again here, not left to a daemon: `replica status` right after a
+    # restore says what the bucket holds (and a sweep writes the dock's version back over any
+    # version someone else put on top of it).
+    index["jobs_done"] = follow_through(app) + runner(app, REPLICATION).run_until_idle()
+    return restored, index
 
 
 def runner(app: App, kinds: tuple[JobKind, ...] = AFTER_DOCK, threads: int | None = None,

@@ -308,14 +308,12 @@ def audit_list(ctx: typer.Context,
 
 @store_app.command("rebuild-index")
 def store_rebuild_index(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
-    """Recreate missing database rows from the store's own ingest records (then SM3 and the
-    probe of what it brought back, computed from the stored bytes)."""
-    from ingestd.afterdock import follow_through
-    from ingestd.rebuild import rebuild_index
+    """Recreate missing database rows from the store's own ingest records, then the work a dock
+    asks for after it (SM3, probes, each session's timeline, compliance and evidence metadata)."""
+    from ingestd.afterdock import rebuild
 
     with opened_app(ctx) as application:
-        result = rebuild_index(application)
-        result["jobs_done"] = follow_through(application)
+        result = rebuild(application)
     emit(result, as_json, f"{result['objects']} objects: {result['indexed']} indexed, "
                            f"{result['already_indexed']} already in the index")
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from ingestd import afterdock
 from ingestd.app import App
 from ingestd.errors import NoSpaceError, UserError
+from ingestd.replica.copy import bucket_problem
 from ingestd.ingest.commit import DockInfo
 from ingestd.ingest.pipeline import Offloader
 from ingestd.jobs.kinds import AFTER_DOCK, DERIVATIVES, ON_REQUEST, REPLICATION
@@ -189,6 +190,10 @@ def _mounter(app: App):
 
 def run_daemon(app: App) -> None:
     app.reload()  # a malformed profile, policy or calendar stops the start, naming the file
+    if app.settings.replica.enabled:
+        unreachable = bucket_problem(app)  # a bucket without Object Lock stops the start (UserError)
+        if unreachable:
+            event(log, logging.WARNING, "replica.unreachable", error=unreachable)
     daemon = Daemon(app)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_event.set())

@@ -90,6 +90,26 @@ _KINDS = [
     FindingKind("replica_lagging", Severity.ERROR, "副本未按时确认",
                 "{count} recordings not proven in the replica bucket {bucket} within {limit} h of their dock "
                 "(the oldest waits {oldest_h} h): evidence has one copy until then"),
+    # A restore from the replica bucket: what could not come back as the dock wrote it, and
+    # versions someone else put there (each named; the restore exits 1).
+    FindingKind("replica_incomplete", Severity.ERROR, "副本对象不完整",
+                "{object_id}: the bucket holds no root inventory for it (its upload was cut off): not restored; "
+                "the dock that docked it finishes the copy at its next `ingestd replica sync`", "integrity"),
+    FindingKind("replica_not_locked", Severity.ERROR, "副本文件未锁定",
+                "{object_id}: {key} has no version locked in COMPLIANCE mode (none of them is the dock's): "
+                "nothing of the object was put in the store", "integrity"),
+    FindingKind("replica_version_gone", Severity.ERROR, "副本版本缺失",
+                "{object_id}: version {version_id} of {key}, which the dock proved, is no longer in the bucket: "
+                "nothing of the object was put in the store", "integrity"),
+    FindingKind("replica_mismatch", Severity.ERROR, "副本内容不符",
+                "{object_id}: no version of {key} in the bucket has the content the object's inventory and id "
+                "give it: nothing of the object was put in the store", "integrity"),
+    FindingKind("replica_overwritten", Severity.ERROR, "副本被改写",
+                "{key}: a version the dock did not write ({version_id}) sits beside the one it wrote; the dock's "
+                "was restored. Someone with the bucket's keys wrote it", "integrity"),
+    FindingKind("replica_delete_marker", Severity.ERROR, "副本被删除标记遮盖",
+                "{key}: a delete marker hides the version the dock locked; the locked one was restored. "
+                "Someone with the bucket's keys deleted it", "integrity"),
     FindingKind("object_unindexed", Severity.ERROR, "存储对象未入索引",
                 "{object_id}: in the store but not in the database (run `ingestd store rebuild-index`)",
                 "integrity"),
@@ -195,6 +215,14 @@ MESSAGES_ZH: dict[str, str] = {
     "fixity_changed": "{object_id}：{path} 的摘要与入库时不一致",
     "fixity_missing": "{object_id}：{path} 在存储中缺失",
     "object_invalid": "{object_id}：{reason}",
+    "replica_incomplete": "{object_id}：副本存储中没有其根清单（上传中断），未恢复；由采集它的采集站下次 "
+                          "`ingestd replica sync` 时补齐",
+    "replica_not_locked": "{object_id}：{key} 在副本存储中没有合规模式锁定的版本（均非采集站所写），该对象未恢复",
+    "replica_version_gone": "{object_id}：采集站确认过的 {key} 版本 {version_id} 已不在副本存储中，该对象未恢复",
+    "replica_mismatch": "{object_id}：副本存储中 {key} 的各版本内容均与对象清单及标识不符，该对象未恢复",
+    "replica_overwritten": "{key}：副本存储中另有一个非采集站所写的版本（{version_id}），已恢复采集站所写的原版本；"
+                           "有人使用存储密钥写入了它",
+    "replica_delete_marker": "{key}：锁定的原版本被删除标记遮盖，已恢复原版本；有人使用存储密钥删除了它",
     "object_unindexed": "{object_id}：在存储中但不在数据库中（请运行 `ingestd store rebuild-index`）",
     "replica_lagging": "{count} 条音像记录采集后 {limit} 小时内未在副本存储 {bucket} 中确认（最久 {oldest_h} 小时），在此之前证据只有一份",
     "store_foreign": "{path}：位于存储根目录中但不属于存储，应移出",

@@ -4,8 +4,9 @@ Every object carries its ingest.json, so recordings, devices and dock sessions c
 recreated after the database is lost, or an object committed just before a crash can be
 indexed; a later evidence.json brings back 证明对象 and the case, a deletion.json the fact
 of a retention deletion. Existing rows are left as they are; the run is audited per
-recording. SM3 and the full probe are not in ingest.json (they are after-dock facts):
-rebuilt recordings get those jobs again, computed from the stored bytes.
+recording. What a dock asks for after it (ingestd.afterdock) is asked for again: SM3 and the
+full probe (after-dock facts, not in ingest.json), derivatives, the copy to the bucket, and
+each session's timeline, compliance and evidence metadata.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from ingestd.changes import Change
 from ingestd.db.models import Case, Device, DockSession, Evidence, Recording
 from ingestd.evidence.metadata import EVIDENCE_JSON
 from ingestd.ingest.commit import INGEST_JSON, recording_from_document
+from ingestd.ingest.followups import FollowUps
 from ingestd.ingest.store import DELETION_JSON
-from ingestd.jobs.kinds import JobKind
-from ingestd.jobs.queue import JobSpec, enqueue
+from ingestd.jobs.queue import release_group
 
 BATCH = 200
 
 
-def rebuild_index(app: App) -> dict:
+def rebuild_index(app: App, followups: FollowUps) -> dict:
     with app.db.reading() as s:
         known = set(s.execute(select(Recording.object_id)).scalars())
     added = seen = 0
@@ -41,15 +42,16 @@ def rebuild_index(app: App) -> dict:
         evidence = app.store.read_json(object_id, EVIDENCE_JSON) if EVIDENCE_JSON in paths else None
         pending.append((app.store.read_json(object_id, INGEST_JSON), evidence, DELETION_JSON in paths, head))
         if len(pending) >= BATCH:
-            added += _index_batch(app, pending)
+            added += _index_batch(app, pending, followups)
             pending = []
     if pending:
-        added += _index_batch(app, pending)
+        added += _index_batch(app, pending, followups)
     return {"objects": seen, "indexed": added, "already_indexed": seen - added}
 
 
-def _index_batch(app: App, docs: list[tuple[dict, dict | None, bool, str]]) -> int:
+def _index_batch(app: App, docs: list[tuple[dict, dict | None, bool, str]], followups: FollowUps) -> int:
     with app.changes.begin("ingestd") as ch:
+        brought: dict[str, list[Recording]] = {}
         for doc, evidence, deleted, head in docs:
             device_id = _device(ch, doc)
             _dock_session(ch, doc, device_id)
@@ -62,9 +64,17 @@ def _index_batch(app: App, docs: list[tuple[dict, dict | None, bool, str]]) -> i
                 _evidence(ch, evidence, head, datetime.fromisoformat(doc["ingested_at"]))
             ch.record("recording.indexed", "recording", doc["sha256"], object_id=doc["object_id"],
                       reason="rebuilt from store", evidence=evidence is not None, deleted=deleted)
-            if not deleted and rec.sm3 is None:
-                kinds = [JobKind.SM3] + ([JobKind.PROBE] if rec.kind != "sidecar" else [])
-                enqueue(ch, [JobSpec(k, rec.id, {"size": rec.size}) for k in kinds], app.clock.now())
+            if not deleted:
+                brought.setdefault(rec.dock_session_id, []).append(rec)
+        ch.session.flush()
+        # What a dock of these recordings asked for, asked again: SM3 and probes (not in ingest.json),
+        # a damaged clip's recovery, the derivatives, the copy to the bucket, and each session's
+        # timeline, compliance and 制作方法/制作人 over everything it now holds.
+        now = app.clock.now()
+        for session_id, recs in brought.items():
+            followups.session_started(ch, session_id, now)
+            followups.recordings_committed(ch, recs, session_id, now)
+            release_group(ch, session_id, now)
     return len(docs)
 
 

@@ -86,9 +86,10 @@ def test_store_rebuild_index_recreates_the_database(dock, clips, tmp_path):
     for suffix in ("-wal", "-shm"):
         (dock.settings.data_dir / f"ingestd.db{suffix}").unlink(missing_ok=True)
     dock.cli("db", "upgrade")
-    # SM3 and the full probe are not in the store's ingest records: computed again from the bytes.
+    # SM3 and the full probe are not in the store's ingest records: computed again from the bytes;
+    # then what a dock asks for, the session's timeline, compliance and evidence metadata (3 more).
     assert dock.cli_json("store", "rebuild-index") == {"objects": 2, "indexed": 2, "already_indexed": 0,
-                                                       "jobs_done": 4}
+                                                       "jobs_done": 7}
     after = {r["id"]: r for r in dock.cli_json("recordings", "list")}
     assert set(after) == set(ids.values())
     for rid, rec in before.items():

@@ -692,3 +692,16 @@ class Replica(Base):
     retain_until: Mapped[datetime] = mapped_column(UTCDateTime)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     replicated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReplicaVersion(Base):
+    """The version of one key in the bucket that the dock wrote, locked and read back whole
+    (the bucket keeps versions: a newer one over it is not the dock's)."""
+
+    __tablename__ = "replica_versions"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", name="fk_replica_versions_recording"),
+                                              primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    version_id: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))

@@ -3,10 +3,13 @@ deleted, whatever the retention period says."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
+from ingestd.changes import Change
 from ingestd.db.models import Case, Evidence, LegalHold, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.lookup import find_recording
@@ -41,6 +44,20 @@ def place_hold(app: App, rec_id: str | None, case_no: str | None, reason: str, b
         ch.record("hold.placed", "legal_hold", str(hold.id), recording_id=recording_id, case_no=case_no,
                   reason=hold.reason)
         return hold_dict(hold)
+
+
+def adopt_bucket_hold(ch: Change, recording_id: str, bucket: str, now: datetime) -> LegalHold:
+    """A legal hold the replica bucket keeps on a recording's object that the database does not
+    know (a database restored from before it, or rebuilt from the store): the dock takes it in as
+    a hold of its own, so that it is shown, honoured by retention and lifted only by a person
+    (RELEASERS), never turned off in the bucket by the next copy."""
+    hold = LegalHold(recording_id=recording_id, reason=f"副本存储 {bucket} 中已有的法律保全（由采集站带回）",
+                     placed_by="ingestd", placed_at=now)
+    ch.session.add(hold)
+    ch.session.flush()
+    ch.record("hold.placed", "legal_hold", str(hold.id), recording_id=recording_id, case_no=None,
+              reason=hold.reason, found_in=f"replica bucket {bucket}")
+    return hold
 
 
 def release_hold(app: App, hold_id: int, by: str) -> dict:

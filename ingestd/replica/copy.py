@@ -5,7 +5,9 @@ the file's SHA-256 for the server to check, and is locked in COMPLIANCE mode unt
 policy's retention (001 第17条 长期保存 as the longest the bucket allows; a legal hold as an
 S3 legal hold). Nothing is recorded as replicated until every file has been read back
 from the server with its size and SHA-256; a copy cut off half way is simply continued by
-the next attempt (what the bucket already holds whole is not sent again)."""
+the next attempt (what the bucket already holds whole is not sent again). The version id of
+each file proven is recorded (a restore takes those, never simply the newest), and a legal
+hold the bucket keeps that the database does not know is taken in, never lifted."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from ingestd.app import App
-from ingestd.db.models import Recording, Replica
+from ingestd.db.models import Recording, Replica, ReplicaVersion
 from ingestd.errors import ReplicaError
+from ingestd.evidence.holds import adopt_bucket_hold, held_recordings
 from ingestd.evidence.retention import plan
 from ingestd.ingest.store import file_sha256
 from ingestd.jobs import queue
@@ -39,6 +42,17 @@ def bucket_of(app: App) -> Bucket:
             bucket.ensure()
             app.clients["replica"] = bucket
         return bucket
+
+
+def bucket_problem(app: App) -> str | None:
+    """The bucket checked now (at the daemon's start, in `replica status`): one without Object
+    Lock is refused (UserError: it cannot keep evidence write-once, and no copy is made to it);
+    one that cannot be reached is said, and the copies wait for it."""
+    try:
+        bucket_of(app)
+    except ReplicaError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,10 +115,14 @@ def replicate(app: App, rec_id: str) -> dict:
     until, held = lock_terms(app, rec)
     if have is not None and have.retain_until > until:
         until = have.retain_until  # retention in COMPLIANCE mode can only grow
+    found = {f.key: bucket.stored(f.key) for f in files}
+    if not held and not (have is not None and have.legal_hold) and any(t and t.legal_hold for t in found.values()):
+        held = _take_in_bucket_hold(app, rec_id, bucket.name)
     sent = sent_bytes = extended = holds = 0
     for f in files:
-        if not bucket.holds_whole(bucket.stored(f.key), f.path, f.size, f.sha256):
+        if not bucket.holds_whole(found[f.key], f.path, f.size, f.sha256):
             sent, sent_bytes = sent + 1, sent_bytes + bucket.put(f.key, f.path, f.sha256, until, held)
+    proven: dict[str, str] = {}
     for f in files:  # read back before anything is called replicated
         there = bucket.stored(f.key)
         if there is not None and (_ends_before(there, until) or there.legal_hold != held):
@@ -118,14 +136,16 @@ def replicate(app: App, rec_id: str) -> dict:
                 holds += 1
             there = bucket.stored(f.key)
         if not bucket.holds_whole(there, f.path, f.size, f.sha256):
-            found = "missing" if there is None else f"{there.size} bytes, checksum {there.sha256 or there.composite}"
-            raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload ({found})")
-        if there.mode != "COMPLIANCE":
+            found_text = "missing" if there is None else f"{there.size} bytes, checksum {there.sha256 or there.composite}"
+            raise ReplicaError(f"replica {bucket.name}/{f.key}: not whole in the bucket after the upload ({found_text})")
+        if not there.locked:
             raise ReplicaError(f"replica {bucket.name}/{f.key}: stored without COMPLIANCE Object Lock")
         if _ends_before(there, until) or there.legal_hold != held:
             raise ReplicaError(f"replica {bucket.name}/{f.key}: the bucket keeps it until {there.retain_until} "
                                f"{'under' if there.legal_hold else 'without'} legal hold, not as asked "
                                f"(until {until}, {'under' if held else 'without'} legal hold)")
+        if there.version_id:
+            proven[f.key] = there.version_id
     total = sum(f.size for f in files)
     with app.changes.begin("ingestd") as ch:
         row = ch.session.get(Replica, rec_id)
@@ -134,11 +154,25 @@ def replicate(app: App, rec_id: str) -> dict:
             ch.session.add(row)
         row.head, row.files, row.bytes, row.retain_until, row.legal_hold = head, len(files), total, until, held
         row.replicated_at = app.clock.now()
+        for f in files:
+            if f.key in proven:
+                ch.session.merge(ReplicaVersion(recording_id=rec_id, key=f.key, version_id=proven[f.key],
+                                                sha256=f.sha256))
         ch.record("replica.copied", "recording", rec_id, head=head, files=len(files), sent=sent, bytes=total,
                   sent_bytes=sent_bytes, bucket=bucket.name, retain_until=until.isoformat(), legal_hold=held,
                   extended=extended, holds_changed=holds)
     return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes,
             "extended": extended, "holds_changed": holds}
+
+
+def _take_in_bucket_hold(app: App, rec_id: str, bucket: str) -> bool:
+    """The bucket keeps a legal hold on the object that the database does not know of (and did
+    not lift: the replica row would say it placed it): taken in as a hold, never lifted."""
+    with app.changes.begin("ingestd") as ch:
+        ch.lock(f"recording:{rec_id}")
+        if rec_id not in held_recordings(ch.session):
+            adopt_bucket_hold(ch, rec_id, bucket, app.clock.now())
+    return True
 
 
 def _ends_before(there: Stored, until: datetime) -> bool:

@@ -29,6 +29,26 @@ class Stored:
     mode: str | None
     legal_hold: bool
     composite: str | None = None  # a multipart upload's: SHA-256 of its parts' SHA-256s, "-" parts
+    version_id: str | None = None  # which of the key's versions this is (Object Lock keeps versions)
+
+    @property
+    def locked(self) -> bool:
+        """Locked in COMPLIANCE mode: a version no one can overwrite, delete or unlock."""
+        return self.mode == "COMPLIANCE"
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One version of a key as the bucket lists it, newest first; a delete marker has no size."""
+
+    key: str
+    version_id: str
+    latest: bool
+    size: int | None
+
+    @property
+    def delete_marker(self) -> bool:
+        return self.size is None
 
 
 @dataclass(frozen=True)
@@ -150,9 +170,16 @@ class Bucket:
             except ReplicaError as exc:
                 if exc.code != "BucketAlreadyOwnedByYou":  # another dock made it a moment ago: ours too
                     raise
-        lock = self._call("check Object Lock of", "", self.client.get_object_lock_configuration, Bucket=self.name)
+        try:
+            lock = self._call("check Object Lock of", "", self.client.get_object_lock_configuration,
+                              Bucket=self.name)
+        except ReplicaError as exc:
+            if exc.code != "ObjectLockConfigurationNotFoundError":  # the server's word for "none"
+                raise
+            lock = {}
         if lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") != "Enabled":
-            raise UserError(f"replica bucket {self.name} has no Object Lock: it cannot keep evidence write-once")
+            raise UserError(f"replica bucket {self.name} has no Object Lock: it cannot keep evidence write-once "
+                            f"(make a bucket with Object Lock enabled and name it in [replica] bucket)")
 
     @property
     def part_size(self) -> int:
@@ -225,11 +252,12 @@ class Bucket:
         return there.composite is not None and there.composite.endswith(f"-{parts.count}") \
             and there.composite == composite_of(path, parts)
 
-    def stored(self, key: str) -> Stored | None:
-        """What the bucket holds under `key` (None: nothing), read back from the server."""
+    def stored(self, key: str, version_id: str | None = None) -> Stored | None:
+        """What the bucket holds under `key` (None: nothing), read back from the server: its
+        newest version, or the one named."""
         try:
             head = self._call("read back", key, self.client.head_object, Bucket=self.name, Key=key,
-                              ChecksumMode="ENABLED")
+                              ChecksumMode="ENABLED", **({"VersionId": version_id} if version_id else {}))
         except ReplicaError as exc:
             if exc.code in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -238,7 +266,8 @@ class Bucket:
         whole = checksum is not None and "-" not in checksum
         return Stored(head["ContentLength"], base64.b64decode(checksum).hex() if whole else None,
                       head.get("ObjectLockRetainUntilDate"), head.get("ObjectLockMode"),
-                      head.get("ObjectLockLegalHoldStatus") == "ON", checksum if checksum and not whole else None)
+                      head.get("ObjectLockLegalHoldStatus") == "ON", checksum if checksum and not whole else None,
+                      head.get("VersionId"))
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         token = None
@@ -251,11 +280,31 @@ class Bucket:
                 return
             token = page["NextContinuationToken"]
 
-    def download(self, key: str, dest: Path) -> None:
-        got = self._call("download", key, self.client.get_object, Bucket=self.name, Key=key)
+    def versions(self, prefix: str) -> Iterator[Listed]:
+        """Every version and delete marker of every key under `prefix` (what a plain listing
+        hides: a key whose newest version is a delete marker). A key's versions come newest
+        first, as the server lists them; its delete markers after them."""
+        marks: dict = {}
+        while True:
+            page = self._call("list versions under", prefix, self.client.list_object_versions, Bucket=self.name,
+                              Prefix=prefix, **marks)
+            yield from (Listed(v["Key"], v["VersionId"], v["IsLatest"], v["Size"]) for v in page.get("Versions", []))
+            yield from (Listed(m["Key"], m["VersionId"], m["IsLatest"], None) for m in page.get("DeleteMarkers", []))
+            if not page.get("IsTruncated"):
+                return
+            marks = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+
+    def download(self, key: str, dest: Path, version_id: str | None = None) -> None:
+        got = self._call("download", key, self.client.get_object, Bucket=self.name, Key=key,
+                         **({"VersionId": version_id} if version_id else {}))
         with dest.open("wb") as out:
             for chunk in got["Body"].iter_chunks(READ_CHUNK):
                 out.write(chunk)
+
+    def read(self, key: str, version_id: str) -> bytes:
+        """A small file (an inventory) of one version, in memory."""
+        return self._call("download", key, self.client.get_object, Bucket=self.name, Key=key,
+                          VersionId=version_id)["Body"].read()
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         self._call("set the legal hold of", key, self.client.put_object_legal_hold, Bucket=self.name, Key=key,
