@@ -69,6 +69,7 @@ bench: system-deps venv
 	$(BIN)/python bench/bench_compliance.py
 	$(BIN)/python bench/bench_media.py
 	$(BIN)/python bench/bench_recovery.py
+	$(BIN)/python bench/bench_archive.py
 	$(BIN)/python bench/bench_web.py
 	BENCH_DATABASE=postgres $(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_county.py

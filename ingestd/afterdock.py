@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from importlib.metadata import version as package_version
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ingestd.alerts.dispatch import sweep as alerts_sweep
 from ingestd.app import App
@@ -34,7 +34,7 @@ from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import write_roster
 from ingestd.compliance.trips import write_ruling
 from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Recovery,
-                               Replica, RulesInForce)
+                               Replica, ReplicaVersion, RulesInForce)
 from ingestd.db.states import RecordingKind, RecordingStatus, RecoveryStatus
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.findings import Finding
@@ -213,7 +213,13 @@ def replicate_pending(app: App, work: bool = False) -> dict:
                                  .where(Replica.recording_id.is_(None), Recording.status != "deleted")).scalars())
         changed = changed_since_copied(s)
         behind = terms_behind(s, app.clock.now())
-    ids = list(dict.fromkeys(missing + changed + behind))
+        # Copied before the dock recorded which version of each file it proved: read back and
+        # recorded once (a restore and an eviction go by those versions).
+        unrecorded = list(s.execute(
+            select(Replica.recording_id).join(Recording, Recording.id == Replica.recording_id)
+            .where(Recording.status != RecordingStatus.DELETED,
+                   ~exists().where(ReplicaVersion.recording_id == Replica.recording_id))).scalars())
+    ids = list(dict.fromkeys(missing + changed + behind + unrecorded))
     for start in range(0, len(ids), 500):
         with app.changes.begin("ingestd") as ch:
             batch = ids[start:start + 500]

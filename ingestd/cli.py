@@ -55,6 +55,9 @@ app.add_typer(cli_evidence.access_app, name="access")
 app.add_typer(cli_evidence.retention_app, name="retention")
 app.add_typer(cli_replica.replica_app, name="replica")
 store_app.command("restore")(cli_replica.restore_command)
+store_app.command("status")(cli_replica.status_command)
+store_app.command("evict")(cli_replica.evict_command)
+store_app.command("recall")(cli_replica.recall_command)
 app.command("export")(cli_evidence.export)
 
 @app.callback()
@@ -225,32 +228,40 @@ def recordings_show(ctx: typer.Context, rec_id: str = typer.Argument(..., metava
     with opened_app(ctx) as application:
         with application.db.reading() as s:
             from ingestd.db.models import RecordingCompliance, Recovery
-            from ingestd.lookup import find_recording
+            from ingestd.lookup import find_recording, kept
             from ingestd.media.recovered import recovery_dict
 
             rec, serial = find_recording(s, rec_id)
             data = _recording_dict(rec, serial, s.get(RecordingCompliance, rec.id), settings)
             recovery = s.get(Recovery, rec.id)
+            where = kept(s, rec.id)
         data["probe"] = rec.probe
         if recovery is not None:
             data["recovery"] = recovery_dict(recovery, rec.source_path, settings.tz)
-        data["inventory_head"] = application.store.inventory(rec.object_id)["head"]
+        data["kept"] = where.as_dict(settings.tz)
+        data["inventory_head"] = (where.head if where.where == "bucket"
+                                  else application.store.inventory(rec.object_id)["head"])
     emit(data, as_json, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
 @app.command()
 def verify(ctx: typer.Context,
            sample: Optional[int] = typer.Option(None, "--sample", min=1, help="Check N random recordings only."),
+           bucket_all: bool = typer.Option(False, "--bucket-all", help="Read back every original kept in the "
+                                                                       "bucket only (default: a sample)."),
            as_json: bool = JsonOpt) -> None:
-    """Re-hash originals against the store (fixity). Exit 1 names every changed or missing object."""
+    """Re-hash originals against the store (fixity), and read back from the bucket those kept
+    there only. Exit 1 names every changed or missing object."""
     from ingestd.fixity import verify_store
 
     with opened_app(ctx) as application:
-        report = verify_store(application, sample)
+        report = verify_store(application, sample, bucket_all=bucket_all)
         data = report.as_dict(application.policy)
     text = [f"{f.code}: {f.message}" for f in report.findings]
     text.append(f"checked {report.checked} recordings: {'FAILED' if report.failed else 'ok'}"
-                + (f" ({report.elsewhere} held by other docks, theirs to check)" if report.elsewhere else ""))
+                + (f" ({report.elsewhere} held by other docks, theirs to check)" if report.elsewhere else "")
+                + (f"; {report.bucket_checked} of {report.in_bucket} kept in the bucket only read back from it"
+                   if report.in_bucket else ""))
     emit(data, as_json, "\n".join(text))
     if report.failed:
         raise typer.Exit(1)

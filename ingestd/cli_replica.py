@@ -67,3 +67,55 @@ def restore_command(ctx: typer.Context,
     emit(data, as_json, "\n".join(lines))
     if restored.failed:
         raise typer.Exit(1)
+
+
+def status_command(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """The dock's disk: originals on it and in the bucket only, free space, the last 30 days'
+    intake and the days until the disk reaches its reserve."""
+    from ingestd.forecast import forecast
+
+    with opened_app(ctx) as app:
+        f = forecast(app)
+        finding = f.finding(app.settings.store.warn_days)
+        data = {**f.as_dict(), "finding": finding.as_dict(app.policy) if finding else None}
+    when = ("steady: the window fits" if f.steady else "no intake in the last 30 days" if f.days_to_reserve is None
+            else f"reserve reached in {f.days_to_reserve:.0f} days")
+    emit(data, as_json, "\n".join(
+        [f"{f.path}: {f.free_bytes / 1e9:.1f} of {f.total_bytes / 1e9:.1f} GB free (reserve {f.reserve_bytes / 1e9:.1f} GB)",
+         f"on the disk: {f.local_recordings} originals, {f.local_bytes / 1e9:.2f} GB; in the bucket only: "
+         f"{f.bucket_recordings}, {f.bucket_bytes / 1e9:.2f} GB",
+         f"intake {f.per_day_bytes / 1e9:.2f} GB a day over the last 30 days; " + when
+         + (f"; originals older than {f.keep_local_days} days leave the disk once the bucket has proven them"
+            if f.eviction else "; no replica: nothing leaves the disk")]
+        + ([printable(f"{finding.code}: {finding.message}")] if finding else [])))
+
+
+def evict_command(ctx: typer.Context,
+                  force: bool = typer.Option(False, "--all", help="Every original that qualifies, not only while "
+                                                                   "the disk is below its free target."),
+                  limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many."),
+                  as_json: bool = JsonOpt) -> None:
+    """Move originals the bucket has proven off the dock's disk, oldest first (what the daemon
+    does every store.evict_every_minutes), and say why each one left behind stays."""
+    from ingestd.replica.evict import evict_due
+
+    with opened_app(ctx) as app:
+        run = evict_due(app, limit, force)
+        data = run.as_dict(app.policy)
+    emit(data, as_json, "\n".join([printable(f"{f['code']}: {f['message']}") for f in data["refused"]]
+                                   + [f"{len(run.evicted)} originals left the disk ({data['evicted_bytes'] / 1e9:.2f} GB); "
+                                      f"free {data['free_pct_before']}% → {data['free_pct_after']}%"]))
+
+
+def recall_command(ctx: typer.Context, recording: str = typer.Argument(..., metavar="REC"),
+                   by: str = typer.Option(..., "--by", help="Who asks: an admin or 法制科."),
+                   as_json: bool = JsonOpt) -> None:
+    """Bring an original kept in the bucket only back to the dock's disk (checked as a restore
+    checks it)."""
+    from ingestd.replica.recall import recall
+
+    with opened_app(ctx) as app:
+        done = recall(app, recording, by)
+        data = done.as_dict(app.policy)
+    emit(data, as_json, "\n".join([printable(f"{f['code']}: {f['message']}") for f in data["findings"]]
+                                   + [f"recording {done.recording_id[:12]} is on the disk again ({done.files} files)"]))

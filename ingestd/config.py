@@ -240,6 +240,31 @@ class ReplicaSettings(BaseModel):
     multipart_mb: int = Field(16, ge=5, le=1024, description="files larger than this go in parts of this size "
                                                              "(a cut upload continues from its last whole part)")
     timeout_s: float = Field(60.0, gt=0, description="one request's connect/read time limit")
+    reverify_days: int = Field(30, ge=1, le=3650, description="an original leaves the dock's disk only if its "
+                                                              "bucket copy was read back and matched this recently")
+    readback_every_minutes: int = Field(60, ge=0, le=24 * 60, description="how often the daemon reads back a "
+                                                                          "sample of the bucket's copies; 0 = never")
+    readback_sample: int = Field(5, ge=1, le=10_000, description="recordings read back in full each time, "
+                                                                 "the longest unproven first")
+
+
+class StoreSettings(BaseModel):
+    """The dock's disk as a window onto the bucket: what may leave it, and when to warn that
+    it fills (ingestd.replica.evict, ingestd.forecast)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_local_days: int = Field(90, ge=0, description="an original stays on the dock's disk at least this long "
+                                                       "after its dock (played, explained, exported from here); "
+                                                       "0: it may leave as soon as the bucket has proven it")
+    free_target_pct: float = Field(30.0, gt=0, le=100, description="older originals the bucket has proven leave "
+                                                                   "the disk while less than this share of it is free")
+    evict_every_minutes: int = Field(60, ge=0, le=24 * 60, description="how often the daemon evicts; 0 = never")
+    warn_days: int = Field(30, ge=1, le=3650, description="alert when the disk reaches its reserve within this "
+                                                          "many days at the last 30 days' intake")
+    evict_open_retention: bool = Field(False, description="let originals whose retention has no end date yet (依法, "
+                                                          "an open case, no period set) leave, the bucket's lock kept "
+                                                          "ahead by the sweep")
 
 
 class FixitySettings(BaseModel):
@@ -295,6 +320,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertSettings = AlertSettings()
     fixity: FixitySettings = FixitySettings()
+    store: StoreSettings = StoreSettings()
     replica: ReplicaSettings = ReplicaSettings()
 
     @field_validator("timezone")
@@ -498,6 +524,22 @@ DEFAULT_CONFIG_TEXT = """\
 # workers = 0          # 0: one per core but one (at least one)
 # timeout_factor = 1.0 # an ffmpeg run may take this many times the clip's length
 
+[store]
+# With [replica] on, the dock's disk is a window: an original older than keep_local_days
+# whose bucket copy was read back and matched within [replica] reverify_days, locked there
+# for its whole retention (or held there where it is held), leaves the disk, oldest first,
+# while less than free_target_pct of the disk is free (`ingestd store status`, `store evict`,
+# `store recall`). Without a replica nothing leaves. An alert goes to the admins when the
+# disk reaches its reserve within warn_days at the last 30 days' intake (urgent at 7).
+# keep_local_days = 90
+# free_target_pct = 30
+# An original whose retention has no end date yet (依法, an open case, a unit that set no
+# period) stays on the disk unless this is true: then the bucket's lock, kept ahead by the
+# replica sweep, is what keeps it.
+# evict_open_retention = false
+# evict_every_minutes = 60
+# warn_days = 30
+
 [fixity]
 # The daemon re-hashes a random sample of originals this often (a mismatch is alerted to
 # the admins at once); `ingestd verify` checks them all. 0 turns the sampling off.
@@ -582,4 +624,7 @@ enabled = false
 # long_term_years = 100        # 长期保存: the longest the bucket allows
 # bandwidth_mb_s = 0           # per replica worker; 0 = no limit
 # multipart_mb = 16            # larger files go in parts of this size; a cut upload continues
+# reverify_days = 30           # a copy read back and matched this recently may stand alone
+# readback_every_minutes = 60  # the daemon reads back (full SHA-256) a sample of the bucket's copies
+# readback_sample = 5          # … this many recordings each time, the longest unproven first
 """

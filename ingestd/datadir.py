@@ -39,6 +39,12 @@ class DataDir:
         return self.root / "exports"
 
     @property
+    def fetched(self) -> Path:
+        # Originals only the bucket holds, fetched (and checked) for a job that reads them:
+        # a cache, emptied by the eviction pass, never part of the store.
+        return self.root / "cache" / "originals"
+
+    @property
     def backups(self) -> Path:
         return self.root / "backups"
 

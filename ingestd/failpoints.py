@@ -7,7 +7,9 @@ Points: dock.stored (an object is in the store, not yet in the database), dock.r
 (a batch is in the database, the session not yet released), job.claimed:<kind> (a job
 is leased, its work not begun), job.handled:<kind> (its work is committed, the job not
 yet marked done), db.backup_copied (the copy taken before an upgrade is written, not yet
-checked or named).
+checked or named), evict.marked (an original marked leaving, its object still in the store),
+evict.moved (its object moved out, not yet marked in the bucket), restore.fetched (an
+object's files downloaded from the bucket for a restore or a recall, none moved in yet).
 
 A point armed as `<name>=raise` raises InjectedFault there instead: a bug in a part, not a
 power cut (check.structure: the structural check of a file crashes)."""

@@ -110,6 +110,25 @@ _KINDS = [
     FindingKind("replica_delete_marker", Severity.ERROR, "副本被删除标记遮盖",
                 "{key}: a delete marker hides the version the dock locked; the locked one was restored. "
                 "Someone with the bucket's keys deleted it", "integrity"),
+    # The bucket as the archive: a copy read back that is not what the dock proved, why an
+    # original stays on the disk, and a disk about to fill.
+    FindingKind("replica_copy_missing", Severity.ERROR, "副本文件缺失",
+                "recording {recording_id:.12}: {key} of its bucket copy is not there as the dock wrote it "
+                "(gone, or no longer locked)", "integrity"),
+    FindingKind("replica_copy_changed", Severity.ERROR, "副本文件被改动",
+                "recording {recording_id:.12}: {key} read back from the bucket does not have the SHA-256 the dock "
+                "proved", "integrity"),
+    FindingKind("replica_copy_unreadable", Severity.ERROR, "副本文件无法读取",
+                "recording {recording_id:.12}: the bucket answers for {key} but does not deliver its bytes (a server "
+                "that checks its own checksums refuses a changed file)", "integrity"),
+    FindingKind("eviction_refused", Severity.INFO, "原始文件保留在本地",
+                "recording {recording_id:.12} stays on the disk: {why}"),
+    FindingKind("store_filling", Severity.WARNING, "存储空间将满",
+                "{path}: at the last 30 days' intake ({per_day_gb} GB a day) the disk reaches its reserve in "
+                "{days} days ({why})"),
+    FindingKind("store_filling_urgent", Severity.ERROR, "存储空间即将用尽",
+                "{path}: at the last 30 days' intake ({per_day_gb} GB a day) the disk reaches its reserve in "
+                "{days} days ({why}); docks will be refused then"),
     FindingKind("object_unindexed", Severity.ERROR, "存储对象未入索引",
                 "{object_id}: in the store but not in the database (run `ingestd store rebuild-index`)",
                 "integrity"),
@@ -223,6 +242,13 @@ MESSAGES_ZH: dict[str, str] = {
     "replica_overwritten": "{key}：副本存储中另有一个非采集站所写的版本（{version_id}），已恢复采集站所写的原版本；"
                            "有人使用存储密钥写入了它",
     "replica_delete_marker": "{key}：锁定的原版本被删除标记遮盖，已恢复原版本；有人使用存储密钥删除了它",
+    "replica_copy_missing": "记录 {recording_id:.12}：副本中的 {key} 已不是采集站所写的样子（缺失或不再锁定）",
+    "replica_copy_changed": "记录 {recording_id:.12}：从副本存储回读的 {key} 与采集站确认的 SHA-256 不一致",
+    "replica_copy_unreadable": "记录 {recording_id:.12}：副本存储能查到 {key}，却无法读出其内容（校验自身数据的存储服务会拒绝提供被改动的文件）",
+    "eviction_refused": "记录 {recording_id:.12} 保留在本地：{why_zh}",
+    "store_filling": "{path}：按近 30 天的采集量（每天 {per_day_gb} GB），磁盘将在 {days} 天后达到保留空间下限（{why_zh}）",
+    "store_filling_urgent": "{path}：按近 30 天的采集量（每天 {per_day_gb} GB），磁盘将在 {days} 天后达到保留空间下限"
+                            "（{why_zh}）；届时将拒绝接入",
     "object_unindexed": "{object_id}：在存储中但不在数据库中（请运行 `ingestd store rebuild-index`）",
     "replica_lagging": "{count} 条音像记录采集后 {limit} 小时内未在副本存储 {bucket} 中确认（最久 {oldest_h} 小时），在此之前证据只有一份",
     "store_foreign": "{path}：位于存储根目录中但不属于存储，应移出",

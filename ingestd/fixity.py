@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from ingestd.app import App
-from ingestd.db.models import DockSession, Recording
+from ingestd.db.models import DockSession, Eviction, Recording
 from ingestd.errors import StoreError
 from ingestd.findings import Finding, Severity
+from ingestd.replica.readback import read_back_sample
 
 if TYPE_CHECKING:
     from ingestd.compliance.policy import Policy
@@ -42,6 +43,8 @@ IN_FLIGHT_S = 600  # an unindexed object younger than this may be a dock's, not 
 class FixityReport:
     checked: int = 0
     elsewhere: int = 0  # other docks' recordings, not in this store: theirs to verify
+    in_bucket: int = 0  # this dock's originals kept in the replica bucket only (evicted)
+    bucket_checked: int = 0  # of those, read back from the bucket in full this time
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -49,17 +52,24 @@ class FixityReport:
         return any(f.kind.severity is Severity.ERROR for f in self.findings)
 
     def as_dict(self, policy: "Policy | None" = None) -> dict:
-        return {"checked": self.checked, "elsewhere": self.elsewhere, "ok": not self.failed,
+        return {"checked": self.checked, "elsewhere": self.elsewhere, "in_bucket": self.in_bucket,
+                "bucket_checked": self.bucket_checked, "ok": not self.failed,
                 "findings": [f.as_dict(policy) for f in self.findings]}
 
 
-def verify_store(app: App, sample: int | None = None, rng: random.Random | None = None) -> FixityReport:
+def verify_store(app: App, sample: int | None = None, rng: random.Random | None = None,
+                 bucket_all: bool = False) -> FixityReport:
+    """Local objects on the disk; the originals kept in the bucket only, read back from it: a
+    sample of [replica] readback_sample (the longest unproven first), or all with `bucket_all`."""
     here = app.settings.dock_name
     with app.db.reading() as s:
         rows = s.execute(select(Recording.id, Recording.object_id, Recording.content_name, DockSession.dock)
                          .join(DockSession, DockSession.id == Recording.dock_session_id)).all()
+        # Leaving, in the bucket, or coming back: not this disk's to find (a move in flight is not a loss).
+        evicted = set(s.execute(select(Eviction.recording_id)).scalars())
     indexed = {row.object_id for row in rows}
-    report = FixityReport()
+    report = FixityReport(in_bucket=len(evicted))
+    rows = [row for row in rows if row.id not in evicted]
     if sample is not None:
         rows = [row for row in rows if row.dock == here]
         if sample < len(rows):
@@ -76,8 +86,14 @@ def verify_store(app: App, sample: int | None = None, rng: random.Random | None 
             if object_id not in indexed and (path / "inventory.json").stat().st_mtime < settled_before:
                 report.findings.append(Finding("object_unindexed", {"object_id": object_id}))
         report.findings += [Finding("store_foreign", {"path": p}) for p in app.store.foreign_entries()]
+    if evicted and app.settings.replica.enabled:
+        proofs = read_back_sample(app, None if bucket_all else app.settings.replica.readback_sample,
+                                  only_evicted=True, audit_failure=False)
+        report.bucket_checked = len(proofs)
+        report.findings += [f for p in proofs for f in p.findings]
     with app.changes.begin("ingestd") as ch:
         ch.record("fixity.checked", "store", "originals", checked=report.checked, elsewhere=report.elsewhere,
+                  in_bucket=report.in_bucket, bucket_checked=report.bucket_checked,
                   sample=sample, findings=[{"code": f.code, **f.detail} for f in report.findings])
     return report
 

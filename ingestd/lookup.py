@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingestd.db.models import Device, Recording
+from ingestd.db.models import Device, Eviction, Recording
+from ingestd.db.states import EvictionState
 from ingestd.errors import StoreError, UserError
 
 
@@ -30,3 +34,34 @@ def find_recording(session: Session, rec_id: str) -> tuple[Recording, str | None
     if len(rows) > 1:
         raise UserError(f"recording id prefix {rec_id} is ambiguous: give more digits")
     return rows[0][0], rows[0][1]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Where a recording's original is kept: on this dock's disk, or in the replica bucket only
+    (ingestd.replica.evict), since when and in which state of the move."""
+
+    where: str  # "disk" | "bucket"
+    state: EvictionState | None
+    since: datetime | None
+    head: str | None  # the object's version in the bucket, for one kept there only
+
+    def as_dict(self, tz) -> dict:
+        return {"where": self.where, "state": self.state.value if self.state else None,
+                "since": self.since.astimezone(tz).isoformat() if self.since else None}
+
+
+def kept(session: Session, rec_id: str) -> Kept:
+    gone = session.get(Eviction, rec_id)
+    if gone is None:
+        return Kept("disk", None, None, None)
+    return Kept("bucket", gone.state, gone.at, gone.head)
+
+
+def require_local(session: Session, rec: Recording) -> None:
+    """Before a new version of a recording's object is written (证明对象, a 说明, a deletion):
+    one only the replica bucket holds (ingestd.replica.evict) is brought back to the disk first."""
+    gone = session.get(Eviction, rec.id)
+    if gone is not None:
+        raise UserError(f"recording {rec.id[:12]} is kept in the replica bucket only (since {gone.at:%Y-%m-%d}): "
+                        f"bring it back with `ingestd store recall {rec.id}` first")

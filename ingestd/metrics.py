@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording, SourceFile
+from ingestd.forecast import forecast
 
 
 class IngestdCollector(Collector):
@@ -52,6 +53,18 @@ class IngestdCollector(Collector):
         st = os.statvfs(self.app.data.store)
         yield GaugeMetricFamily("ingestd_store_free_bytes", "Free space on the store's file system",
                                 value=st.f_bavail * st.f_frsize)
+        f = forecast(self.app)
+        # NaN where there is no date to give (the window fits, or nothing was docked in 30 days).
+        yield GaugeMetricFamily("ingestd_store_days_to_reserve", "Days until the store's disk reaches its reserve "
+                                "at the last 30 days' intake", value=float("nan") if f.days_to_reserve is None
+                                else f.days_to_reserve)
+        yield GaugeMetricFamily("ingestd_store_intake_bytes_per_day", "Originals docked a day, last 30 days",
+                                value=f.per_day_bytes)
+        where = GaugeMetricFamily("ingestd_originals_bytes", "Bytes of this dock's originals by where they are",
+                                  labels=["where"])
+        where.add_metric(["disk"], f.local_bytes)
+        where.add_metric(["bucket_only"], f.bucket_bytes)
+        yield where
 
 
 def serve(app: App, inflight: Callable[[], int]) -> CollectorRegistry:

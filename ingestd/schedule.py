@@ -13,7 +13,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from ingestd import dock_clock
+from ingestd.alerts.dispatch import raise_events
 from ingestd.alerts.dispatch import sweep as alerts_sweep_step
+from ingestd.alerts.events import store_filling
 from ingestd.app import App
 from ingestd.compliance.recompute import recompute_recent
 from ingestd.compliance.report_schedule import write_scheduled
@@ -76,6 +78,36 @@ def replica_sweep(app: App) -> dict:
     return result
 
 
+def store_forecast(app: App) -> int:
+    """This dock's disk against its reserve: the alert when it fills within [store] warn_days
+    (ingestd.forecast), raised here for this dock and delivered by the alerts sweep."""
+    if not app.settings.alerts.enabled:
+        return 0
+    return raise_events(app, store_filling(app, app.clock.now()))
+
+
+def evict_pass(app: App) -> dict:
+    """This dock's originals the bucket has proven, moved off its disk while it is below its
+    free target (ingestd.replica.evict); a crash's half-done moves settled first."""
+    from ingestd.replica.evict import evict_due
+
+    return evict_due(app).as_dict()
+
+
+def readback_sample(app: App) -> dict:
+    """A sample of the bucket's copies read back in full, the longest unproven first, so that
+    "last proven" stays recent; a mismatch is a fixity finding, alerted at once."""
+    from ingestd.replica.readback import read_back_sample
+
+    proofs = read_back_sample(app, app.settings.replica.readback_sample)
+    failed = [p.recording_id for p in proofs if not p.ok]
+    if failed:
+        event(log, logging.ERROR, "replica.readback_mismatch", recordings=failed)
+        if app.settings.alerts.enabled:
+            alerts_sweep(app)
+    return {"read_back": len(proofs), "failed": len(failed)}
+
+
 def leader_only(leadership: Leadership, step: Callable[[App], object]) -> Callable[[App], object]:
     """A unit-wide step, done by the leading process only (ingestd.leader): with many docks on
     one PostgreSQL, a sweep or a scheduled report happens once for the unit, not once a dock."""
@@ -100,6 +132,8 @@ def build_scheduler(app: App, leadership: Leadership | None = None) -> Backgroun
     # This dock's own clock, at the start and every ten minutes after (ingestd.dock_clock).
     scheduler.add_job(dock_clock_check, "interval", args=[app], id="dock-clock", minutes=10,
                       next_run_time=datetime.now(app.settings.tz))
+    scheduler.add_job(store_forecast, "interval", args=[app], id="store-forecast", minutes=60,
+                      next_run_time=datetime.now(app.settings.tz))
     if app.settings.fixity.sample_every_minutes:
         scheduler.add_job(fixity_sample, "interval", args=[app], id="fixity-sample",
                           minutes=app.settings.fixity.sample_every_minutes)
@@ -109,6 +143,12 @@ def build_scheduler(app: App, leadership: Leadership | None = None) -> Backgroun
     if app.settings.replica.enabled:
         scheduler.add_job(leader_only(leadership, replica_sweep), "interval", args=[app], id="replica-sweep",
                           minutes=10)
+        if app.settings.replica.readback_every_minutes:
+            scheduler.add_job(leader_only(leadership, readback_sample), "interval", args=[app], id="replica-readback",
+                              minutes=app.settings.replica.readback_every_minutes)
+        if app.settings.store.evict_every_minutes:  # each dock its own disk
+            scheduler.add_job(evict_pass, "interval", args=[app], id="evict",
+                              minutes=app.settings.store.evict_every_minutes)
     for i, schedule in enumerate(app.settings.report.schedules):
         hour, minute = (int(p) for p in schedule.at.split(":"))
         trigger = {"daily": CronTrigger(hour=hour, minute=minute, timezone=app.settings.tz),

@@ -21,7 +21,8 @@ from ingestd.errors import ReplicaError
 from ingestd.replica import copy as replica_copy
 from ingestd.app import App
 from ingestd.ingest.store import STORED_MODE
-from ingestd.replica.copy import bucket_of, object_files, release_deleted, replicate
+from ingestd.replica.bucket import bucket_of
+from ingestd.replica.copy import object_files, release_deleted, replicate
 from ingestd.replica.restore import OBJECT_MARK
 from tests.conftest import copy_clip, make_dock, ocfl_validate
 from tests.s3_server import FaultProxy, start_s3

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from ingestd.config import ReplicaSettings
 from ingestd.db.models import Gap, LegalHold, Recording, RecordingCompliance, ReplicaVersion
 from ingestd.ingest.store import SIDECAR, STORED_MODE, file_sha256, object_id_for
-from ingestd.replica.copy import bucket_of, object_files, replicate
+from ingestd.replica.bucket import bucket_of
+from ingestd.replica.copy import object_files, replicate
 from ingestd.replica.restore import OBJECT_MARK
 from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 from tests.s3_server import start_s3

@@ -22,7 +22,7 @@ def _ingest_two(dock, clips, tmp_path):
 def test_clean_store_verifies(dock, clips, tmp_path):
     _ingest_two(dock, clips, tmp_path)
     out = dock.cli_json("verify")
-    assert out == {"checked": 2, "elsewhere": 0, "ok": True, "findings": []}
+    assert out == {"checked": 2, "elsewhere": 0, "in_bucket": 0, "bucket_checked": 0, "ok": True, "findings": []}
     assert dock.cli_json("verify", "--sample", "1")["checked"] == 1
 
 
@@ -124,7 +124,8 @@ def test_a_store_the_database_does_not_know_fails_and_names_the_rebuild(dock, cl
     assert {f["code"] for f in out["findings"]} == {"object_unindexed"}
     assert "ingestd store rebuild-index" in dock.cli("verify", check=1).stdout
     dock.cli_json("store", "rebuild-index")
-    assert dock.cli_json("verify") == {"checked": 2, "elsewhere": 0, "ok": True, "findings": []}
+    assert dock.cli_json("verify") == {"checked": 2, "elsewhere": 0, "in_bucket": 0, "bucket_checked": 0, "ok": True,
+                                       "findings": []}
 
 
 @pytest.mark.postgres
@@ -140,9 +141,10 @@ def test_docks_sharing_a_database_each_verify_what_they_hold(clips, tmp_path):
             copy_clip(clips[clip], dock.root / "cam" / f"{clip}.mp4")
             ids.append(dock.cli_json("ingest", str(dock.root / "cam"))["files"][0]["sha256"])
         for dock in docks:
-            assert dock.cli_json("verify") == {"checked": 1, "elsewhere": 1, "ok": True, "findings": []}
-            assert dock.cli_json("verify", "--sample", "5") == {"checked": 1, "elsewhere": 0, "ok": True,
-                                                                 "findings": []}
+            assert dock.cli_json("verify") == {"checked": 1, "elsewhere": 1, "in_bucket": 0, "bucket_checked": 0,
+                                               "ok": True, "findings": []}
+            assert dock.cli_json("verify", "--sample", "5") == {"checked": 1, "elsewhere": 0, "in_bucket": 0,
+                                                                 "bucket_checked": 0, "ok": True, "findings": []}
         a, _b = docks
         a.app().store.resolve(f"urn:ingestd:rec:{ids[0]}", "h264.mp4").unlink()
         out = a.cli_json("verify", check=1)

@@ -1,7 +1,8 @@
 """What deserves an alert, read from the database: deadlines about to pass (remind the
 officer and the team head), deadlines passed (escalate), damaged files and device faults
 (at once), interruptions left unexplained too long (at once where the policy says 立即),
-cameras still holding recordings already stored (不得自行保管), and store failures. Each
+cameras still holding recordings already stored (不得自行保管), store failures, and (each
+dock for its own) a disk that reaches its reserve within [store] warn_days. Each
 event has a key that names it for good, so raising it again is a no-op; only events of the
 last `LOOKBACK` are looked at, so a first start on an old database does not page people
 about last year."""
@@ -21,6 +22,7 @@ from ingestd.compliance.status import another_cameras_damage
 from ingestd.db.models import (AuditEvent, Device, DockSession, Gap, Incident, Officer, Recording, RecordingCompliance,
                                Shift, SourceFile, User)
 from ingestd.findings import CATALOGUE, Finding, Severity
+from ingestd.forecast import forecast
 from ingestd.localtime import MINUTE, local_text
 from ingestd.replica.status import lagging_finding
 
@@ -146,3 +148,16 @@ def find_events(app: App, now: datetime) -> list[AlertEvent]:
             events.append(AlertEvent(f"replica:lag:{now.astimezone(tz).date()}", finding, app.settings.replica.bucket,
                                      tuple(admins)))
     return events
+
+
+def store_filling(app: App, now: datetime) -> list[AlertEvent]:
+    """This dock's disk reaching its reserve within [store] warn_days: raised by each dock for
+    its own disk (the sweep above runs on the leading dock only), one alert a day while it
+    lasts and one more when it turns urgent."""
+    filling = forecast(app, now).finding(app.settings.store.warn_days)
+    if filling is None:
+        return []
+    with app.db.reading() as s:
+        admins = tuple(s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))).scalars())
+    day = now.astimezone(app.settings.tz).date()
+    return [AlertEvent(f"store:{filling.code}:{app.settings.dock_name}:{day}", filling, app.settings.dock_name, admins)]

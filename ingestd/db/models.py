@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ingestd.db.states import (Assignment, CaseStatus, ClockFlag, ClockSource, Credential, DeletionStatus,
-                               DeliveryStatus, DeviceSource, DockStatus, Explanation, ExportPurpose, FileStatus,
-                               GapKind, GapStatus, Grant, IncidentStatus, OfficerSource, RecordingKind,
+                               DeliveryStatus, DeviceSource, DockStatus, EvictionState, Explanation, ExportPurpose,
+                               FileStatus, GapKind, GapStatus, Grant, IncidentStatus, OfficerSource, RecordingKind,
                                RecordingStatus, RecoveryStatus, RequestStatus, Role, ShiftStatus, TimeSource,
                                UploadStatus, state)
 from ingestd.db.types import UTCDateTime
@@ -692,6 +692,26 @@ class Replica(Base):
     retain_until: Mapped[datetime] = mapped_column(UTCDateTime)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     replicated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Last read back in full (every file's bytes, SHA-256) and matched, and at which version:
+    # an original leaves the disk only on a recent proof (ingestd.replica.readback).
+    proven_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proven_head: Mapped[str | None] = mapped_column(String(16))
+
+
+class Eviction(Base):
+    """An original that left the dock's disk for the bucket alone (ingestd.replica.evict):
+    what left (its head version, files, bytes), from which dock, and when."""
+
+    __tablename__ = "evictions"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", name="fk_evictions_recording"),
+                                              primary_key=True)
+    state: Mapped[EvictionState] = mapped_column(state(EvictionState, 16), index=True)
+    head: Mapped[str] = mapped_column(String(16))
+    files: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    dock: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ReplicaVersion(Base):

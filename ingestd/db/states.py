@@ -71,6 +71,15 @@ class RecoveryStatus(StrEnum):
     FAILED = "failed"  # the recovery itself failed (time or memory limit): for someone to look at
 
 
+class EvictionState(StrEnum):
+    """Where an original that left the dock's disk stands (evictions.state); a recording with
+    no eviction row lives on the disk."""
+
+    LEAVING = "leaving"  # leaving the disk: its object is being moved out (a crash is settled)
+    IN_BUCKET = "in_bucket"  # only the bucket holds it: played, exported and recalled from there
+    RETURNING = "returning"  # being brought back to the disk (`ingestd store recall`)
+
+
 class FileStatus(StrEnum):
     """What became of one file on the camera (source_files.outcome, FileOutcome.status)."""
 
@@ -223,4 +232,5 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("deletions", "status"): DeletionStatus,
     ("alert_deliveries", "status"): DeliveryStatus,
     ("recoveries", "status"): RecoveryStatus,
+    ("evictions", "state"): EvictionState,
 }

@@ -10,6 +10,7 @@ from ingestd.digests import file_digests
 from ingestd.errors import StoreError
 from ingestd.jobs.queue import Claimed, Done
 from ingestd.lookup import recording_for_job
+from ingestd.replica.original import original_file
 
 
 def sm3_job(app: App, job: Claimed) -> Done:
@@ -21,7 +22,7 @@ def sm3_job(app: App, job: Claimed) -> Done:
 
 def record_sm3(app: App, rec: Recording) -> str:
     """Compute a stored original's SM3 and record it (an export needing it before its job ran)."""
-    sm3 = file_digests(app.store.resolve(rec.object_id, rec.content_name), sm3=True)["sm3"]
+    sm3 = file_digests(original_file(app, rec), sm3=True)["sm3"]
     with app.changes.begin("ingestd") as ch:
         row = ch.session.get(Recording, rec.id)
         if row.sm3 is not None and row.sm3 != sm3:

@@ -24,7 +24,7 @@ from ingestd import __version__
 from ingestd.app import App
 from ingestd.db.models import Device, Evidence, Export, ExportItem, Gap, Incident, Recording, Recovery, User
 from ingestd.db.states import ExportPurpose, RecoveryStatus
-from ingestd.errors import UserError
+from ingestd.errors import ReplicaError, UserError
 from ingestd.evidence.access import Act, Person, require
 from ingestd.evidence.cases import case_recordings
 from ingestd.evidence.digest import record_sm3
@@ -36,6 +36,7 @@ from ingestd.localtime import STAMP, local_text
 from ingestd.lookup import find_recording
 from ingestd.media.derivatives import derivative_dir
 from ingestd.media.recovered import method_text, recovery_finding
+from ingestd.replica.original import in_bucket_only, original_file
 from ingestd.timeline.reasons import REASONS
 from ingestd.users import require_user
 
@@ -87,6 +88,13 @@ def export(app: App, rec_ids: list[str], out: Path, by: str, case_no: str | None
     for item in items:  # refuse before writing anything
         if item.rec.status == "deleted":
             raise UserError(f"recording {item.rec.id[:12]} was deleted under retention and cannot be exported")
+        if in_bucket_only(app, item.rec):
+            try:  # fetched now, its SHA-256 checked against the recording's id, before anything is written
+                original_file(app, item.rec)
+            except ReplicaError as exc:
+                raise UserError(f"recording {item.rec.id[:12]} ({item.rec.original_name}) is kept in the replica "
+                                f"bucket only and could not be fetched whole, export refused: {exc}") from None
+            continue
         problems = original_findings(app, item.rec.id, item.rec.object_id, item.rec.content_name)
         if problems:
             raise UserError(f"recording {item.rec.id[:12]} ({item.rec.original_name}) failed its fixity check, "
@@ -243,7 +251,7 @@ def _write_volume(app: App, directory: Path, items: list[_Item], statement: Stat
     for it in items:
         original, proxy, manifest = _paths(it)
         expected[original] = it.rec.id
-        _copy(app.store.resolve(it.rec.object_id, it.rec.content_name), directory / original[len("data/"):])
+        _copy(original_file(app, it.rec), directory / original[len("data/"):])
         if proxy:
             _copy(it.proxy, directory / proxy[len("data/"):])
         if manifest:

@@ -18,6 +18,7 @@ from ingestd.db.models import Device, DockSession, Incident, Recording, Recovery
 from ingestd.errors import UserError
 from ingestd.findings import Finding
 from ingestd.ingest.store import NewFile, Signature
+from ingestd.lookup import require_local
 from ingestd.media.recovered import recovery_finding
 from ingestd.users import require_user
 
@@ -78,6 +79,8 @@ def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:
                             f"{inc.explained_at.astimezone(app.settings.tz).isoformat()}); an explanation is "
                             f"never replaced")
         rec = s.get(Recording, inc.recording_id) if inc.recording_id else None
+        if rec is not None:
+            require_local(s, rec)
     finding = Finding(inc.code, inc.facts or {})
     version = None
     if rec is not None:

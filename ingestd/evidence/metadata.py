@@ -21,7 +21,7 @@ from ingestd.app import App
 from ingestd.db.models import RECORDING_MADE, Case, Device, Evidence, Officer, Recording, RecordingCompliance
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
-from ingestd.lookup import find_recording
+from ingestd.lookup import find_recording, require_local
 from ingestd.compliance import rollup
 from ingestd.evidence.access import Act, Person, acting_person, require, require_case
 
@@ -183,6 +183,7 @@ def _write_evidence(app: App, rec_id: str, proves: str, case_no: str | None, lon
             ev.long_term = long_term
         if content is not None:
             ev.content_note = content.strip()
+        require_local(ch.session, rec)
         doc = _store_version(app, rec, ev, serial, by, "证明对象 entered")
         ch.record("evidence.set", "recording", rec.id, proves=proves, case_no=ev.case_no, long_term=ev.long_term,
                   content=ev.content_note, object_version=ev.object_version)
@@ -204,6 +205,7 @@ def link_to_case(app: App, case_no: str, rec_ids: list[str], by: str) -> dict:
             ev = _evidence_row(ch.session, rec)
             if ev.case_no == case_no:
                 continue
+            require_local(ch.session, rec)
             ev.case_no = case_no
             _store_version(app, rec, ev, serial, by, f"linked to case {case_no}")
             ch.record("evidence.case_linked", "recording", rec.id, case_no=case_no, object_version=ev.object_version)

@@ -27,7 +27,7 @@ from ingestd.evidence.access import DECIDERS, Act, Person, acting_person, may_de
 from ingestd.evidence.cases import archive_deadline
 from ingestd.evidence.holds import held_recordings
 from ingestd.ingest.store import Signature
-from ingestd.lookup import find_recording
+from ingestd.lookup import find_recording, require_local
 from ingestd.media.derivatives import derivative_dir
 from ingestd.users import require_user
 
@@ -137,6 +137,7 @@ def approve_deletion(app: App, deletion_id: int, by: str) -> dict:
         item = plan(app, recording_ids=[row.recording_id])[0]
         _require_due(item)
         rec = s.get(Recording, row.recording_id)
+        require_local(s, rec)
         now = app.clock.now()
         record = {"format": "ingestd-deletion/1", "recording_id": rec.id, "original_name": rec.original_name,
                   "sha256": rec.id, "sm3": rec.sm3, "size": rec.size, "reason": row.reason,

@@ -14,6 +14,7 @@ from ingestd.db.states import RecordingStatus
 from ingestd.errors import ToolError
 from ingestd.media import commands, manifest
 from ingestd.media.ffmpeg import ffprobe
+from ingestd.replica.original import original_file
 from ingestd.signing import Signer
 from ingestd.toolrun import run
 
@@ -41,7 +42,7 @@ def source_of(app: App, rec: Recording) -> Path:
         if not path.is_file():
             raise ToolError("ffmpeg", f"recording {rec.id[:12]} is damaged and nothing is recovered from it yet")
         return path
-    return app.store.resolve(rec.object_id, rec.content_name)
+    return original_file(app, rec)
 
 
 def _timeout(rec: Recording, factor: float) -> float:

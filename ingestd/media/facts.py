@@ -23,6 +23,7 @@ from ingestd.ingest.offload import checked
 from ingestd.jobs.queue import Claimed, Done
 from ingestd.logs import event
 from ingestd.lookup import recording_for_job
+from ingestd.replica.original import original_file
 
 log = logging.getLogger("ingestd.media")
 
@@ -44,7 +45,7 @@ def probe_job(app: App, job: Claimed) -> Done:
     rec = recording_for_job(app, job.subject)
     if rec is None:
         return Done(job.id, {"skipped": "deleted under retention"})
-    path = str(app.store.resolve(rec.object_id, rec.content_name))
+    path = str(original_file(app, rec))
     if rec.status == RecordingStatus.UNCHECKED:
         _check_again(app, rec, path)
         rec = recording_for_job(app, rec.id)

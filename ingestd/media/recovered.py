@@ -30,6 +30,7 @@ from ingestd.logs import event
 from ingestd.lookup import recording_for_job
 from ingestd.media.derivatives import recovered_path
 from ingestd.media.recovery import EXIT_REFERENCE_UNUSABLE
+from ingestd.replica.original import original_file
 from ingestd.text import size_text, span_text
 from ingestd.toolrun import run
 
@@ -118,7 +119,9 @@ def reference_for(app: App, rec: Recording) -> Recording | None:
         codec = ((candidate.probe or {}).get("video") or {}).get("codec")
         if codec not in RECOVERABLE_CODECS:
             continue
-        if app.store.resolve(candidate.object_id, candidate.content_name).is_file():
+        # On this disk: a recovery runs just after its dock, when the camera's recent ones are here.
+        if app.store.exists(candidate.object_id) and app.store.resolve(candidate.object_id,
+                                                                        candidate.content_name).is_file():
             return candidate
     return None
 
@@ -141,8 +144,8 @@ def recover_job(app: App, job: Claimed) -> Done:
 
 
 def _recover(app: App, rec: Recording, reference: Recording) -> Outcome:
-    original = app.store.resolve(rec.object_id, rec.content_name)
-    ref_path = app.store.resolve(reference.object_id, reference.content_name)
+    original = original_file(app, rec)
+    ref_path = original_file(app, reference)
     final = recovered_path(app, rec.id).parent
     work = final.with_name(f".recovered.{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)

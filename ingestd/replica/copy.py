@@ -11,7 +11,6 @@ hold the bucket keeps that the database does not know is taken in, never lifted.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -23,25 +22,13 @@ from ingestd.evidence.holds import adopt_bucket_hold, held_recordings
 from ingestd.evidence.retention import plan
 from ingestd.ingest.store import file_sha256
 from ingestd.jobs import queue
-from ingestd.replica.s3 import Bucket, Stored
+from ingestd.replica.bucket import bucket_of
+from ingestd.replica.s3 import Stored
 
 ROOT_LAST = ("inventory.json",)  # the root inventory: written last, it makes the object whole
 # A lock that would end within RENEW_WITHIN is extended (by the sweep) to at least EXTEND_AHEAD.
 RENEW_WITHIN = timedelta(days=14)
 EXTEND_AHEAD = timedelta(days=30)
-_lock = threading.Lock()
-
-
-def bucket_of(app: App) -> Bucket:
-    """The app's own client of its bucket, made once (boto3 clients are safe to share between
-    threads), with the app's endpoint and credentials."""
-    with _lock:
-        bucket = app.clients.get("replica")
-        if not isinstance(bucket, Bucket):
-            bucket = Bucket(app.settings.replica)
-            bucket.ensure()
-            app.clients["replica"] = bucket
-        return bucket
 
 
 def bucket_problem(app: App) -> str | None:

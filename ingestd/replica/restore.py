@@ -27,15 +27,16 @@ from urllib.parse import unquote
 
 from sqlalchemy import select
 
+from ingestd import failpoints
 from ingestd.app import App
 from ingestd.compliance.policy import Policy
-from ingestd.db.models import ReplicaVersion
+from ingestd.db.models import Eviction, ReplicaVersion
 from ingestd.durable import syncfs
 from ingestd.errors import UserError
 from ingestd.findings import Finding, Severity
 from ingestd.ingest.commit import INGEST_JSON
 from ingestd.ingest.store import DELETION_JSON, SIDECAR, SPEC, STORED_MODE, TUPLES, file_sha256, object_id_for
-from ingestd.replica.copy import bucket_of
+from ingestd.replica.bucket import bucket_of
 from ingestd.replica.s3 import Bucket, Listed, Stored
 
 OBJECT_MARK = f"0=ocfl_object_{SPEC}"
@@ -92,9 +93,16 @@ def restore(app: App, rec_id: str | None = None) -> Restore:
     if not objects:
         raise UserError(f"the replica bucket {bucket.name} holds no object"
                         + (f" for recording {rec_id}" if rec_id else ""))
+    with app.db.reading() as s:
+        evicted = set(s.execute(select(Eviction.recording_id)).scalars())
+    if rec_id is not None and rec_id.lower() in evicted:
+        raise UserError(f"recording {rec_id[:12]} was moved to the bucket on purpose (evicted): "
+                        f"`ingestd store recall {rec_id}` brings it back")
     restored, findings, not_restored = [], [], []
     for folder, keys in sorted(objects.items()):
-        one = _ObjectRestore(app, bucket, folder, keys, _recorded(app, folder))
+        if unquote(folder.rsplit("/", 1)[-1]).removeprefix(ID_PREFIX) in evicted:
+            continue  # kept in the bucket on purpose: a restore brings back what the disk held
+        one = ObjectRestore(app, bucket, folder, keys, recorded_versions(app, folder))
         done = one.run()
         findings += one.problems + one.tampering
         if done is not None:
@@ -115,7 +123,7 @@ def restore(app: App, rec_id: str | None = None) -> Restore:
 TAMPERING = ("replica_overwritten", "replica_delete_marker")
 
 
-def _recorded(app: App, folder: str) -> dict[str, str]:
+def recorded_versions(app: App, folder: str) -> dict[str, str]:
     """The versions the dock proved of one object's keys (none where the database was lost)."""
     sha = unquote(folder.rsplit("/", 1)[-1]).removeprefix(ID_PREFIX)
     with app.db.reading() as s:
@@ -124,7 +132,7 @@ def _recorded(app: App, folder: str) -> dict[str, str]:
 
 
 @dataclass
-class _ObjectRestore:
+class ObjectRestore:
     """One object of the bucket, brought into the store whole or not at all."""
 
     app: App
@@ -210,7 +218,12 @@ class _ObjectRestore:
                                                               "key": f"{self.folder}/{manifest[ingest][0]}"}))
             return None
         self._note_others()
-        for partial, dest in self.partials:
+        failpoints.hit("restore.fetched")
+        root = store.root / self.folder
+        # Content first, then the inventory, the declaration last: an object cut off half way in
+        # is not yet an object in the store's eyes (the next restore or recall finishes it).
+        for partial, dest in sorted(self.partials, key=lambda pair: (
+                pair[1] == root / OBJECT_MARK, pair[1] == root / ROOT_INVENTORY, pair[1] == root / SIDECAR)):
             os.chmod(partial, STORED_MODE)
             os.replace(partial, dest)
         return RestoredObject(object_id, sha, inventory["head"], len(self.partials), self.kept,

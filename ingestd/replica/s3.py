@@ -301,6 +301,22 @@ class Bucket:
             for chunk in got["Body"].iter_chunks(READ_CHUNK):
                 out.write(chunk)
 
+    def sha256_of(self, key: str, version_id: str) -> tuple[int, str]:
+        """One version's size and SHA-256, from its bytes as the server sends them (a read-back,
+        not the server's word for it)."""
+        from botocore.exceptions import BotoCoreError
+        from urllib3.exceptions import HTTPError
+
+        got = self._call("read back", key, self.client.get_object, Bucket=self.name, Key=key, VersionId=version_id)
+        digest, size = hashlib.sha256(), 0
+        try:
+            for chunk in got["Body"].iter_chunks(READ_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        except (BotoCoreError, HTTPError, OSError) as exc:  # the connection went mid-body
+            raise ReplicaError(f"replica read back {self.name}/{key}: {exc}") from None
+        return size, digest.hexdigest()
+
     def read(self, key: str, version_id: str) -> bytes:
         """A small file (an inventory) of one version, in memory."""
         return self._call("download", key, self.client.get_object, Bucket=self.name, Key=key,

@@ -13,6 +13,7 @@ from ingestd.app import App
 from ingestd.db.models import Gap, Recording
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
+from ingestd.lookup import require_local
 from ingestd.timeline.reasons import REASONS
 
 
@@ -39,6 +40,7 @@ def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note
         if gap.status == "superseded":
             raise UserError(f"gap {gap_id} no longer exists: a later dock filled the timeline in")
         holder = s.get(Recording, gap.after_recording_id or gap.before_recording_id)
+        require_local(s, holder)
         if voice_at is not None:
             if gap.after_recording_id is None:
                 raise UserError(f"gap {gap_id} has no following clip to point into; explain it with --note")

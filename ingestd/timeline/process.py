@@ -14,14 +14,15 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ingestd.app import App
+from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording, Recovery
 from ingestd.db.states import GapKind, RecordingStatus, RecoveryStatus
-from ingestd.avfacts import MediaUnreadable, packet_scan
 from ingestd.errors import ToolError
-from ingestd.jobs.queue import Claimed, Done
 from ingestd.findings import Finding
 from ingestd.ingest.commit import STORAGE_NEARLY_FULL
+from ingestd.jobs.queue import Claimed, Done
 from ingestd.logs import event
+from ingestd.replica.original import original_file
 from ingestd.timeline import probes
 from ingestd.timeline.clock import DRIFT_LIMIT_S_PER_DAY, corrected, dock_offset, drift_per_day, is_reset
 from ingestd.timeline.sessions import Clip, GapCandidate, find_gaps, inside_file_gaps, order
@@ -162,7 +163,7 @@ def _packets(app: App, rec: Recording) -> tuple[float | None, list]:
     scan = (rec.probe or {}).get("packets")
     if scan is None or "error" in scan:
         try:
-            scan = packet_scan(str(app.store.resolve(rec.object_id, rec.content_name))).as_dict()
+            scan = packet_scan(str(original_file(app, rec))).as_dict()
         except MediaUnreadable as exc:
             event(log, logging.WARNING, "timeline.packets_failed", recording=rec.id, error=str(exc))
             return None, []

@@ -26,6 +26,7 @@ from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
 from ingestd.localtime import local_text
+from ingestd.lookup import kept
 from ingestd.media.derivatives import derivative_dir
 from ingestd.media.recovered import recovery_dict
 from ingestd.sheets import CsvWriter
@@ -285,6 +286,7 @@ def router(edge: Edge) -> APIRouter:
             annotate = may(s, viewer.person, Act.ANNOTATE, rec_id, app.clock.now(),
                            (comp.officer_badge, comp.team) if comp else (None, None))
             recovery = s.get(Recovery, rec_id)
+            where = kept(s, rec_id)
         folder = derivative_dir(app, rec_id)
         return edge.page(request, "recording.html", viewer, rec=rec, comp=comp, serial=serial,
                          start=local(rec.start), end=local(rec.end), deadline=local(comp.deadline) if comp else "",
@@ -293,10 +295,11 @@ def router(edge: Edge) -> APIRouter:
                          has_contact=(folder / "thumbnails" / "contact.jpg").is_file(),
                          evidence={**document(rec, ev, serial, tz), "entered_at": local(ev.entered_at)}
                          if ev else None,
-                         can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
+                         can_enter=rec.status != "deleted" and where.where == "disk" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
                          and annotate.allowed,
                          long_term=app.policy.long_term.categories, around=around(rec),
                          recovery=recovery_dict(recovery, rec.original_name, tz) if recovery else None,
+                         kept=where, kept_since=local(where.since) if where.since else "",
                          history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
 
     FILES = {"proxy.mp4": ("proxy/proxy.mp4", "video/mp4"), "poster.jpg": ("thumbnails/poster.jpg", "image/jpeg"),
