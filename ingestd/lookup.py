@@ -59,8 +59,8 @@ def kept(session: Session, rec_id: str) -> Kept:
 
 
 def require_local(session: Session, rec: Recording) -> None:
-    """Before a new version of a recording's object is written (证明对象, a 说明, a deletion):
-    one only the replica bucket holds (ingestd.replica.evict) is brought back to the disk first."""
+    """Before a deletion under retention: an original kept in the replica bucket only
+    (ingestd.replica.evict) is brought back to the disk first, where the deletion is made."""
     gone = session.get(Eviction, rec.id)
     if gone is not None:
         raise UserError(f"recording {rec.id[:12]} is kept in the replica bucket only (since {gone.at:%Y-%m-%d}): "

@@ -151,9 +151,19 @@ def test_an_evicted_original_is_read_from_the_bucket_exported_and_recalled_whole
         bagit.Bag(volume["path"]).validate()
     bagged = [p for p in out.rglob("*.mp4") if hashlib.sha256(p.read_bytes()).hexdigest() == rec.id]
     assert bagged
-    # A new version waits for a recall: one line saying so, nothing written.
-    refused = dock.cli("evidence", "set", rec.id, "--proves", "现场检查经过", "--by", "L1", check=2)
-    assert f"ingestd store recall {rec.id}" in refused.stderr and refused.stderr.count("\n") == 1
+    # 证明对象 on it: a new version written straight to its bucket object, locked and proven.
+    entered = dock.cli_json("evidence", "set", rec.id, "--proves", "现场检查经过", "--by", "L1")
+    assert entered["object_version"] == "v2"
+    from ingestd.db.models import Replica, ReplicaVersion
+    from ingestd.replica.bucket import bucket_of
+
+    with app.db.reading() as s:
+        assert s.get(Replica, rec.id).head == "v2" and s.get(Eviction, rec.id).head == "v2"
+        written = [(v.key, v.version_id) for v in s.execute(select(ReplicaVersion).where(
+            ReplicaVersion.recording_id == rec.id, ReplicaVersion.key.contains("/v2/"))).scalars()]
+    assert len(written) == 3  # evidence.json, the version's inventory and its sidecar
+    assert all(bucket_of(app).stored(k, v).locked for k, v in written)
+    assert dock.cli_json("verify", "--bucket-all")["ok"]
     assert "unknown or disabled user" in dock.cli("store", "recall", rec.id, "--by", "nobody", check=2).stderr
     back = dock.cli_json("store", "recall", rec.id, "--by", "L1")
     assert back["recording_id"] == rec.id and back["findings"] == []
@@ -162,7 +172,11 @@ def test_an_evicted_original_is_read_from_the_bucket_exported_and_recalled_whole
     assert "on this dock's disk already" in dock.cli("store", "recall", rec.id, "--by", "L1", check=2).stderr
     ok, _root = ocfl_validate(app.store.root)
     assert ok
-    dock.cli_json("evidence", "set", rec.id, "--proves", "现场检查经过", "--by", "L1")
+    inventory = app.store.inventory(rec.object_id)  # back with the version written in the bucket
+    assert inventory["head"] == "v2" and "evidence.json" in str(inventory["versions"]["v2"]["state"])
+    assert app.store.read_json(rec.object_id, "evidence.json")["证明对象"] == "现场检查经过"
+    dock.cli_json("evidence", "set", rec.id, "--proves", "现场检查经过，当事人在场", "--by", "L1")
+    assert app.store.inventory(rec.object_id)["head"] == "v3"
     assert dock.cli_json("verify")["ok"]
 
 
@@ -309,39 +323,42 @@ def _flip_in_server_volumes(folder, original: bytes) -> int:
     return changed
 
 
-@pytest.fixture
-def own_server(tmp_path_factory):
-    """A server of this test's own: its volume files are changed under it."""
-    server = start_s3(tmp_path_factory.mktemp("seaweedfs-own"))
-    yield server
-    server.stop()
-
-
-def test_a_copy_changed_in_the_bucket_is_found_by_the_read_back_not_served(tmp_path, own_server, clips):
+def test_a_copy_changed_in_the_bucket_is_found_by_the_read_back_not_served(tmp_path, clips):
+    """A server of this test's own: stopped, a byte of its volume file changed, started again
+    on the same folder (so that no cache of its own answers for the old bytes)."""
     from ingestd.replica.readback import read_back
 
-    made = _window(tmp_path, own_server, clips)
-    dock, app = next(made)
-    s3 = own_server
-    rec = _recordings(app)[0]
-    assert read_back(app, rec.id).ok
-    original = app.store.resolve(rec.object_id, rec.content_name).read_bytes()
-    assert _flip_in_server_volumes(s3.log.parent, original) >= 1
-    # SeaweedFS checks its own checksums and will not deliver the changed bytes (it stalls the
-    # read): named, never served. A short read timeout keeps the wait short.
-    dock.settings = dock.settings.model_copy(update={"replica": dock.settings.replica.model_copy(
-        update={"timeout_s": 1})})
-    app = dock.app()
-    proof = read_back(app, rec.id)
-    assert not proof.ok
-    assert [f.code for f in proof.findings] == ["replica_copy_unreadable"]
-    assert proof.findings[0].detail["key"].endswith(rec.content_name)
-    entry = dock.cli_json("audit", "list", "--action", "fixity.checked")[0]
-    assert entry["detail"]["findings"][0]["code"] == "replica_copy_unreadable"  # alerted as a fixity finding
-    with pytest.raises(ReplicaError):  # a plain read of it fails too: the changed bytes are never handed out
-        _fetch_from_bucket(app, rec)
-    app.close()
-    made.close()
+    folder = tmp_path / "seaweedfs-own"
+    server = start_s3(folder)
+    made = None
+    try:
+        made = _window(tmp_path, server, clips)
+        dock, app = next(made)
+        rec = _recordings(app)[0]
+        original = app.store.resolve(rec.object_id, rec.content_name).read_bytes()
+        app.close()
+        server.stop()
+        assert _flip_in_server_volumes(folder, original) >= 1
+        server = start_s3(folder)
+        # SeaweedFS checks its own checksums and will not deliver the changed bytes (it stalls
+        # the read): named, never served. A short read timeout keeps the wait short.
+        dock.env["INGESTD_REPLICA__ENDPOINT"] = server.endpoint
+        dock.settings = dock.settings.model_copy(update={"replica": dock.settings.replica.model_copy(
+            update={"timeout_s": 1, "endpoint": server.endpoint})})
+        app = dock.app()
+        proof = read_back(app, rec.id)
+        assert not proof.ok
+        assert [f.code for f in proof.findings] == ["replica_copy_unreadable"]
+        assert proof.findings[0].detail["key"].endswith(rec.content_name)
+        entry = dock.cli_json("audit", "list", "--action", "fixity.checked")[0]
+        assert entry["detail"]["findings"][0]["code"] == "replica_copy_unreadable"  # alerted as a fixity finding
+        with pytest.raises(ReplicaError):  # a plain read fails too: the changed bytes are never handed out
+            _fetch_from_bucket(app, rec)
+        app.close()
+    finally:
+        if made is not None:
+            made.close()
+        server.stop()
 
 
 def _fetch_from_bucket(app, rec):
@@ -434,3 +451,37 @@ def test_a_bucket_out_of_reach_stops_an_export_and_an_eviction_with_a_clear_word
         assert all(stays.store.exists(r.object_id) for r in _recordings(stays) if r.id != gone.id)
     finally:
         stays.close()
+
+
+def test_an_evicted_originals_lock_follows_its_holds_and_is_extended_before_it_ends(window):
+    from ingestd.afterdock import replicate_pending
+    from ingestd.db.models import Replica, ReplicaVersion
+    from ingestd.replica.bucket import bucket_of
+
+    dock, app = window
+    later = _later(dock, 100)
+    try:
+        [gone] = evict_due(later, limit=1).evicted
+    finally:
+        later.close()
+    with app.db.reading() as s:
+        versions = [(v.key, v.version_id) for v in s.execute(
+            select(ReplicaVersion).where(ReplicaVersion.recording_id == gone.recording_id)).scalars()]
+        was = s.get(Replica, gone.recording_id).retain_until
+    bucket = bucket_of(app)
+
+    def held() -> set[bool]:
+        return {bucket.stored(k, v).legal_hold for k, v in versions}
+
+    hold = dock.cli_json("hold", "place", gone.recording_id, "--reason", "复议", "--by", "admin")
+    assert dock.cli_json("replica", "sync")["asked"] == 1 and held() == {True}
+    dock.cli_json("hold", "release", str(hold["id"]), "--by", "admin")
+    assert dock.cli_json("replica", "sync")["asked"] == 1 and held() == {False}
+    # A week before the bucket's lock would end: extended on the versions the dock proved.
+    near = dock.app(FixedClock(was - timedelta(days=7)))
+    try:
+        assert replicate_pending(near, work=True)["asked"] >= 1
+        assert all(bucket.stored(k, v).retain_until >= was + timedelta(days=23) for k, v in versions)
+    finally:
+        near.close()
+    assert [e["action"] for e in dock.cli_json("audit", "list", "--action", "replica.terms_kept")]

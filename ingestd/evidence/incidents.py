@@ -18,8 +18,8 @@ from ingestd.db.models import Device, DockSession, Incident, Recording, Recovery
 from ingestd.errors import UserError
 from ingestd.findings import Finding
 from ingestd.ingest.store import NewFile, Signature
-from ingestd.lookup import require_local
 from ingestd.media.recovered import recovery_finding
+from ingestd.replica.versions import add_version
 from ingestd.users import require_user
 
 MAX_NOTE = 4000
@@ -79,24 +79,22 @@ def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:
                             f"{inc.explained_at.astimezone(app.settings.tz).isoformat()}); an explanation is "
                             f"never replaced")
         rec = s.get(Recording, inc.recording_id) if inc.recording_id else None
-        if rec is not None:
-            require_local(s, rec)
     finding = Finding(inc.code, inc.facts or {})
     version = None
-    if rec is not None:
-        doc = {"format": "ingestd-incident-explanation/1", "incident": incident_id, "code": inc.code,
-               "label_zh": finding.kind.label_zh, "detail": inc.detail, "opened_at": inc.opened_at.isoformat(),
-               "书面说明": note, "by": by, "by_name": user.name, "at": now.isoformat(),
-               "article": finding.article(app.policy)}
-        data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
-        version = app.store.add_version(
-            rec.object_id, [NewFile(f"explanations/incident-{incident_id}.json", hashlib.sha256(data).hexdigest(),
-                                    data=data)],
-            Signature(by, f"urn:ingestd:badge:{by}", f"书面说明 of incident {incident_id} ({inc.code})", now))
     with app.changes.begin(by) as ch:
         row = ch.session.get(Incident, incident_id)
         if row.status != "open":
             raise UserError(f"incident {incident_id} was explained by someone else just now")
+        if rec is not None:
+            doc = {"format": "ingestd-incident-explanation/1", "incident": incident_id, "code": inc.code,
+                   "label_zh": finding.kind.label_zh, "detail": inc.detail, "opened_at": inc.opened_at.isoformat(),
+                   "书面说明": note, "by": by, "by_name": user.name, "at": now.isoformat(),
+                   "article": finding.article(app.policy)}
+            data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+            version = add_version(
+                app, ch, rec, [NewFile(f"explanations/incident-{incident_id}.json", hashlib.sha256(data).hexdigest(),
+                                       data=data)],
+                Signature(by, f"urn:ingestd:badge:{by}", f"书面说明 of incident {incident_id} ({inc.code})", now))
         row.status, row.explanation, row.explained_by, row.explained_at = "closed", note, by, now
         ch.record("incident.explained", "incident", str(incident_id), code=inc.code, note=note,
                   recording=inc.recording_id, object_version=version, article=finding.article(app.policy))

@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ingestd.app import App
+from ingestd.compliance import rollup
 from ingestd.db.models import RECORDING_MADE, Case, Device, Evidence, Officer, Recording, RecordingCompliance
 from ingestd.errors import UserError
-from ingestd.ingest.store import NewFile, Signature
-from ingestd.lookup import find_recording, require_local
-from ingestd.compliance import rollup
 from ingestd.evidence.access import Act, Person, acting_person, require, require_case
+from ingestd.ingest.store import NewFile, Signature
+from ingestd.lookup import find_recording
+from ingestd.replica.versions import add_version
 
 EVIDENCE_JSON = "evidence.json"
 BATCH = 2000
@@ -183,8 +184,7 @@ def _write_evidence(app: App, rec_id: str, proves: str, case_no: str | None, lon
             ev.long_term = long_term
         if content is not None:
             ev.content_note = content.strip()
-        require_local(ch.session, rec)
-        doc = _store_version(app, rec, ev, serial, by, "证明对象 entered")
+        doc = _store_version(app, ch, rec, ev, serial, by, "证明对象 entered")
         ch.record("evidence.set", "recording", rec.id, proves=proves, case_no=ev.case_no, long_term=ev.long_term,
                   content=ev.content_note, object_version=ev.object_version)
         return {**doc, "object_version": ev.object_version}
@@ -205,9 +205,8 @@ def link_to_case(app: App, case_no: str, rec_ids: list[str], by: str) -> dict:
             ev = _evidence_row(ch.session, rec)
             if ev.case_no == case_no:
                 continue
-            require_local(ch.session, rec)
             ev.case_no = case_no
-            _store_version(app, rec, ev, serial, by, f"linked to case {case_no}")
+            _store_version(app, ch, rec, ev, serial, by, f"linked to case {case_no}")
             ch.record("evidence.case_linked", "recording", rec.id, case_no=case_no, object_version=ev.object_version)
     return {"case_no": case_no, "recordings": [rec.id for rec, _serial in found]}
 
@@ -225,14 +224,14 @@ def _evidence_row(s, rec: Recording) -> Evidence:
     return ev
 
 
-def _store_version(app: App, rec: Recording, ev: Evidence, serial: str | None, by: str, message: str) -> dict:
-    """evidence.json as a new version of the recording's object. Called inside the audited
-    transaction: this dock's audit head lock keeps two people annotating the same object in
-    its store from adding the same version number."""
+def _store_version(app: App, ch, rec: Recording, ev: Evidence, serial: str | None, by: str, message: str) -> dict:
+    """evidence.json as a new version of the recording's object (in the store, or in the
+    bucket for one kept there only). Called inside the audited transaction: this dock's audit
+    head lock keeps two people annotating the same object from adding the same version number."""
     doc = document(rec, ev, serial, app.settings.tz)
     data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    ev.object_version = app.store.add_version(
-        rec.object_id, [NewFile(EVIDENCE_JSON, hashlib.sha256(data).hexdigest(), data=data)],
+    ev.object_version = add_version(
+        app, ch, rec, [NewFile(EVIDENCE_JSON, hashlib.sha256(data).hexdigest(), data=data)],
         Signature(by, f"urn:ingestd:badge:{by}", message, app.clock.now()))
     return doc
 

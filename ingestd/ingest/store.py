@@ -78,7 +78,7 @@ def _ocfl_time(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _inventory_bytes(inventory: dict) -> bytes:
+def inventory_bytes(inventory: dict) -> bytes:
     return (json.dumps(inventory, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
@@ -256,11 +256,11 @@ class OcflStore:
             return Assembled(object_id, target, None, frozenset())
         work = self.staging.work_dir()
         try:
-            inventory = self._inventory_with_version({"id": object_id, "type": INVENTORY_TYPE,
+            inventory = self.inventory_with_version({"id": object_id, "type": INVENTORY_TYPE,
                                                       "digestAlgorithm": DIGEST_ALGORITHM,
                                                       "head": "v0", "manifest": {}, "versions": {}},
                                                      files, sig)
-            synced = self._fill_version_dir(work / "v1", files, inventory)
+            synced = self.fill_version_dir(work / "v1", files, inventory)
             write_file(work / f"0=ocfl_object_{SPEC}", f"ocfl_object_{SPEC}\n".encode(), sync=False)
             self._write_inventory(work, inventory, durable=False)
         except BaseException:
@@ -316,12 +316,12 @@ class OcflStore:
         minus `remove`. Earlier versions and their content are never touched."""
         object_dir = self.object_path(object_id)
         inventory = self.inventory(object_id)
-        new = self._inventory_with_version(inventory, files, sig, remove)
+        new = self.inventory_with_version(inventory, files, sig, remove)
         version = new["head"]
         work = self.staging.work_dir()
         marker = self.staging.mark("version", object_id)
         try:
-            fsync_tree(work, self._fill_version_dir(work, files, new))
+            fsync_tree(work, self.fill_version_dir(work, files, new))
             # A crash from here on is repaired by recover_object() from the marker: the
             # version directory either is absent, or is complete with its own inventory.
             os.rename(work, object_dir / version)
@@ -350,7 +350,7 @@ class OcflStore:
             if digest is None:
                 raise StoreError(f"{object_id}: no file {logical_path!r} to delete")
             purged = {digest}
-            data = _inventory_bytes({**record, "logical_path": logical_path, "purged_digests": sorted(purged)})
+            data = inventory_bytes({**record, "logical_path": logical_path, "purged_digests": sorted(purged)})
             version = self.add_version(object_id, [NewFile(DELETION_JSON, hashlib.sha256(data).hexdigest(),
                                                            data=data)], sig, remove=(logical_path,))
             inventory = self.inventory(object_id)
@@ -410,7 +410,7 @@ class OcflStore:
         return True
 
     @staticmethod
-    def _inventory_with_version(previous: dict, files: list[NewFile], sig: Signature,
+    def inventory_with_version(previous: dict, files: list[NewFile], sig: Signature,
                                 remove: tuple[str, ...] = ()) -> dict:
         number = int(previous["head"][1:]) + 1
         version = f"v{number}"
@@ -436,7 +436,7 @@ class OcflStore:
                 "head": version, "manifest": dict(sorted(manifest.items())), "versions": versions}
 
     @staticmethod
-    def _fill_version_dir(version_dir: Path, files: list[NewFile], inventory: dict) -> frozenset[str]:
+    def fill_version_dir(version_dir: Path, files: list[NewFile], inventory: dict) -> frozenset[str]:
         """Put the content this version adds into version_dir/content, plus its inventory,
         none of it fsynced yet (the caller fsyncs the tree). Returns the files moved in,
         which their writer already made durable (a proven copy is fsynced before it is
@@ -463,7 +463,7 @@ class OcflStore:
 
     @staticmethod
     def _write_inventory(directory: Path, inventory: dict, durable: bool) -> None:
-        data = _inventory_bytes(inventory)
+        data = inventory_bytes(inventory)
         sidecar = f"{hashlib.sha256(data).hexdigest()}  inventory.json\n".encode()
         if durable:
             replace_file(directory / "inventory.json", data)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ingestd.app import App
-from ingestd.db.models import Recording, Replica, ReplicaVersion
+from ingestd.db.models import Eviction, Recording, Replica, ReplicaVersion
 from ingestd.errors import ReplicaError
 from ingestd.evidence.holds import adopt_bucket_hold, held_recordings
 from ingestd.evidence.retention import plan
@@ -97,6 +99,8 @@ def replicate(app: App, rec_id: str) -> dict:
         have = s.get(Replica, rec_id)
     if rec is None or rec.status == "deleted":
         return {"skipped": "deleted under retention" if rec else "no such recording"}
+    if have is not None and not app.store.exists(rec.object_id) and _kept_in_bucket(app, rec_id):
+        return _keep_terms(app, rec, have)
     bucket = bucket_of(app)
     head, files = object_files(app, rec.object_id)
     until, held = lock_terms(app, rec)
@@ -149,6 +153,45 @@ def replicate(app: App, rec_id: str) -> dict:
                   sent_bytes=sent_bytes, bucket=bucket.name, retain_until=until.isoformat(), legal_hold=held,
                   extended=extended, holds_changed=holds)
     return {"head": head, "files": len(files), "sent": sent, "bytes": total, "sent_bytes": sent_bytes,
+            "extended": extended, "holds_changed": holds}
+
+
+def _kept_in_bucket(app: App, rec_id: str) -> bool:
+    with app.db.reading() as s:
+        return s.get(Eviction, rec_id) is not None
+
+
+def _keep_terms(app: App, rec: Recording, have: Replica) -> dict:
+    """An original kept in the bucket only (ingestd.replica.evict): nothing to copy, but its
+    lock must follow the recording as a copied one's does — a retention running out extended,
+    a hold placed or lifted — on the very versions the dock proved, each read back after."""
+    bucket = bucket_of(app)
+    until, held = lock_terms(app, rec)
+    until = max(until, have.retain_until)
+    with app.db.reading() as s:
+        versions = s.execute(select(ReplicaVersion).where(ReplicaVersion.recording_id == rec.id)).scalars().all()
+    extended = holds = 0
+    for v in versions:
+        there = bucket.stored(v.key, v.version_id)
+        if there is None:
+            raise ReplicaError(f"replica {bucket.name}/{v.key}: version {v.version_id}, which the dock proved and "
+                               f"which alone holds this file now, is not in the bucket")
+        if _ends_before(there, until):
+            bucket.extend(v.key, until, v.version_id)
+            extended += 1
+        if there.legal_hold != held:
+            bucket.set_legal_hold(v.key, held, v.version_id)
+            holds += 1
+        there = bucket.stored(v.key, v.version_id)
+        if there is None or not there.locked or _ends_before(there, until) or there.legal_hold != held:
+            raise ReplicaError(f"replica {bucket.name}/{v.key}: version {v.version_id} is not kept as asked "
+                               f"(until {until}, {'under' if held else 'without'} legal hold)")
+    with app.changes.begin("ingestd") as ch:
+        row = ch.session.get(Replica, rec.id)
+        row.retain_until, row.legal_hold, row.replicated_at = until, held, app.clock.now()
+        ch.record("replica.terms_kept", "recording", rec.id, bucket=bucket.name, files=len(versions),
+                  retain_until=until.isoformat(), legal_hold=held, extended=extended, holds_changed=holds)
+    return {"head": have.head, "files": len(versions), "sent": 0, "bytes": have.bytes, "sent_bytes": 0,
             "extended": extended, "holds_changed": holds}
 
 

@@ -322,13 +322,14 @@ class Bucket:
         return self._call("download", key, self.client.get_object, Bucket=self.name, Key=key,
                           VersionId=version_id)["Body"].read()
 
-    def set_legal_hold(self, key: str, on: bool) -> None:
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         self._call("set the legal hold of", key, self.client.put_object_legal_hold, Bucket=self.name, Key=key,
-                   LegalHold={"Status": "ON" if on else "OFF"})
+                   LegalHold={"Status": "ON" if on else "OFF"}, **({"VersionId": version_id} if version_id else {}))
 
-    def extend(self, key: str, until: datetime) -> None:
+    def extend(self, key: str, until: datetime, version_id: str | None = None) -> None:
         self._call("extend the retention of", key, self.client.put_object_retention, Bucket=self.name, Key=key,
-                   Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+                   Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+                   **({"VersionId": version_id} if version_id else {}))
 
     def delete(self, key: str) -> None:
         """Every version of `key` (only once its retention allows: the server refuses before)."""

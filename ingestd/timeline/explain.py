@@ -13,7 +13,7 @@ from ingestd.app import App
 from ingestd.db.models import Gap, Recording
 from ingestd.errors import UserError
 from ingestd.ingest.store import NewFile, Signature
-from ingestd.lookup import require_local
+from ingestd.replica.versions import add_version
 from ingestd.timeline.reasons import REASONS
 
 
@@ -40,7 +40,6 @@ def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note
         if gap.status == "superseded":
             raise UserError(f"gap {gap_id} no longer exists: a later dock filled the timeline in")
         holder = s.get(Recording, gap.after_recording_id or gap.before_recording_id)
-        require_local(s, holder)
         if voice_at is not None:
             if gap.after_recording_id is None:
                 raise UserError(f"gap {gap_id} has no following clip to point into; explain it with --note")
@@ -52,13 +51,13 @@ def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note
            "voice_at_s": voice_at, "voice_in_recording": gap.after_recording_id if voice_at is not None else None,
            "note": note, "by": by, "at": now.isoformat(), "articles": app.policy.cite("interruption_reason")}
     data = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
-    version = app.store.add_version(
-        holder.object_id, [NewFile(f"explanations/gap-{gap_id}.json", hashlib.sha256(data).hexdigest(), data=data)],
-        Signature(by, f"urn:ingestd:badge:{by}", f"explanation of gap {gap_id}: {REASONS[reason]}", now))
     with app.changes.begin(by) as ch:
         row = ch.session.get(Gap, gap_id)
         if row.status != "open":  # someone else explained it meanwhile
             raise UserError(f"gap {gap_id} was explained by someone else just now")
+        version = add_version(
+            app, ch, holder, [NewFile(f"explanations/gap-{gap_id}.json", hashlib.sha256(data).hexdigest(), data=data)],
+            Signature(by, f"urn:ingestd:badge:{by}", f"explanation of gap {gap_id}: {REASONS[reason]}", now))
         row.reason, row.explanation, row.voice_at_s, row.note = reason, doc["explanation"], voice_at, note
         row.explained_by, row.explained_at, row.status = by, now, "explained"
         ch.record("gap.explained", "gap", str(gap_id), reason=reason, explanation=doc["explanation"],

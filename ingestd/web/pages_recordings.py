@@ -295,7 +295,7 @@ def router(edge: Edge) -> APIRouter:
                          has_contact=(folder / "thumbnails" / "contact.jpg").is_file(),
                          evidence={**document(rec, ev, serial, tz), "entered_at": local(ev.entered_at)}
                          if ev else None,
-                         can_enter=rec.status != "deleted" and where.where == "disk" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
+                         can_enter=rec.status != "deleted" and may_change(viewer.role, Page.EVIDENCE, viewer.kind)
                          and annotate.allowed,
                          long_term=app.policy.long_term.categories, around=around(rec),
                          recovery=recovery_dict(recovery, rec.original_name, tz) if recovery else None,
