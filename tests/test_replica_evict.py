@@ -323,6 +323,7 @@ def _flip_in_server_volumes(folder, original: bytes) -> int:
     return changed
 
 
+@pytest.mark.soak  # a longer proof (two starts of a server of its own): `make soak`
 def test_a_copy_changed_in_the_bucket_is_found_by_the_read_back_not_served(tmp_path, clips):
     """A server of this test's own: stopped, a byte of its volume file changed, started again
     on the same folder (so that no cache of its own answers for the old bytes)."""
