@@ -25,7 +25,7 @@ from ingestd.jobs import queue
 from ingestd.jobs.kinds import JobKind
 from ingestd.replica.evict import Refusal, evict_due, why_it_stays
 from ingestd.replica.original import original_file
-from tests.conftest import copy_clip, make_dock, ocfl_validate
+from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 from tests.s3_server import start_s3
 from tests.test_replica import replica_env
 
@@ -44,15 +44,20 @@ def _with_store(dock, **store) -> None:
 
 
 @pytest.fixture
-def window(tmp_path, s3, clips):
+def window(request, tmp_path, s3, clips):
     """A dock with four recordings copied and proven in a bucket of its own, a legal user, and
-    [store] letting originals without an end date leave (the shipped policy sets no period)."""
-    yield from _window(tmp_path, s3, clips)
+    [store] letting originals without an end date leave (the shipped policy sets no period).
+    On SQLite, or (parametrized "postgresql") on a PostgreSQL database of its own."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        with pg_database() as url:
+            yield from _window(tmp_path, s3, clips, database_url=url)
+    else:
+        yield from _window(tmp_path, s3, clips)
 
 
-def _window(tmp_path, s3, clips, names=("h264", "h264_b", "h264_c", "hevc")):
+def _window(tmp_path, s3, clips, names=("h264", "h264_b", "h264_c", "hevc"), database_url: str | None = None):
     bucket = f"t-{uuid.uuid4().hex[:12]}"
-    dock = make_dock(tmp_path)
+    dock = make_dock(tmp_path, **({"INGESTD_DATABASE_URL": database_url} if database_url else {}))
     # Proxies only when asked for: no derivative job left waiting on the originals here.
     dock.env.update(replica_env(s3.endpoint, bucket), INGESTD_MEDIA__PROXY_POLICY="on_demand")
     dock.settings = dock.settings.model_copy(update={"replica": ReplicaSettings(
@@ -84,10 +89,22 @@ def _later(dock, days: float):
     return dock.app(FixedClock(_now() + timedelta(days=days)))
 
 
+def _age(app, days: float) -> None:
+    """The dock's recordings docked `days` earlier (where the clock cannot be moved instead)."""
+    from sqlalchemy import update
+
+    with app.changes.begin("ingestd") as ch:
+        for rec in ch.session.execute(select(Recording)).scalars():
+            ch.session.execute(update(Recording).where(Recording.id == rec.id)
+                               .values(ingested_at=rec.ingested_at - timedelta(days=days)))
+        ch.record("test.recordings_aged", "recordings", "all", days=days)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@pytest.mark.parametrize("window", ["sqlite", "postgresql"], indirect=True)
 def test_exactly_what_qualifies_leaves_the_disk_and_each_reason_to_stay_holds(window):
     dock, app = window
     held, behind, busy, free = _recordings(app)
@@ -96,18 +113,28 @@ def test_exactly_what_qualifies_leaves_the_disk_and_each_reason_to_stay_holds(wi
     dock.cli_json("evidence", "set", behind.id, "--proves", "现场检查经过", "--by", "L1")
     with app.changes.begin("ingestd") as ch:
         queue.enqueue(ch, [queue.JobSpec(JobKind.PROXY, busy.id)], app.clock.now())
-    soon = _later(dock, 30)
+    if dock.settings.database_url:
+        # On PostgreSQL the dock's clock is checked against the server's (below): the recordings
+        # are made older instead of the clock moved on.
+        _age(app, 30)
+        soon = dock.app()
+    else:
+        soon = _later(dock, 30)
     try:
         assert why_it_stays(soon, free.id, soon.clock.now()) is Refusal.TOO_RECENT
     finally:
         soon.close()
-    later = _later(dock, 100)
+    if dock.settings.database_url:
+        _age(app, 70)
+        later = dock.app()
+    else:
+        later = _later(dock, 100)
     try:
         reasons = {r.id: why_it_stays(later, r.id, later.clock.now()) for r in (held, behind, busy, free)}
         assert reasons == {held.id: Refusal.HOLD_NOT_IN_BUCKET, behind.id: Refusal.COPY_BEHIND,
                            busy.id: Refusal.BUSY, free.id: None}
         run = evict_due(later)
-        assert [e.recording_id for e in run.evicted] == [free.id]
+        assert [e.recording_id for e in run.evicted] == [free.id], run.as_dict()
         assert {(f.detail["recording_id"], f.detail["reason"]) for f in run.refused} == {
             (held.id, "hold_not_in_bucket"), (behind.id, "copy_behind"), (busy.id, "busy")}
         assert all(f.message_zh.startswith("记录 ") for f in run.refused)
@@ -121,6 +148,14 @@ def test_exactly_what_qualifies_leaves_the_disk_and_each_reason_to_stay_holds(wi
         assert trail[:2] == ["store.evicted", "store.evicting"]
     finally:
         later.close()
+    if dock.settings.database_url:
+        # A clock moved on 100 days disagrees with the server's: nothing leaves by it (and its
+        # entries stamped in the future keep the dock from trusting its clock until then).
+        ahead = _later(dock, 100)
+        try:
+            assert [f.detail["reason"] for f in evict_due(ahead, force=True).refused] == ["clock_off"]
+        finally:
+            ahead.close()
     # The dock's own view: verify reads the evicted one back from the bucket; status counts it.
     verified = dock.cli_json("verify")
     assert verified["ok"] and verified["in_bucket"] == 1 and verified["bucket_checked"] == 1
@@ -224,6 +259,10 @@ def test_an_eviction_killed_at_each_step_is_settled_and_nothing_is_lost(window, 
         first = s.get(Recording, row.recording_id)
     assert row.state is EvictionState.LEAVING
     assert app.store.exists(first.object_id) is (point == "evict.marked")
+    # While it is marked leaving, a new version is refused (it could be left behind): one line.
+    busy = dock.cli("evidence", "set", first.id, "--proves", "现场检查经过", "--by", "L1", check=2)
+    assert "being moved between this dock's disk and the replica bucket" in busy.stderr
+    assert busy.stderr.count("\n") == 1
     out = dock.cli_json("store", "evict", "--all", "--limit", "1")
     assert out["settled"] == 1
     with app.db.reading() as s:

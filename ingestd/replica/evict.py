@@ -254,8 +254,9 @@ def evict(app: App, rec_id: str) -> Evicted | Finding:
     if why is not None:
         return refusal(rec_id, why)
     with app.changes.begin("ingestd") as ch:
-        # The recording's lock through the whole change: a 说明, 证明对象 or export that starts
-        # now waits, and one that wrote a version first is seen as a copy behind.
+        # This dock's changes run one at a time (its audit head): a 说明 or 证明对象 that wrote a
+        # version first is seen below as a copy behind; one after this mark waits for the move
+        # (ingestd.replica.versions). The recording's lock keeps a recall out meanwhile.
         ch.lock(f"recording:{rec_id}")
         why = why_it_stays(app, rec_id, now)
         if why is not None:

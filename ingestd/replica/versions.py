@@ -18,15 +18,23 @@ from sqlalchemy import select
 from ingestd.app import App
 from ingestd.changes import Change
 from ingestd.db.models import Eviction, Recording, Replica, ReplicaVersion
-from ingestd.errors import ReplicaError
+from ingestd.db.states import EvictionState
+from ingestd.errors import ReplicaError, UserError
 from ingestd.ingest.store import SIDECAR, NewFile, OcflStore, Signature, file_sha256, inventory_bytes
 from ingestd.replica.bucket import bucket_of
 
 
 def add_version(app: App, ch: Change, rec: Recording, files: list[NewFile], sig: Signature) -> str:
-    """Inside the writer's change (its audit entry names the version returned)."""
-    if app.store.exists(rec.object_id) or ch.session.get(Eviction, rec.id) is None:
+    """Inside the writer's change (its audit entry names the version returned). This dock's
+    changes run one at a time, so the eviction's own marks are seen here as they stand."""
+    gone = ch.session.get(Eviction, rec.id)
+    if gone is None:
         return app.store.add_version(rec.object_id, files, sig)
+    if gone.state != EvictionState.IN_BUCKET:
+        # Leaving (its object about to be moved out) or coming back (not whole yet): a version
+        # written now could be left behind on either side.
+        raise UserError(f"recording {rec.id[:12]} is being moved between this dock's disk and the replica bucket "
+                        f"right now: try again in a minute")
     return _in_bucket(app, ch, rec, files, sig)
 
 
