@@ -11,6 +11,8 @@ the forecast says so."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +24,9 @@ from ingestd.db.states import RecordingStatus
 from ingestd.findings import Finding
 
 WINDOW = timedelta(days=30)
+FRESH_S = 300.0
+_recent: dict[int, tuple[App, float, "StoreForecast"]] = {}
+_lock = threading.Lock()
 URGENT_DAYS = 7
 GB = 1e9
 
@@ -57,6 +62,21 @@ class StoreForecast:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def recent_forecast(app: App) -> StoreForecast:
+    """The forecast for pages and scrapes polled every few seconds (/healthz, /metrics, the
+    dashboard): computed at most once every FRESH_S per app, since it sums a dock's recordings
+    and the intake it measures moves over days, not seconds."""
+    now = time.monotonic()
+    with _lock:
+        kept = _recent.get(id(app))
+        if kept is not None and kept[0] is app and now - kept[1] < FRESH_S:
+            return kept[2]
+    made = forecast(app)
+    with _lock:
+        _recent[id(app)] = (app, now, made)
+    return made
 
 
 def forecast(app: App, now: datetime | None = None) -> StoreForecast:

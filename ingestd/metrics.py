@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Gap, Incident, Recording, SourceFile
-from ingestd.forecast import forecast
+from ingestd.forecast import recent_forecast
 
 
 class IngestdCollector(Collector):
@@ -53,7 +53,7 @@ class IngestdCollector(Collector):
         st = os.statvfs(self.app.data.store)
         yield GaugeMetricFamily("ingestd_store_free_bytes", "Free space on the store's file system",
                                 value=st.f_bavail * st.f_frsize)
-        f = forecast(self.app)
+        f = recent_forecast(self.app)
         # NaN where there is no date to give (the window fits, or nothing was docked in 30 days).
         yield GaugeMetricFamily("ingestd_store_days_to_reserve", "Days until the store's disk reaches its reserve "
                                 "at the last 30 days' intake", value=float("nan") if f.days_to_reserve is None

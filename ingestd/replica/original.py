@@ -34,13 +34,12 @@ def in_bucket_only(app: App, rec: Recording) -> bool:
 
 
 def original_file(app: App, rec: Recording) -> Path:
-    if app.store.exists(rec.object_id):
+    if not in_bucket_only(app, rec):
         return app.store.resolve(rec.object_id, rec.content_name)
     with app.db.reading() as s:
-        gone = s.get(Eviction, rec.id)
         where = s.execute(select(ReplicaVersion.key, ReplicaVersion.version_id).where(
             ReplicaVersion.recording_id == rec.id, ReplicaVersion.sha256 == rec.id)).first()
-    if gone is None or where is None:
+    if where is None:
         return app.store.resolve(rec.object_id, rec.content_name)  # the store's own error names what is missing
     cached = app.data.fetched / f"{rec.id}{Path(rec.content_name).suffix.lower()}"
     if cached.is_file() and cached.stat().st_size == rec.size:
@@ -62,12 +61,12 @@ def original_file(app: App, rec: Recording) -> Path:
     return cached
 
 
-def clean_fetched(app: App, now_s: float | None = None) -> int:
+def clean_fetched(app: App) -> int:
     """Fetched originals not used for KEEP_FETCHED_S, removed. Returns how many."""
     folder = app.data.fetched
     if not folder.is_dir():
         return 0
-    cutoff = (now_s if now_s is not None else time.time()) - KEEP_FETCHED_S
+    cutoff = time.time() - KEEP_FETCHED_S
     removed = 0
     for path in folder.iterdir():
         if path.stat().st_mtime < cutoff:

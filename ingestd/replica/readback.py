@@ -42,7 +42,7 @@ def read_back(app: App, rec_id: str, audit_failure: bool = True) -> Proof:
         versions = s.execute(select(ReplicaVersion).where(ReplicaVersion.recording_id == rec_id)
                              .order_by(ReplicaVersion.key)).scalars().all()
     if rec is None or copy is None:
-        return Proof(rec_id, "", 0, 0, (Finding("replica_copy_missing", {"recording_id": rec_id}),))
+        return Proof(rec_id, "", 0, 0, (Finding("replica_copy_missing", {"recording_id": rec_id, "key": "*"}),))
     bucket = bucket_of(app)
     findings: list[Finding] = []
     total = 0
@@ -60,7 +60,7 @@ def read_back(app: App, rec_id: str, audit_failure: bool = True) -> Proof:
         if digest != v.sha256:
             findings.append(Finding("replica_copy_changed", {"recording_id": rec_id, "key": v.key}))
     if not versions:
-        findings.append(Finding("replica_copy_missing", {"recording_id": rec_id}))
+        findings.append(Finding("replica_copy_missing", {"recording_id": rec_id, "key": "*"}))
     proof = Proof(rec_id, copy.head, len(versions), total, tuple(findings))
     with app.changes.begin("ingestd") as ch:
         if proof.ok:

@@ -15,7 +15,7 @@ from ingestd.compliance.due import due_soon, is_overdue, overdue
 from ingestd.db.models import AuditEvent, Device, DockSession, Gap, Officer, Shift
 from ingestd.devices import list_devices
 from ingestd.evidence.access import answered_by
-from ingestd.forecast import forecast
+from ingestd.forecast import recent_forecast
 from ingestd.jobs import queue
 from ingestd.localtime import DAY_MINUTE, MINUTE, local_text
 from ingestd.replica.status import replica_status
@@ -47,7 +47,7 @@ def health(edge: Edge) -> tuple[bool, dict]:
     if usage and usage.free < app.settings.ingest.reserve_mb << 20:
         out["store"]["ok"] = False
     if present and out["database"]["ok"]:
-        f = forecast(app)
+        f = recent_forecast(app)
         out["store"].update({"days_to_reserve": f.days_to_reserve, "steady": f.steady, "eviction": f.eviction,
                              "per_day_bytes": f.per_day_bytes, "local_bytes": f.local_bytes,
                              "bucket_only": f.bucket_recordings, "bucket_bytes": f.bucket_bytes,
