@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingestd.audit_names import SYSTEM_PREFIXES
 from ingestd.db.models import AuditEvent
 
 
@@ -22,6 +23,7 @@ class TrailFilter:
     since: date | None = None  # local days, both ends included
     until: date | None = None
     before: int | None = None  # keyset: entries below this seq
+    with_system: bool = True  # the entries the system writes for its own job queue
 
 
 @dataclass(frozen=True)
@@ -55,5 +57,8 @@ def read_trail(session: Session, f: TrailFilter, tz: ZoneInfo, limit: int) -> li
         q = q.where(AuditEvent.at < datetime.combine(f.until + timedelta(days=1), time(), tz))
     if f.before is not None:
         q = q.where(AuditEvent.seq < f.before)
+    if not f.with_system:
+        for prefix in SYSTEM_PREFIXES:
+            q = q.where(~AuditEvent.action.startswith(prefix, autoescape=True))
     return [TrailEntry(e.seq, e.at, e.dock, e.actor, e.action, e.subject_type, e.subject_id, json.loads(e.detail))
             for e in session.execute(q).scalars()]

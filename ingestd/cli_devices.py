@@ -13,12 +13,12 @@ devices_app = typer.Typer(no_args_is_help=True, help="Cameras (执法记录仪) 
 @devices_app.command("list")
 def devices_list(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Every camera with its newest dock session: state, progress, speed, storage, clock."""
-    from ingestd.devices import list_devices
+    from ingestd.devices import list_devices, state_text
 
     with opened_app(ctx) as app:
         data = list_devices(app)
     emit(data, as_json, "\n".join(
-        f"{printable(d['serial']):16} {d['state']:24} {d['mb_per_s'] or '-':>8} MB/s  storage "
+        f"{printable(d['serial']):16} {state_text(d):24} {d['mb_per_s'] or '-':>8} MB/s  storage "
         f"{'-' if d['storage_fill'] is None else format(d['storage_fill'], '.0%'):>5}  clock "
         f"{'-' if d['clock_offset_s'] is None else format(d['clock_offset_s'], '+.0f') + ' s':>8}  "
         f"owner {d['owner'] or '-'}" for d in data))

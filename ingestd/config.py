@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -112,8 +112,14 @@ class WebSettings(BaseModel):
                                                     "HTTPS (served here with certfile, or by a reverse proxy)")
     trusted_proxies: list[str] = Field(default_factory=list,
                                        description="reverse proxies whose X-Forwarded-For/-Proto are believed")
-    pin_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"],
-                                     description="where badge + PIN log-ins are taken: the dock's own screen")
+    # The dock's own screen: answered the dock screen without a log-in (a kiosk that never
+    # expires), and the only place a badge + PIN log-in is taken. `pin_addresses` is its older name.
+    kiosk_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"],
+                                       validation_alias=AliasChoices("kiosk_addresses", "pin_addresses"),
+                                       description="the dock screen's own addresses: the kiosk view without a "
+                                                   "log-in, and badge + PIN log-ins")
+    kiosk_idle_s: int = Field(60, ge=15, le=3600, description="an officer's badge + PIN session at the dock "
+                                                                "screen ends after this long untouched")
 
 
 class ScheduledReport(BaseModel):
@@ -561,7 +567,8 @@ DEFAULT_CONFIG_TEXT = """\
 # login_failures_per_address = 20
 # login_window_minutes = 15
 # login_known_address_delay_s = 30  # an account under attack: its owner's usual address waits this long
-# pin_addresses = ["127.0.0.1", "::1"]   # badge + PIN only from the dock's own screen
+# kiosk_addresses = ["127.0.0.1", "::1"]   # the dock screen: no log-in there; badge + PIN only there
+# kiosk_idle_s = 60                        # an officer untouched this long at the dock screen is signed out
 # Behind a TLS reverse proxy: the cookies carry Secure, and only these proxies' X-Forwarded-For
 # and X-Forwarded-Proto are believed (nobody else's; the log-in throttle counts by address).
 # secure_cookies = false

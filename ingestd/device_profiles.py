@@ -96,6 +96,7 @@ class DeviceProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = ""  # the name people read in the console (the unit's words); `name` where empty
     description: str = ""
     files: FileKinds = FileKinds()
     names: list[NamePattern] = []

@@ -5,20 +5,39 @@ progress, speed, storage and clock, its owner and its open incidents. One list f
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Incident
+from ingestd.db.states import DockStatus
 
 
-def dock_state(ds: DockSession | None) -> str:
-    if ds is None:
-        return "never docked"
-    if ds.status == "running":
-        return f"copying {ds.files_seen}/{ds.files_total if ds.files_total is not None else '?'} files"
-    return {"finished": "released", "released": "released", "interrupted": "interrupted",
-            "rebuilt": "released"}.get(ds.status, ds.status)
+class CameraState(StrEnum):
+    """A camera at the dock, by its newest dock session: the dock screen, the cameras page and
+    `devices list` say the same."""
+
+    NEVER_DOCKED = "never_docked"
+    COPYING = "copying"
+    RELEASED = "released"  # 可以拔出
+    INTERRUPTED = "interrupted"
+
+
+def camera_state(status: DockStatus | str | None) -> CameraState:
+    if status is None:
+        return CameraState.NEVER_DOCKED
+    if status == DockStatus.RUNNING:
+        return CameraState.COPYING
+    return CameraState.INTERRUPTED if status == DockStatus.INTERRUPTED else CameraState.RELEASED
+
+
+def state_text(device: dict) -> str:
+    """A listed camera's state in words for the command line: `copying 3/5 files`, `released`."""
+    if device["state"] == CameraState.COPYING:
+        files = device.get("files") or {}
+        return f"copying {files.get('seen', 0)}/{files.get('total') if files.get('total') is not None else '?'} files"
+    return device["state"].replace("_", " ")
 
 
 def list_devices(app: App) -> list[dict]:
@@ -44,7 +63,7 @@ def list_devices(app: App) -> list[dict]:
         elapsed = ((ds.finished_at or now) - ds.started_at).total_seconds() if ds else None
         data.append({
             "serial": d.serial, "profile": d.profile, "owner": d.owner_badge, "first_seen": iso(d.first_seen),
-            "last_seen": iso(d.last_seen), "state": dock_state(ds),
+            "last_seen": iso(d.last_seen), "state": camera_state(ds.status if ds else None).value,
             "days_since_dock": (now - d.last_seen).days if d.last_seen else None,
             "dock_session": ds.id if ds else None, "port": ds.port if ds else None,
             "released_at": iso(ds.released_at) if ds else None,

@@ -25,6 +25,13 @@ def render(template: str, **context: object) -> str:
     return _environment().get_template(template).render(**context)
 
 
+def pdf_bytes(html: str) -> bytes:
+    """The PDF of `html` in memory, for a download answered at once."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=None).write_pdf()
+
+
 def write_pdf(html: str, path: Path) -> None:
     """Fonts come from the system (fonts-noto-cjk, installed by `make system-deps`), so
     Chinese text never turns into missing-glyph boxes; no network is touched."""

@@ -19,6 +19,16 @@ class UserError(IngestdError):
     """
 
 
+class Refused(UserError):
+    """A request the rules refuse, worded by a finding of the catalogue (ingestd.findings): the
+    command line prints its English line, the console its message in the console's language,
+    and a form shown again keeps what the person chose."""
+
+    def __init__(self, finding: object):
+        super().__init__(finding.message)  # type: ignore[attr-defined]
+        self.finding = finding
+
+
 class NotInitialisedError(UserError):
     """The data directory has not been set up with `ingestd init`."""
 

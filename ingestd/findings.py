@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from ingestd.errors import Refused
+
 if TYPE_CHECKING:
     from ingestd.compliance.policy import Policy
 
@@ -31,6 +33,11 @@ class FindingKind:
     # The rule the finding enforces (a key of the policy's articles, e.g. "damaged_file"): the
     # article shown is the policy in force's (Policy.cite), so a unit sees only its own.
     rule: str | None = None
+
+    def label(self, language: str) -> str:
+        """Its name in a console of `language`: the Chinese label, or in English its code in
+        words ("damaged file")."""
+        return self.code.replace("_", " ").capitalize() if language == "en" else self.label_zh
 
 
 _KINDS = [
@@ -207,6 +214,43 @@ _KINDS = [
                 "证明对象 and {not_exported} not exported", "archive"),
 ]
 
+# Refusals of an explanation (中断说明, 书面说明): what the officer chose stays on the form.
+_KINDS += [
+    FindingKind("explain_reason_missing", Severity.WARNING, "未选择中断原因",
+                "choose the reason recording stopped", "interruption_reason"),
+    FindingKind("explain_reason_unknown", Severity.WARNING, "未知的中断原因",
+                "unknown reason {reason!r} (one of: {choices})", "interruption_reason"),
+    FindingKind("explain_one_way", Severity.WARNING, "说明方式不明",
+                "give one way of explaining: the second of the following clip where the reason is said, or a "
+                "written note", "interruption_reason"),
+    FindingKind("explain_voice_unmarked", Severity.WARNING, "未标记语音说明位置",
+                "explained by voice, but no second of the clip was marked: play the clip and mark where the "
+                "reason is said", "interruption_reason"),
+    FindingKind("explain_voice_outside", Severity.WARNING, "语音说明位置不在视频内",
+                "second {at} is outside the following clip (0 to {duration} s)", "interruption_reason"),
+    FindingKind("explain_no_clip", Severity.WARNING, "无后续视频",
+                "interruption {gap} has no following clip to point into: explain it in writing",
+                "interruption_reason"),
+    FindingKind("explain_needs_note", Severity.WARNING, "须书面说明",
+                "the reason other (其他) needs a written note saying what happened", "interruption_reason"),
+    FindingKind("explain_note_empty", Severity.WARNING, "书面说明为空",
+                "the written note is empty: say in writing what happened"),
+    FindingKind("explain_note_long", Severity.WARNING, "书面说明过长",
+                "the written note is {length} characters; at most {limit}"),
+    FindingKind("gap_unknown", Severity.WARNING, "中断不存在", "no interruption with id {gap}"),
+    FindingKind("gap_already_explained", Severity.WARNING, "中断已说明",
+                "interruption {gap} is already explained ({reason}, by {by} at {at}); explanations are never "
+                "replaced", "interruption_reason"),
+    FindingKind("gap_superseded", Severity.WARNING, "中断已不存在",
+                "interruption {gap} no longer exists: a later dock filled the timeline in"),
+    FindingKind("gap_explained_meanwhile", Severity.WARNING, "中断刚被说明",
+                "interruption {gap} was explained by someone else just now"),
+    FindingKind("incident_unknown", Severity.WARNING, "事件不存在", "no incident with id {incident}"),
+    FindingKind("incident_already_explained", Severity.WARNING, "事件已说明",
+                "incident {incident} is already explained (by {by} at {at}); an explanation is never replaced",
+                "damaged_file"),
+]
+
 CATALOGUE: dict[str, FindingKind] = {k.code: k for k in _KINDS}
 
 # The same messages in Chinese, for the report, the alerts and the web console; the
@@ -268,7 +312,7 @@ MESSAGES_ZH: dict[str, str] = {
     "deadline_near": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 尚未上传，期限 {deadline}",
     "shift_no_recording": "{officer_name}（{officer}，{team}）{day} 班次 {shift_id}：记录仪 {camera} 无当班记录",
     "off_duty_recording": "{officer_name}（{officer}）的记录 {recording_id:.12} 制作于排班时间以外，请核查用途",
-    "incident_open": "记录 {recording_id:.12}（{file}）：{incident_code} 事件 {incident_id} 尚待书面说明",
+    "incident_open": "记录 {recording_id:.12}（{file}）：{incident_label}（事件 {incident_id}）尚待书面说明",
     "camera_not_docked": "{device}：已 {days} 天未接入上传（最后 {last_seen}）",
     "camera_roster_conflict": "{device}：排班表 {count} 个班次将其分配给 {officers}，登记使用人为 {owner}；"
                               "这些班次内的记录以排班表确定制作人，请核对",
@@ -278,6 +322,21 @@ MESSAGES_ZH: dict[str, str] = {
     "long_term_not_on_medium": "记录 {recording_id:.12}（{category}）：应长期保存，尚未刻录光盘或存入移动存储介质",
     "proves_missing_stored": "记录 {recording_id:.12}：存储时未附记证明对象",
     "evidence_disc_missing": "案件 {case_no} 的记录 {recording_id:.12}：尚无载明证明对象的光盘（应于 {due} 前刻盘入卷）",
+    "explain_reason_missing": "请选择中断的原因",
+    "explain_reason_unknown": "未知的中断原因 {reason}",
+    "explain_one_way": "请选择一种说明方式：在后续视频中标记说明原因的位置（语音说明），或填写书面说明",
+    "explain_voice_unmarked": "选择了语音说明，但未标记说明的位置：请播放视频，说到原因时点「在这里说明了」",
+    "explain_voice_outside": "第 {at} 秒不在后续视频内（0 至 {duration} 秒）",
+    "explain_no_clip": "中断 {gap} 之后没有视频可以标记语音说明，请书面说明",
+    "explain_needs_note": "原因为「其他」时，须书面写明发生了什么",
+    "explain_note_empty": "书面说明为空：请写明发生了什么",
+    "explain_note_long": "书面说明有 {length} 个字，最多 {limit} 个字",
+    "gap_unknown": "没有编号为 {gap} 的中断",
+    "gap_already_explained": "中断 {gap} 已由 {by} 于 {at} 说明（{reason}），说明不可更改",
+    "gap_superseded": "中断 {gap} 已不存在：之后接入的录像补上了这段时间",
+    "gap_explained_meanwhile": "中断 {gap} 刚刚已由他人说明",
+    "incident_unknown": "没有编号为 {incident} 的事件",
+    "incident_already_explained": "事件 {incident} 已由 {by} 于 {at} 书面说明，说明不可更改",
     "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"
                             "{not_exported} 个未刻盘导出",
 }
@@ -307,9 +366,14 @@ class Finding:
     def message(self) -> str:
         return _format(self.kind.message, self.detail)
 
+    def message_in(self, language: str) -> str:
+        return self.message if language == "en" else self.message_zh
+
     @property
     def message_zh(self) -> str:
-        return _format(MESSAGES_ZH.get(self.code, self.kind.message), self.detail)
+        # Times in a sentence read as the unit writes them: 2026-11-20 08:30, not ISO 8601.
+        readable = {k: _ISO_TIME.sub(r"\1 \2", v) if isinstance(v, str) else v for k, v in self.detail.items()}
+        return _format(MESSAGES_ZH.get(self.code, self.kind.message), readable)
 
     def as_dict(self, policy: "Policy | None" = None) -> dict:
         kind = self.kind
@@ -323,6 +387,14 @@ class Finding:
             "article": self.article(policy),
             **{k: v for k, v in self.detail.items() if k not in ("code", "message", "message_zh")},
         }
+
+
+_ISO_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?")
+
+
+def refused(code: str, **detail) -> Refused:
+    """The refusal of a request, worded by its finding (ingestd.errors.Refused)."""
+    return Refused(Finding(code, detail))
 
 
 def _format(template: str, detail: dict) -> str:

@@ -119,5 +119,5 @@ def _dock_session(ch: Change, doc: dict, device_id: int | None) -> None:
         id=doc["dock_session"], dock=doc["dock"], device_id=device_id, source_path=doc.get("source_root", ""),
         profile=(doc.get("device") or {}).get("profile") or "generic", started_at=at, finished_at=at,
         status="rebuilt", files_seen=0, files_ingested=0, files_duplicate=0, files_damaged=0, files_skipped=0,
-        files_failed=0, bytes_ingested=0))
+        files_failed=0, bytes_ingested=0, bytes_seen=0))
     ch.session.flush()

@@ -274,7 +274,7 @@ def test_guessing_the_current_password_ends_the_session(web):
 def test_a_pin_session_never_reaches_the_password(web):
     app, _clock = web
     set_pin(app, "O1", "4826", "admin")
-    app.settings.web.pin_addresses.append("testclient")
+    app.settings.web.kiosk_addresses.append("testclient")
     c = client(app)
     c.get("/dock/signin")
     assert c.post("/dock/signin", data={"badge": "O1", "pin": "4826",
@@ -297,7 +297,7 @@ def test_a_pin_session_sees_only_the_officers_own_recordings(recorded, badge):
         ch.record("test.owner", "recording", mine)
     add_user(app, "O3", "一中队员", "officer", "一中队", None, None, "admin", PASSWORD)
     set_pin(app, badge, "4826", "admin")
-    app.settings.web.pin_addresses.append("testclient")
+    app.settings.web.kiosk_addresses.append("testclient")
     c = client(app)
     c.get("/dock/signin")
     c.post("/dock/signin", data={"badge": badge, "pin": "4826", "csrf_token": c.cookies.get("ingestd_login_csrf")})

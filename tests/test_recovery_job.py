@@ -167,4 +167,4 @@ def test_the_console_plays_what_was_recovered_under_its_banner(tmp_path, languag
         assert "由损坏的原始文件恢复" in banner
         assert "已从损坏的原始文件恢复视频 0:1" in facts and "逐字节复制" in facts and "恢复视频" in incident
         assert "已按原样保存" in incident and "stored byte for byte" not in incident
-        assert "46 s" in gaps or "47 s" in gaps
+        assert "46 秒" in gaps or "47 秒" in gaps

@@ -203,7 +203,7 @@ def test_explaining_and_redocking_keep_the_explanation(station):
     # explaining again, or with bad input, is refused with one line
     for args, message in [
         ([str(first["id"]), "--reason", "low_battery", "--note", "again"], "is already explained"),
-        (["9999", "--reason", "low_battery", "--note", "x"], "no gap with id 9999"),
+        (["9999", "--reason", "low_battery", "--note", "x"], "no interruption with id 9999"),
         ([str(second["id"]), "--reason", "other", "--note", "x"], "no longer exists"),
     ]:
         proc = dock.cli("gaps", "explain", *args, "--by", "012345", check=2)
@@ -212,9 +212,9 @@ def test_explaining_and_redocking_keep_the_explanation(station):
 
 @pytest.mark.parametrize("args, message", [
     (["--reason", "alien_abduction", "--note", "x"], "unknown reason 'alien_abduction'"),
-    (["--reason", "other", "--voice-at", "1"], "needs a written --note"),
-    (["--reason", "low_battery"], "give exactly one of --voice-at"),
-    (["--reason", "low_battery", "--voice-at", "1", "--note", "x"], "give exactly one of --voice-at"),
+    (["--reason", "other", "--voice-at", "1"], "needs a written note"),
+    (["--reason", "low_battery"], "give one way of explaining"),
+    (["--reason", "low_battery", "--voice-at", "1", "--note", "x"], "give one way of explaining"),
     (["--reason", "low_battery", "--voice-at", "99"], "outside the following clip"),
 ])
 def test_explain_input_errors(station, args, message):

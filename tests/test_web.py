@@ -197,8 +197,8 @@ def test_the_audit_trail_filters_and_pages(web):
     app, _ = web
     c = client(app)
     log_in(c, "D1")
-    html = c.get("/audit", params={"person": "admin", "action": "user."}).text
-    assert "user.added" in html and "web.login" not in html
+    html = c.get("/audit", params={"person": "admin", "action": "user."}).text.split('<table class="audit">')[1]
+    assert "添加用户" in html and "登录" not in html  # user.added, and no web.login
     assert c.get("/audit", params={"since": "not-a-date"}).status_code == 400
 
 
@@ -282,7 +282,10 @@ def test_an_officer_explains_a_gap_by_voice_and_others_cannot(web, tmp_path):
     token = csrf_of(o1, f"/gaps/{gap.id}")
     outside = o1.post(f"/gaps/{gap.id}", data={"reason": "low_battery", "how": "voice", "voice_at": "60",
                                                "csrf_token": token})
-    assert outside.status_code == 400 and "outside the following clip" in outside.text
+    assert outside.status_code == 400 and "不在后续视频内" in outside.text  # the catalogue's words, in Chinese
+    unmarked = o1.post(f"/gaps/{gap.id}", data={"reason": "low_battery", "how": "voice", "voice_at": "",
+                                                "csrf_token": token})
+    assert unmarked.status_code == 400 and "未标记说明的位置" in unmarked.text
     done = o1.post(f"/gaps/{gap.id}", data={"reason": "low_battery", "how": "voice", "voice_at": "3.2",
                                             "csrf_token": token})
     assert done.status_code == 303
@@ -292,7 +295,7 @@ def test_an_officer_explains_a_gap_by_voice_and_others_cannot(web, tmp_path):
             ("explained", "low_battery", "voice", 3.2, "O1")
     again = o1.post(f"/gaps/{gap.id}", data={"reason": "other", "how": "written", "note": "改",
                                              "csrf_token": token})
-    assert again.status_code == 400 and "never replaced" in again.text
+    assert again.status_code == 400 and "说明不可更改" in again.text
 
 
 def test_badge_and_pin_only_at_the_dock_and_only_for_explaining(web):
@@ -302,7 +305,7 @@ def test_badge_and_pin_only_at_the_dock_and_only_for_explaining(web):
     set_pin(app, "O1", "4826", "admin")
     elsewhere = client(app)
     assert elsewhere.get("/dock/signin").status_code == 403  # not the dock's own screen
-    app.settings.web.pin_addresses.append("testclient")  # TestClient's address: now it is
+    app.settings.web.kiosk_addresses.append("testclient")  # TestClient's address: now it is
     c = client(app)
     c.get("/dock/signin")
     wrong = c.post("/dock/signin", data={"badge": "O1", "pin": "1111",
@@ -310,7 +313,83 @@ def test_badge_and_pin_only_at_the_dock_and_only_for_explaining(web):
     assert wrong.status_code == 401
     ok = c.post("/dock/signin", data={"badge": "O1", "pin": "4826",
                                       "csrf_token": c.cookies.get("ingestd_login_csrf")})
-    assert ok.status_code == 303 and ok.headers["location"] == "/gaps"
-    assert c.get("/gaps").status_code == 200 and c.get("/dock").status_code == 200
+    assert ok.status_code == 303 and ok.headers["location"] == "/dock/explain"
+    assert c.get("/gaps").status_code == 200 and c.get("/dock/explain").status_code == 200
     assert c.get("/").status_code == 403 and c.get("/audit").status_code == 403
     assert log_in(client(app), "O1", "4826").status_code == 401  # a PIN is not a password
+
+
+def _docked(app, clock, serial: str, session: str, status: str, minutes_ago: float, dock: str | None = None,
+            **counts) -> None:
+    from ingestd.db.models import Device, DockSession
+
+    now = clock.now()
+    with app.changes.begin("test") as ch:
+        device = ch.session.execute(select(Device).where(Device.serial == serial)).scalar_one_or_none()
+        if device is None:
+            device = Device(serial=serial, profile="generic", first_seen=now, last_seen=now)
+            ch.session.add(device)
+            ch.session.flush()
+        started = now - timedelta(minutes=minutes_ago)
+        ended = None if status == "running" else started + timedelta(seconds=30)
+        ch.session.add(DockSession(id=session, dock=dock or app.settings.dock_name, device_id=device.id,
+                                   source_path=f"/media/{serial}", profile="generic", started_at=started,
+                                   finished_at=ended, released_at=ended if status == "released" else None,
+                                   status=status, **counts))
+        ch.record("dock.started", "dock_session", session, device=serial)
+
+
+def test_the_dock_screen_shows_each_camera_once_newest_first_with_its_bytes_and_time_left(web):
+    """A camera docked twice shows its latest dock only; the newest camera comes first; while
+    copying, the bytes read so far (during a file, not only between files), the rate and the
+    time left; another dock's cameras are not on this dock's screen."""
+    from ingestd.ingest import progress
+
+    app, clock = web
+    app.settings.web.kiosk_addresses.append("testclient")
+    _docked(app, clock, "CAM-A", "a1", "released", 9)
+    _docked(app, clock, "CAM-B", "b1", "released", 5, files_damaged=1)
+    _docked(app, clock, "CAM-C", "c1", "released", 4, dock="another-dock")
+    _docked(app, clock, "CAM-A", "a2", "running", 100 / 60, bytes_total=597_000_000, files_total=1)
+    progress.begin("a2")
+    try:
+        progress.read("a2", 300_000_000)  # half way through one 597 MB file
+        page = client(app).get("/dock")
+        assert page.status_code == 200 and "<nav>" not in page.text  # the kiosk: no log-in, no menu
+        assert re.findall(r'data-session="(\w+)"', page.text) == ["a2", "b1"]
+        assert "已复制 300.0 / 597.0 MB" in page.text and "3.0 MB/s" in page.text
+        assert "剩余时间 1:39" in page.text  # 297 MB at 3 MB/s
+        assert "1 个文件损坏" in page.text and 'href="/dock/signin?camera=CAM-B"' in page.text
+    finally:
+        progress.end("a2")
+    # Another process (no count of its own) shows the committed bytes: never 0.0 MB/s with 0:00 left.
+    assert "0.0 MB/s" not in client(app).get("/dock/panel").text
+
+
+def test_the_kiosk_answers_without_a_session_only_at_the_dock_and_ends_an_officer_s_session_there(web):
+    from ingestd.users import set_pin
+
+    app, clock = web
+    elsewhere = client(app)
+    assert elsewhere.get("/dock").status_code == 303  # to the log-in
+    assert elsewhere.get("/dock/events", headers={"accept": "text/event-stream"}).status_code == 401
+    app.settings.web.kiosk_addresses.append("testclient")
+    set_pin(app, "O1", "4826", "admin")
+    kiosk = client(app)
+    clock.advance(timedelta(hours=30))  # no session to expire
+    assert kiosk.get("/dock/panel").status_code == 200
+    # Through a reverse proxy on the dock that is not trusted, every browser would seem local.
+    assert kiosk.get("/dock", headers={"x-forwarded-for": "10.1.2.3"}).status_code == 303
+    kiosk.get("/dock/signin")
+    signed = kiosk.post("/dock/signin", data={"badge": "O1", "pin": "4826",
+                                              "csrf_token": kiosk.cookies.get("ingestd_login_csrf")})
+    assert signed.headers["location"] == "/dock/explain"
+    assert kiosk.get("/dock/explain").status_code == 200
+    assert kiosk.get("/dock").status_code == 200  # back at the dock screen (done, or left idle) ...
+    assert kiosk.get("/dock/explain").status_code == 303  # ... the officer's session has ended
+    assert _audit(app, "web.logout")
+
+
+def _audit(app, action: str) -> list:
+    with app.db.reading() as s:
+        return s.execute(select(AuditEvent.subject_id).where(AuditEvent.action == action)).scalars().all()

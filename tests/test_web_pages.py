@@ -289,12 +289,12 @@ def _object_of(app, rec_id: str) -> tuple[str, str]:
         return rec.object_id, rec.content_name
 
 
-def test_every_page_in_english_when_the_unit_sets_it(recorded):
+def test_every_page_in_english_when_the_unit_sets_it(recorded, monkeypatch):
     from ingestd.web.labels import WORDS
 
     app, ids = recorded
     assert all(zh and en for zh, en in WORDS.values())  # no word missing in either language
-    app.settings.web.language = "en"
+    monkeypatch.setattr(app.settings.web, "language", "en")  # the settings are shared with the copies' source
     c = client(app)
     log_in(c, "A1")
     for path in ("/", "/recordings", f"/recordings/{ids['CAM-1']}", "/gaps", "/incidents", "/cases", "/access",

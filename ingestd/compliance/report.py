@@ -505,7 +505,9 @@ class _Builder:
             total += 1
             if len(items) < self.req.item_limit:
                 items.append(self._item("incident_open" if inc.status == "open" else inc.code, key,
-                                        incident_id=inc.id, incident_code=inc.code, recording_id=inc.recording_id,
+                                        incident_id=inc.id, incident_code=inc.code,
+                                        incident_label=Finding(inc.code, {}).kind.label_zh
+                                        if inc.code in CATALOGUE else inc.code, recording_id=inc.recording_id,
                                         device=serial, file=name, status=inc.status, detail=inc.detail,
                                         opened_at=self._iso(inc.opened_at), explanation=inc.explanation))
         self.lists["damaged_file"] = ItemList("damaged_file", total, items,

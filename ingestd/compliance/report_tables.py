@@ -39,7 +39,7 @@ LABELS: dict[str, tuple[str, str]] = {
 
 def label(key: str, language: str) -> str:
     zh, en = LABELS[key]
-    return f"{zh} {en}" if language == "zh-en" else zh
+    return f"{zh} {en}" if language == "zh-en" else en if language == "en" else zh
 
 
 @dataclass(frozen=True)

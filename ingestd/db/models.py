@@ -97,6 +97,8 @@ class DockSession(Base):
     clock_source: Mapped[ClockSource | None] = mapped_column(state(ClockSource))
     port: Mapped[str | None] = mapped_column(String(255))  # the hub socket (udev ID_PATH)
     files_total: Mapped[int | None] = mapped_column(Integer)  # files found on the camera, for progress
+    bytes_total: Mapped[int | None] = mapped_column(BigInteger)  # their bytes, for progress and time left
+    bytes_seen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # of those, dealt with
     storage_total_bytes: Mapped[int | None] = mapped_column(BigInteger)  # the camera's storage at dock
     storage_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -15,15 +15,13 @@ from sqlalchemy import select
 
 from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Incident, Recording, Recovery
-from ingestd.errors import UserError
-from ingestd.findings import Finding
+from ingestd.localtime import local_text
+from ingestd.timeline.explain import MAX_NOTE
+from ingestd.findings import Finding, refused
 from ingestd.ingest.store import NewFile, Signature
 from ingestd.media.recovered import recovery_finding
 from ingestd.replica.versions import add_version
 from ingestd.users import require_user
-
-MAX_NOTE = 4000
-
 
 def list_incidents(app: App, only_open: bool = False) -> list[dict]:
     q = (select(Incident, Recording.original_name, Device.serial, Recovery)
@@ -65,26 +63,26 @@ def _recovery_text(recovery: Recovery | None, name: str | None) -> dict:
 def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:
     note = note.strip()
     if not note:
-        raise UserError("--note is empty: say in writing what happened")
+        raise refused("explain_note_empty")
     if len(note) > MAX_NOTE:
-        raise UserError(f"--note is {len(note)} characters; at most {MAX_NOTE}")
+        raise refused("explain_note_long", length=len(note), limit=MAX_NOTE)
     now = app.clock.now()
     with app.db.reading() as s:
         user = require_user(s, by, doing="explain an incident")
         inc = s.get(Incident, incident_id)
         if inc is None:
-            raise UserError(f"no incident with id {incident_id}")
+            raise refused("incident_unknown", incident=incident_id)
         if inc.status != "open":
-            raise UserError(f"incident {incident_id} is already explained (by {inc.explained_by} at "
-                            f"{inc.explained_at.astimezone(app.settings.tz).isoformat()}); an explanation is "
-                            f"never replaced")
+            raise refused("incident_already_explained", incident=incident_id, by=inc.explained_by,
+                          at=local_text(inc.explained_at, app.settings.tz))
         rec = s.get(Recording, inc.recording_id) if inc.recording_id else None
     finding = Finding(inc.code, inc.facts or {})
     version = None
     with app.changes.begin(by) as ch:
         row = ch.session.get(Incident, incident_id)
         if row.status != "open":
-            raise UserError(f"incident {incident_id} was explained by someone else just now")
+            raise refused("incident_already_explained", incident=incident_id, by=row.explained_by,
+                          at=local_text(row.explained_at, app.settings.tz))
         if rec is not None:
             doc = {"format": "ingestd-incident-explanation/1", "incident": incident_id, "code": inc.code,
                    "label_zh": finding.kind.label_zh, "detail": inc.detail, "opened_at": inc.opened_at.isoformat(),

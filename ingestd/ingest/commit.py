@@ -83,7 +83,7 @@ def start_session(app: "App", session_id: str, source_root: str, profile: Device
         ch.session.add(DockSession(
             id=session_id, dock=app.settings.dock_name, device_id=device_id, source_path=source_root,
             profile=profile.name, started_at=now, status="running", files_seen=0, files_ingested=0,
-            files_duplicate=0, files_damaged=0, files_skipped=0, files_failed=0, bytes_ingested=0,
+            files_duplicate=0, files_damaged=0, files_skipped=0, files_failed=0, bytes_ingested=0, bytes_seen=0,
             port=info.port, storage_total_bytes=info.storage_total_bytes, storage_free_bytes=info.storage_free_bytes,
             camera_clock_at=camera_clock, host_clock_at=now if camera_clock else None,
             device_source=device_source))
@@ -184,11 +184,12 @@ def known_sources(app: "App", ctx: DockContext) -> dict[tuple[bytes, int | None,
         return known
 
 
-def record_scan(app: "App", ctx: DockContext, total: int) -> None:
-    """How many files the camera holds, for progress."""
+def record_scan(app: "App", ctx: DockContext, total: int, total_bytes: int) -> None:
+    """How many files and bytes the camera holds, for progress."""
     with app.changes.begin(ACTOR) as ch:
-        ch.session.get(DockSession, ctx.session_id).files_total = total
-        ch.record("dock.scanned", "dock_session", ctx.session_id, files=total)
+        row = ch.session.get(DockSession, ctx.session_id)
+        row.files_total, row.bytes_total = total, total_bytes
+        ch.record("dock.scanned", "dock_session", ctx.session_id, files=total, bytes=total_bytes)
 
 
 # ----- a file's way into the store (offload thread) ---------------------------------------------
@@ -421,6 +422,7 @@ def _source_row(ch: Change, ctx: DockContext, entry: SourceEntry, outcome: FileO
     row.files_seen += 1
     setattr(row, _COUNTER[outcome.status], getattr(row, _COUNTER[outcome.status]) + 1)
     row.bytes_ingested += bytes_added
+    row.bytes_seen = (row.bytes_seen or 0) + (entry.size or 0)
 
 
 def _ingest_document(app: "App", ctx: DockContext, entry: SourceEntry, result: OffloadResult, object_id: str) -> dict:

@@ -31,6 +31,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from ingestd import failpoints
 from ingestd.durable import drop_cache
@@ -48,6 +49,8 @@ class OffloadRequest:
     media: bool = True  # False for sidecars (camera logs): kept exactly, never probed
     listed_size: int | None = None  # what the walk saw: a file that changed since is not taken
     listed_mtime_ns: int | None = None
+    # Told each chunk's length as it is read (the dock screen's progress); never decides anything.
+    on_read: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def _copy(req: OffloadRequest) -> tuple[int, str, int]:
             os.posix_fadvise(src, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         dst, direct = _create_staged(req.staged, before.st_size)
         try:
-            size, sha = _stream(src, dst, req.chunk_size, direct)
+            size, sha = _stream(src, dst, req.chunk_size, direct, req.on_read)
             os.fsync(dst)
         finally:
             os.close(dst)
@@ -176,7 +179,8 @@ def _aligned(size: int) -> memoryview:
     return memoryview(mmap.mmap(-1, size))
 
 
-def _stream(src: int, dst: int, chunk_size: int, direct: bool) -> tuple[int, str]:
+def _stream(src: int, dst: int, chunk_size: int, direct: bool,
+            on_read: Callable[[int], None] | None = None) -> tuple[int, str]:
     sha = hashlib.sha256()
     buf = _aligned(chunk_size)
     size = 0
@@ -186,6 +190,8 @@ def _stream(src: int, dst: int, chunk_size: int, direct: bool) -> tuple[int, str
             break
         sha.update(buf[:n])
         size += n
+        if on_read is not None:
+            on_read(n)
         if direct and n % ALIGN:
             # The last, partial chunk: written whole blocks with zeros after the end, then
             # the file is cut back to its true length.

@@ -18,6 +18,7 @@ import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -26,7 +27,7 @@ from ingestd.device_profiles import DeviceProfile
 from ingestd.db.engine import again_when_transient
 from ingestd.errors import NoSpaceError
 from ingestd.findings import Finding
-from ingestd.ingest import commit
+from ingestd.ingest import commit, progress
 from ingestd.ingest.followups import FollowUps
 from ingestd.ingest.names import display, extension, valid_serial
 from ingestd.text import printable
@@ -140,6 +141,7 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
     event(log, logging.INFO, "dock.started", session=ctx.session_id, source=run.source, profile=profile.name,
           device=device_serial, device_source=device_source)
     interrupted, disk_full = True, None
+    progress.begin(ctx.session_id)
     try:
         _offload_all(app, ctx, entries, offloader, follow, stop, run)
         interrupted = len(run.outcomes) < len(entries)
@@ -163,6 +165,7 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
             raise
         run.released = not interrupted
         app.open_staging().done(dock_marker)
+        progress.end(ctx.session_id)
     event(log, logging.INFO, "dock.released" if run.released else "dock.interrupted", session=ctx.session_id,
           **run.counts(), bytes=run.bytes_ingested, after_s=run.released_after_s)
     return run
@@ -170,17 +173,20 @@ def ingest_path(app: "App", source: Path, profile: DeviceProfile, device_serial:
 
 def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry], offloader: Offloader,
                  follow: FollowUps, stop: threading.Event | None, run: DockRun) -> None:
-    _again(app, "record_scan", lambda: commit.record_scan(app, ctx, len(entries)))
+    _again(app, "record_scan", lambda: commit.record_scan(app, ctx, len(entries),
+                                                          sum(e.size or 0 for e in entries)))
     known = _again(app, "known_sources", lambda: commit.known_sources(app, ctx))
     ready: list[commit.Pending] = []
     todo: list[tuple[SourceEntry, OffloadRequest]] = []
     for entry in entries:
         skip = classify(entry, ctx.profile)
         if skip is not None:
+            progress.known(ctx.session_id, entry.size or 0)
             ready.append(skip)
             continue
         previous = known.get((entry.rel_raw, entry.size, entry.mtime_ns))
         if previous is not None:
+            progress.known(ctx.session_id, entry.size or 0)
             ready.append(commit.no_content(entry, "duplicate", "already_ingested", Finding(
                 "already_ingested", {"path": entry.rel_path, "recording_id": previous}).message,
                 recording_id=previous, sha256=previous))
@@ -188,7 +194,8 @@ def _offload_all(app: "App", ctx: commit.DockContext, entries: list[SourceEntry]
         ext = extension(entry.path)
         todo.append((entry, OffloadRequest(entry.path, os.fspath(app.open_staging().new_path(f".{ext}" if ext else "")),
                                            app.settings.ingest.chunk_kib * 1024,
-                                           ctx.profile.files.kind_of(ext) != "sidecar", entry.size, entry.mtime_ns)))
+                                           ctx.profile.files.kind_of(ext) != "sidecar", entry.size, entry.mtime_ns,
+                                           partial(progress.read, ctx.session_id))))
     # Largest first: a long clip started last would leave the other threads idle at the end.
     todo.sort(key=lambda job: job[0].size or 0, reverse=True)
     futures = {offloader.submit(_take, app, ctx, entry, req, stop) for entry, req in todo}

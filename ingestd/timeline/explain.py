@@ -12,39 +12,47 @@ import math
 from ingestd.app import App
 from ingestd.db.models import Gap, Recording
 from ingestd.errors import UserError
+from ingestd.findings import refused
 from ingestd.ingest.store import NewFile, Signature
+from ingestd.localtime import local_text
 from ingestd.replica.versions import add_version
 from ingestd.timeline.reasons import REASONS
+
+MAX_NOTE = 4000
 
 
 def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note: str | None, by: str) -> dict:
     if voice_at is not None and not math.isfinite(voice_at):
-        raise UserError(f"--voice-at must be a number of seconds, not {voice_at!r}")
+        raise refused("explain_voice_outside", at=voice_at, duration="?")
+    if not reason:
+        raise refused("explain_reason_missing")
     if reason not in REASONS:
-        raise UserError(f"unknown reason {reason!r} (use one of: {', '.join(REASONS)})")
+        raise refused("explain_reason_unknown", reason=reason, choices=", ".join(REASONS))
     if (voice_at is None) == (note is None):
-        raise UserError("give exactly one of --voice-at SECONDS (explained by voice) or --note TEXT (in writing)")
+        raise refused("explain_one_way")
     if reason == "other" and not (note or "").strip():
-        raise UserError("reason 'other' (其他) needs a written --note saying what happened")
+        raise refused("explain_needs_note")
     if note is not None and not note.strip():
-        raise UserError("--note is empty")
+        raise refused("explain_note_empty")
+    if note is not None and len(note) > MAX_NOTE:
+        raise refused("explain_note_long", length=len(note), limit=MAX_NOTE)
     if not by.strip():
         raise UserError("--by needs the badge of the person explaining")
     with app.db.reading() as s:
         gap = s.get(Gap, gap_id)
         if gap is None:
-            raise UserError(f"no gap with id {gap_id}")
+            raise refused("gap_unknown", gap=gap_id)
         if gap.status == "explained":
-            raise UserError(f"gap {gap_id} is already explained ({gap.reason}, by {gap.explained_by} at "
-                            f"{gap.explained_at.astimezone(app.settings.tz).isoformat()}); explanations are never replaced")
+            raise refused("gap_already_explained", gap=gap_id, reason=REASONS.get(gap.reason or "", gap.reason),
+                          by=gap.explained_by, at=local_text(gap.explained_at, app.settings.tz))
         if gap.status == "superseded":
-            raise UserError(f"gap {gap_id} no longer exists: a later dock filled the timeline in")
+            raise refused("gap_superseded", gap=gap_id)
         holder = s.get(Recording, gap.after_recording_id or gap.before_recording_id)
         if voice_at is not None:
             if gap.after_recording_id is None:
-                raise UserError(f"gap {gap_id} has no following clip to point into; explain it with --note")
+                raise refused("explain_no_clip", gap=gap_id)
             if voice_at < 0 or (holder.duration_s is not None and voice_at > holder.duration_s):
-                raise UserError(f"--voice-at {voice_at} is outside the following clip (0..{holder.duration_s} s)")
+                raise refused("explain_voice_outside", at=voice_at, duration=holder.duration_s)
     now = app.clock.now()
     doc = {"gap": gap_id, "kind": gap.kind, "start": gap.start.isoformat(), "end": gap.end.isoformat(),
            "reason": reason, "reason_zh": REASONS[reason], "explanation": "voice" if voice_at is not None else "written",
@@ -54,7 +62,7 @@ def explain_gap(app: App, gap_id: int, reason: str, voice_at: float | None, note
     with app.changes.begin(by) as ch:
         row = ch.session.get(Gap, gap_id)
         if row.status != "open":  # someone else explained it meanwhile
-            raise UserError(f"gap {gap_id} was explained by someone else just now")
+            raise refused("gap_explained_meanwhile", gap=gap_id)
         version = add_version(
             app, ch, holder, [NewFile(f"explanations/gap-{gap_id}.json", hashlib.sha256(data).hexdigest(), data=data)],
             Signature(by, f"urn:ingestd:badge:{by}", f"explanation of gap {gap_id}: {REASONS[reason]}", now))

@@ -3,7 +3,6 @@ verification run in the background."""
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,11 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from ingestd import audit
+from ingestd.audit_names import ACTIONS, action_name
 from ingestd.audit_trail import TrailFilter, read_trail
 from ingestd.errors import UserError
-from ingestd.localtime import local_text
 from ingestd.passwords import temporary_password
-from ingestd.users import ROLE_ZH, ROLES, add_user, disable_user, list_users
+from ingestd.users import ROLES, add_user, disable_user, list_users
+from ingestd.web.audit_view import shown
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge
 from ingestd.web.sessions import tried_accounts
@@ -72,7 +72,7 @@ def router(edge: Edge) -> APIRouter:
         tried = [(badge, names.get(badge), n, addresses)
                  for badge, (n, addresses) in sorted(tried_accounts(app).items())]
         return edge.page(request, "users.html", viewer, status_code=status_code, users=users,
-                         roles=[(role, ROLE_ZH[role]) for role in ROLES], tried=tried,
+                         roles=list(ROLES), tried=tried,
                          window=app.settings.web.login_window_minutes,
                          can_change=may_change(viewer.role, Page.USERS), **extra)
 
@@ -103,25 +103,25 @@ def router(edge: Edge) -> APIRouter:
 
     @r.get("/audit")
     def audit_trail(request: Request, person: str = "", action: str = "", subject: str = "",
-                    since: str = "", until: str = "", before: int | None = None):
+                    since: str = "", until: str = "", before: int | None = None, system: int = 0):
         viewer = edge.require(request, Page.AUDIT)
         tz = app.settings.tz
+        t = edge.templates.env.globals["t"]
         try:
-            wanted = TrailFilter(person=person, action=action, subject=subject, before=before,
+            wanted = TrailFilter(person=person.strip(), action=action, subject=subject.strip(), before=before,
                                  since=date.fromisoformat(since) if since else None,
-                                 until=date.fromisoformat(until) if until else None)
+                                 until=date.fromisoformat(until) if until else None, with_system=bool(system))
         except ValueError:
             return edge.page(request, "message.html", viewer, status_code=400,
-                             message=f"not a date: {since or until}")
+                             message=t["bad_date"].format(value=(since or until)[:20]))
         with app.db.reading() as s:
             rows = read_trail(s, wanted, tz, AUDIT_PAGE + 1)
-        entries = [{"seq": e.seq, "at": local_text(e.at, tz), "actor": e.actor,
-                    "action": e.action, "subject": f"{e.subject_type} {e.subject_id}", "dock": e.dock,
-                    "detail": json.dumps(e.detail, ensure_ascii=False)[:300]}
-                   for e in rows[:AUDIT_PAGE]]
-        older = entries[-1]["seq"] if len(rows) > AUDIT_PAGE else None
+            entries = shown(s, rows[:AUDIT_PAGE], tz, edge.language, t["system_actor"])
+        older = entries[-1].seq if len(rows) > AUDIT_PAGE else None
         return edge.page(request, "audit.html", viewer, entries=entries, older=older, chain=checker.latest(),
+                         actions=sorted(((code, action_name(code, edge.language)) for code in ACTIONS),
+                                        key=lambda pair: pair[1]),
                          filters={"person": person, "action": action, "subject": subject, "since": since,
-                                  "until": until})
+                                  "until": until, "system": system})
 
     return r

@@ -58,7 +58,8 @@ def router(edge: Edge) -> APIRouter:
             return edge.page(request, "message.html", viewer, status_code=403, message=t["form_expired"])
         sessions.sign_out(edge.app, viewer)
         request.state.renew = None
-        response = RedirectResponse("/login", status_code=303)
+        # An officer at the dock screen goes back to it, never to the password log-in.
+        response = RedirectResponse("/dock" if viewer.kind == "pin" else "/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
 

@@ -4,9 +4,8 @@ the second where the reason was said (or a written note). The same `explain_gap`
 `ingestd gaps explain`: a new OCFL version of the recording and an audit entry, never a
 replacement (003 第20条, 004 第15条).
 
-At the dock itself the officer signs in with badge + PIN (`/dock/signin`), only from the
-dock's own screen (`[web] pin_addresses`), into a short session that reaches only the dock,
-the interruptions and their own recordings."""
+At the dock itself the officer signs in with badge + PIN and explains one interruption a
+screen (pages_dock_explain.py)."""
 
 from __future__ import annotations
 
@@ -18,15 +17,16 @@ from sqlalchemy.orm import aliased
 from ingestd.db.models import Device, Gap, Recording, RecordingCompliance
 from ingestd.db.states import GapStatus
 from ingestd.errors import UserError
+from ingestd.findings import refused
 from ingestd.evidence.access import answered_by
 from ingestd.localtime import CLOCK, local_text
 from ingestd.timeline.explain import explain_gap
 from ingestd.timeline.reasons import REASONS
 from ingestd.users import Role
-from ingestd.web import sessions
 from ingestd.web.access import Page
-from ingestd.web.server import Edge, Forbidden, NotFound, set_session_cookie
-from ingestd.web.sessions import LOGIN_CSRF_COOKIE, LoginOutcome, Viewer
+from ingestd.web.labels import duration_words
+from ingestd.web.server import Edge, Forbidden, NotFound
+from ingestd.web.sessions import Viewer
 
 SHOWN = 200
 
@@ -67,6 +67,7 @@ def router(edge: Edge) -> APIRouter:
         return {"id": g.id, "device": serial, "officer": officer, "team": team,
                 "start": local_text(g.start, tz),
                 "end": local_text(g.end, tz, CLOCK), "seconds": round(g.seconds),
+                "duration": duration_words(g.seconds, t),
                 "kind": g.kind, "status": g.status, "suggested": g.suggested_reason,
                 "reason": REASONS.get(g.reason or "", ""), "explanation": g.explanation,
                 "after": g.after_recording_id, "hint_s": (g.voice_hint or {}).get("at_s"),
@@ -104,50 +105,16 @@ def router(edge: Edge) -> APIRouter:
         if not may_explain(viewer, officer, team):
             raise Forbidden("gaps")
         voice = str(form.get("voice_at", "")).strip()
-        note = str(form.get("note", "")).strip()
+        by_voice = form.get("how") == "voice"
         try:
-            voice_at = float(voice) if voice and form.get("how") == "voice" else None
+            try:
+                voice_at = float(voice) if by_voice else None
+            except ValueError:
+                raise refused("explain_voice_unmarked") from None
             explain_gap(app, gap_id, str(form.get("reason", "")), voice_at,
-                        note if voice_at is None else None, viewer.badge)
-        except ValueError:
-            return gap_page(request, viewer, gap_id, 400, f"not a number of seconds: {voice[:20]}")
+                        None if by_voice else str(form.get("note", "")).strip(), viewer.badge)
         except UserError as exc:
-            return gap_page(request, viewer, gap_id, 400, str(exc))
+            return gap_page(request, viewer, gap_id, 400, edge.said(exc))
         return RedirectResponse("/gaps", status_code=303)
-
-    # ---- badge + PIN at the dock's own screen ----
-
-    def pin_page(request: Request, error: str | None = None, status_code: int = 200):
-        token = sessions.new_login_csrf()
-        response = edge.page(request, "pin.html", None, status_code=status_code, login_csrf=token, error=error)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=edge.secure_for(request), path="/dock/signin")
-        return response
-
-    def at_the_dock(request: Request) -> bool:
-        return (request.client.host if request.client else "") in app.settings.web.pin_addresses
-
-    @r.get("/dock/signin")
-    def pin_form(request: Request):
-        if not at_the_dock(request):
-            raise Forbidden("pin")
-        return pin_page(request)
-
-    @r.post("/dock/signin")
-    async def pin_sign_in(request: Request):
-        if not at_the_dock(request):
-            raise Forbidden("pin")
-        form = dict(await request.form())
-        if not sessions.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
-            return pin_page(request, t["form_expired"], 403)
-        result = sessions.sign_in(app, str(form.get("badge", "")), str(form.get("pin", "")),
-                                  request.client.host if request.client else "unknown", kind="pin")
-        if result.outcome is LoginOutcome.THROTTLED:
-            return pin_page(request, t["login_throttled"], 429)
-        if result.outcome is LoginOutcome.REFUSED:
-            return pin_page(request, t["pin_refused"], 401)
-        response = RedirectResponse("/gaps", status_code=303)
-        set_session_cookie(edge, request, response, result.token)
-        return response
 
     return r

@@ -122,7 +122,7 @@ def router(edge: Edge) -> APIRouter:
                  and (viewer.person.unit_wide or viewer.role is Role.TEAM_HEAD)]
         return edge.page(request, "dashboard.html", viewer, health=body, shifts=shifts(viewer),
                          gaps_open=open_gaps(viewer), stale=stale, stale_days=stale_days, fixity=fixity(),
-                         incidents=Counter(i["label_zh"] for i in incidents).most_common(),
+                         incidents=Counter(edge.finding_label(i["code"]) for i in incidents).most_common(),
                          incident_total=len(incidents),
                          docks=[{"serial": serial, "status": ds.status, "seen": ds.files_seen,
                                  "total": ds.files_total, "failed": ds.files_failed,

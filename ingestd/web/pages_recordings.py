@@ -19,9 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import and_, exists, or_, select
 
-from ingestd.db.models import (RECORDING_MADE, AuditEvent, Device, Evidence, FileViewing, Gap, Recording, Recovery,
+from ingestd.db.models import (RECORDING_MADE, Device, Evidence, FileViewing, Gap, Recording, Recovery,
                                RecordingCompliance)
+from ingestd.audit_trail import TrailFilter, read_trail
 from ingestd.db.states import GapKind
+from ingestd.documents import pdf_bytes, render
 from ingestd.errors import UserError
 from ingestd.evidence.access import Act, Why, may, record_refusal, visible
 from ingestd.evidence.metadata import document
@@ -31,7 +33,8 @@ from ingestd.media.derivatives import derivative_dir
 from ingestd.media.recovered import recovery_dict
 from ingestd.sheets import CsvWriter
 from ingestd.timeline.reasons import REASONS
-from ingestd.web.access import Page, may_change
+from ingestd.web.access import Page, may_change, may_open
+from ingestd.web.audit_view import recording_labels, shown
 from ingestd.web.server import Edge, Forbidden, NotFound
 from ingestd.web.sessions import Viewer
 
@@ -41,6 +44,8 @@ CSV_COLUMNS = ("id", "made", "start", "duration_s", "device", "officer", "team",
                "off_duty", "proves", "case_no")
 REC_ID = re.compile(r"^[0-9a-f]{64}$")
 AROUND = timedelta(hours=3)  # the activity shown either side of a recording
+HISTORY_SHOWN = 100  # newest first on the page; the PDF has the whole history
+AUDIT_PDF_MAX = 20_000
 UPLOAD_STATUSES = ("on_time", "late", "undetermined")
 
 
@@ -281,8 +286,8 @@ def router(edge: Edge) -> APIRouter:
             comp = s.get(RecordingCompliance, rec_id)
             serial = s.get(Device, rec.device_id).serial if rec.device_id else None
             ev = s.get(Evidence, rec_id)
-            history = s.execute(select(AuditEvent).where(AuditEvent.subject_id == rec_id)
-                                .order_by(AuditEvent.seq.desc()).limit(100)).scalars().all()
+            history = shown(s, read_trail(s, TrailFilter(subject=rec_id), tz, HISTORY_SHOWN), tz, edge.language,
+                            edge.templates.env.globals["t"]["system_actor"])
             annotate = may(s, viewer.person, Act.ANNOTATE, rec_id, app.clock.now(),
                            (comp.officer_badge, comp.team) if comp else (None, None))
             recovery = s.get(Recovery, rec_id)
@@ -300,7 +305,24 @@ def router(edge: Edge) -> APIRouter:
                          long_term=app.policy.long_term.categories, around=around(rec),
                          recovery=recovery_dict(recovery, rec.original_name, tz) if recovery else None,
                          kept=where, kept_since=local(where.since) if where.since else "",
-                         history=[{"at": local(e.at), "actor": e.actor, "action": e.action} for e in history])
+                         history=history, audit_pdf=may_open(viewer.role, Page.AUDIT, viewer.kind))
+
+    @r.get("/recordings/{rec_id}/audit.pdf")
+    def recording_audit_pdf(request: Request, rec_id: str):
+        """A recording's whole audit history as a PDF, each entry named and with its signed
+        text, for the case file or an inspection."""
+        viewer = edge.require(request, Page.AUDIT)
+        rec = allowed(edge, request, viewer, rec_id)
+        with app.db.reading() as s:
+            entries = shown(s, read_trail(s, TrailFilter(subject=rec_id), tz, AUDIT_PDF_MAX), tz, "zh-CN", "系统")
+            label = recording_labels(s, {rec_id}, tz).get(rec_id, rec.original_name)
+        with app.changes.begin(viewer.badge) as ch:
+            ch.record("recording.audit_downloaded", "recording", rec_id, entries=len(entries))
+        pdf = pdf_bytes(render("audit_history.html.j2", label=label, recording_id=rec_id,
+                               dock=app.settings.dock_name, made_at=local(app.clock.now()),
+                               made_by=f"{viewer.name}（{viewer.badge}）", entries=entries))
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''audit-{rec_id[:12]}.pdf"})
 
     FILES = {"proxy.mp4": ("proxy/proxy.mp4", "video/mp4"), "poster.jpg": ("thumbnails/poster.jpg", "image/jpeg"),
              "contact.jpg": ("thumbnails/contact.jpg", "image/jpeg")}

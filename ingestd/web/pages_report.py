@@ -61,7 +61,8 @@ def router(edge: Edge) -> APIRouter:
             model = build_report(app, req)
         except UserError as exc:
             return edge.page(request, "message.html", viewer, status_code=400, message=str(exc), back="/report")
-        language = app.settings.report.language
+        # The console's language; a Chinese console shows the report's own (Chinese, or with English).
+        language = "en" if edge.language == "en" else app.settings.report.language
         columns = [{"key": c.key, "label": label(c.key, language), "kind": c.kind, "list": c.list_code,
                     "link": _link(c.command, req)} for c in COLUMNS]
 

@@ -47,6 +47,7 @@ def router(edge: Edge) -> APIRouter:
     def devices_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
         return edge.page(request, "devices.html", viewer, status_code=status_code, error=error,
                          devices=list_devices(app), stale_days=app.settings.report.not_docked_days,
+                         profile_titles={n: p.title or n for n, p in app.profiles.items()},
                          can_change=may_change(viewer.role, Page.DEVICES, viewer.kind))
 
     @r.get("/devices")

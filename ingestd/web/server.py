@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,13 +23,15 @@ from fastapi.templating import Jinja2Templates
 
 from ingestd.app import App
 from ingestd.errors import UserError
+from ingestd.findings import CATALOGUE
 from ingestd.errors import AccessDenied
 from ingestd.evidence.access import READS, Decision, Person, Why, record_refusal
 from ingestd.users import ROLE_ZH
+from ingestd.localtime import MINUTE, local_text
 from ingestd.logs import event
 from ingestd.web import sessions
 from ingestd.web.access import Page, may_change, may_open
-from ingestd.web.labels import words
+from ingestd.web.labels import duration_words, words
 from ingestd.web.sessions import COOKIE, Viewer
 
 HERE = Path(__file__).parent
@@ -67,13 +71,38 @@ class Edge:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["t"] = words(app.settings.web.language)
         self.templates.env.globals["lang"] = app.settings.web.language
+        self.language = app.settings.web.language
+        words_now = self.templates.env.globals["t"]
+        self.templates.env.filters["duration"] = lambda seconds: duration_words(seconds or 0, words_now)
+        self.templates.env.filters["when"] = partial(when_text, tz=app.settings.tz)
+        # A finding's name and message, and a role's, in the console's language (the catalogue's).
+        self.templates.env.globals["finding_label"] = self.finding_label
+        self.templates.env.globals["finding_message"] = self.finding_message
+        self.templates.env.globals["role_name"] = lambda role: words_now[f"role_{role}"]
         self.secure = app.settings.web.certfile is not None or app.settings.web.secure_cookies
+
+    def finding_label(self, code: str) -> str:
+        kind = CATALOGUE.get(code)
+        return kind.label(self.language) if kind else code
+
+    def finding_message(self, item: dict) -> str:
+        """A finding as the report or a list carries it (message, message_zh)."""
+        return (item.get("message") if self.language == "en" else item.get("message_zh")) or item.get("message", "")
 
     def secure_for(self, request: Request) -> bool:
         """Cookies carry Secure when the console is served over HTTPS: by this process, by a
         reverse proxy the settings say so of, or as a trusted proxy's X-Forwarded-Proto tells
         (uvicorn believes that header from [web] trusted_proxies only)."""
         return self.secure or request.url.scheme == "https"
+
+    def at_kiosk(self, request: Request) -> bool:
+        """The request comes from the dock's own screen (`[web] kiosk_addresses`). Behind a
+        reverse proxy on the same host every request would come from 127.0.0.1: one that a
+        proxy forwarded counts only where the proxy is trusted (its real address believed)."""
+        w = self.app.settings.web
+        if "x-forwarded-for" in request.headers and not w.trusted_proxies:
+            return False
+        return (request.client.host if request.client else "") in w.kiosk_addresses
 
     def viewer(self, request: Request) -> Viewer | None:
         if not hasattr(request.state, "viewer"):
@@ -123,8 +152,16 @@ class Edge:
             record_refusal(self.app, exc.person, exc.decision, path=request.url.path)
             return show(request, viewer, status_code=403, error=self.refusal(exc.person, exc.decision))
         except UserError as exc:
-            return show(request, viewer, status_code=400, error=str(exc))
+            return show(request, viewer, status_code=400, error=self.said(exc))
         return RedirectResponse(target or back, status_code=303)
+
+    def said(self, exc: UserError) -> str:
+        """A refusal in the console's language where the catalogue words it (errors.Refused);
+        otherwise the exception's own line."""
+        finding = getattr(exc, "finding", None)
+        if finding is not None and self.language != "en":
+            return finding.message_zh
+        return str(exc)
 
     def refusal(self, person: Person, d: Decision) -> str:
         """A refusal in the console's language (the command line's is the exception's own line)."""
@@ -148,6 +185,16 @@ class Edge:
             "dock_name": self.app.settings.dock_name, **context}, status_code=status_code)
 
 
+def when_text(value: datetime | str | None, tz: ZoneInfo) -> str:
+    """A moment as people read it in the unit: local, to the minute, no `T` and no offset."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:  # a value kept without its zone is UTC here
+        moment = moment.replace(tzinfo=timezone.utc)
+    return local_text(moment, tz, MINUTE)
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this server: never an open redirect to another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -157,8 +204,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def create_app(app: App) -> FastAPI:
-    from ingestd.web import (pages_admin, pages_auth, pages_dock, pages_evidence, pages_gaps, pages_home,
-                             pages_recordings, pages_report, pages_requests, pages_unit)
+    from ingestd.web import (pages_admin, pages_auth, pages_dock, pages_dock_explain, pages_evidence, pages_gaps,
+                             pages_home, pages_recordings, pages_report, pages_requests, pages_unit)
 
     edge = Edge(app)
     web = FastAPI(title="ingestd", docs_url=None, redoc_url=None, openapi_url=None)
@@ -201,8 +248,8 @@ def create_app(app: App) -> FastAPI:
         return edge.page(request, "message.html", edge.viewer(request), status_code=404,
                          message=edge.templates.env.globals["t"]["not_found"])
 
-    for module in (pages_auth, pages_home, pages_dock, pages_gaps, pages_recordings, pages_admin, pages_report,
-                   pages_unit):
+    for module in (pages_auth, pages_home, pages_dock, pages_dock_explain, pages_gaps, pages_recordings, pages_admin,
+                   pages_report, pages_unit):
         web.include_router(module.router(edge))
     # Pages that act on recordings check access to each the way the recording page does.
     for module in (pages_evidence, pages_requests):
