@@ -8,6 +8,7 @@ keeps a new page from leaking."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 from sqlalchemy import select
@@ -211,3 +212,18 @@ def test_the_audit_trail_names_actions_and_people_and_a_recording_s_history_down
     officer = client(app)
     log_in(officer, "O1")
     assert officer.get(f"/recordings/{ids['CAM-1']}/audit.pdf").status_code == 403  # the audit trail's readers only
+
+
+def test_an_access_request_shows_who_asks_and_which_recording_in_words_and_its_end_in_local_time(recorded):
+    from ingestd.evidence.access import decide, request_access
+
+    app, ids = recorded
+    asked = request_access(app, ids["CAM-1"], "view", "复核案件", "O2")
+    head = client(app)
+    log_in(head, "H1")
+    page = head.get("/access").text
+    assert "二中队员（O2，二中队）" in page  # the requester by name and team, not a badge alone
+    assert f">{ids['CAM-1'][:12]}<" not in page and "20261120_083000.mp4" in page  # by time and file
+    decide(app, asked["id"], "H1", True, hours=2)
+    ends = (app.clock.now() + timedelta(hours=2)).astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M")
+    assert ends in head.get("/access").text  # the unit's local time, not UTC

@@ -9,11 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from ingestd.db.models import AccessRequest, Incident
+from ingestd.db.models import AccessRequest, Incident, User
 from ingestd.errors import UserError
 from ingestd.evidence.access import access_deciders, decide, may_decide, owners, request_access, request_dict
 from ingestd.evidence.incidents import explain_incident, list_incidents
 from ingestd.evidence.retention import approve_deletion, list_deletions, plan, refuse_deletion, request_deletion
+from ingestd.web.audit_view import recording_labels
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden
 from ingestd.web.sessions import Viewer
@@ -59,6 +60,16 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
                                                        .limit(SHOWN * 5)).scalars()]
         owner_of = teams_of(list({a["recording_id"] for a in rows}))
         mine = [a for a in rows if a["requester"] == viewer.badge][:SHOWN]
+        # Who asks and for what, as the one deciding reads them: a name and team, and the
+        # recording by its officer, time and file (the requester sees that once approved).
+        with app.db.reading() as s:
+            people = {badge: (name, team) for badge, name, team in s.execute(
+                select(User.badge, User.name, User.team).where(User.badge.in_({a["requester"] for a in rows})))}
+            labels = recording_labels(s, {a["recording_id"] for a in rows}, app.settings.tz)
+        for a in rows:
+            name, team = people.get(a["requester"], (None, None))
+            a["requester_shown"] = f"{name}（{a['requester']}{'，' + team if team else ''}）" if name else a["requester"]
+            a["recording_shown"] = labels.get(a["recording_id"], a["recording_id"][:12])
         def owner(a: dict) -> tuple[str | None, str | None]:
             return owner_of.get(a["recording_id"], (None, None))
 
