@@ -366,9 +366,6 @@ class Finding:
     def message(self) -> str:
         return _format(self.kind.message, self.detail)
 
-    def message_in(self, language: str) -> str:
-        return self.message if language == "en" else self.message_zh
-
     @property
     def message_zh(self) -> str:
         # Times in a sentence read as the unit writes them: 2026-11-20 08:30, not ISO 8601.

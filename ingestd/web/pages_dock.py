@@ -124,22 +124,19 @@ def router(edge: Edge) -> APIRouter:
     r = APIRouter()
     app = edge.app
 
-    def at_kiosk(request: Request) -> bool:
-        return edge.at_kiosk(request)
-
     def panel(request: Request) -> str:
-        kiosk = at_kiosk(request)
+        kiosk = edge.at_kiosk(request)
         return edge.templates.get_template("_dock_panel.html").render(
             docks=docked_now(edge, only_this_dock=kiosk), kiosk=kiosk, t=edge.templates.env.globals["t"])
 
     def may_watch(request: Request) -> None:
         """The kiosk needs no one signed in; anywhere else the console's own rule."""
-        if not at_kiosk(request):
+        if not edge.at_kiosk(request):
             edge.require(request, Page.DOCK)
 
     @r.get("/dock")
     def dock_screen(request: Request):
-        if not at_kiosk(request):
+        if not edge.at_kiosk(request):
             viewer = edge.require(request, Page.DOCK)
             return edge.page(request, "dock.html", viewer, panel=panel(request), kiosk=False)
         # Back at the dock screen: an officer's PIN session on it is over (done, or left idle).

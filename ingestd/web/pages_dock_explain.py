@@ -127,7 +127,7 @@ def router(edge: Edge) -> APIRouter:
                 "start": local_text(step.start, tz, CLOCK), "end": local_text(step.end, tz, CLOCK),
                 "duration": duration_words(step.seconds, t) if step.seconds is not None else "",
                 "after": step.after, "start_at": max((step.hint_s or 0) - 2, 0),
-                "suggested": step.suggested, "closes": len(step.incident_ids)}
+                "suggested": step.suggested}
 
     def explain_page(request: Request, viewer: Viewer, after: str | None = None, saved: str | None = None,
                      key: str | None = None, chosen: Chosen = Chosen(), error: str | None = None,
