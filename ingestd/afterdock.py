@@ -32,6 +32,7 @@ from ingestd.db.engine import again_when_transient
 from ingestd.changes import Change
 from ingestd.compliance.recompute import recompute, recompute_sessions
 from ingestd.compliance.roster_import import write_roster
+from ingestd.compliance.shift_actions import write_excuse, write_return
 from ingestd.compliance.trips import write_ruling
 from ingestd.db.models import (RECORDING_MADE, Device, Incident, Job, Officer, Recording, RecordingCompliance, Recovery,
                                Replica, ReplicaVersion, RulesInForce)
@@ -379,6 +380,18 @@ def rule_trip(app: App, badge: str, day: date, could_store: bool, reason: str, a
     """`ingestd compliance trip`: a team head's ruling on a trip, then its recompute seen through."""
     result = write_ruling(app, badge, day, could_store, reason, actor)
     return {**result, **recompute_result(app, result.pop("recompute_group"))}
+
+
+def excuse_shift(app: App, badge: str, day: date, reason: str, actor: str) -> dict:
+    """`ingestd compliance excuse`: a team head's reason for an overdue shift, then its recompute."""
+    done = write_excuse(app, badge, day, reason, actor)
+    return {**done.as_dict(), **recompute_result(app, done.recompute_group)}
+
+
+def enter_return(app: App, badge: str, day: date, returned_at: datetime, actor: str) -> dict:
+    """`ingestd compliance return`: the 返回单位时间 of a trip, then its recompute."""
+    done = write_return(app, badge, day, returned_at, actor)
+    return {**done.as_dict(), **recompute_result(app, done.recompute_group)}
 
 
 def set_owner(app: App, serial: str, badge: str, actor: str) -> dict:

@@ -110,7 +110,8 @@ def compliance_recompute(ctx: typer.Context,
 @compliance_app.command("shifts")
 def compliance_shifts(ctx: typer.Context,
                       status: Optional[str] = typer.Option(None, "--status", help="pending, met, late, overdue, "
-                                                                                   "no_recording or undetermined."),
+                                                                                   "excused, no_recording or "
+                                                                                   "undetermined."),
                       start: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
                       end: Optional[str] = typer.Option(None, "--to", help="Last day."),
                       team: Optional[str] = typer.Option(None, "--team"), as_json: bool = JsonOpt) -> None:
@@ -157,6 +158,48 @@ def compliance_trip(ctx: typer.Context, badge: str = typer.Argument(..., help="T
     verdict = "could have been stored in time: the normal deadline applies" if could_store else \
         "could not be stored in time: the return exception applies"
     emit(result, as_json, f"trip of {badge} on {result['day']}: {verdict} ({result['article']})")
+
+
+@compliance_app.command("excuse")
+def compliance_excuse(ctx: typer.Context, badge: str = typer.Argument(..., help="The officer's badge."),
+                      day: str = typer.Argument(..., help="The shift's day on the roster (YYYY-MM-DD)."),
+                      reason: str = typer.Option(..., "--reason", help="Why the camera was not docked in time."),
+                      by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """A team head's reason for an overdue shift: it counts as excused, not overdue, is no longer
+    escalated, and the report lists it with the reason and who gave it."""
+    from ingestd.afterdock import excuse_shift
+
+    with opened_app(ctx, by) as app:
+        result = excuse_shift(app, badge, parse_date(day, "DAY"), reason, by)
+    emit(result, as_json, f"shift of {badge} on {result['day']} excused by {by}: {result['detail']}")
+
+
+@compliance_app.command("return")
+def compliance_return(ctx: typer.Context, badge: str = typer.Argument(..., help="The officer's badge."),
+                      day: str = typer.Argument(..., help="A day of the trip on the roster (YYYY-MM-DD)."),
+                      at: str = typer.Option(..., "--at", help="When the officer returned to the unit "
+                                                                "(YYYY-MM-DD HH:MM, local time)."),
+                      by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """返回单位时间 of a trip the roster gave none: its recordings are due 24 h after it (the return
+    exception: 000 第30条, 001 第25条, 002 第16条, 003 第41条, 004 第27条)."""
+    from ingestd.afterdock import enter_return
+    from ingestd.compliance.shift_actions import parse_return
+
+    with opened_app(ctx, by) as app:
+        result = enter_return(app, badge, parse_date(day, "DAY"), parse_return(at, app), by)
+    emit(result, as_json, f"trip of {badge} ending {result['day']}: returned {result['detail']}")
+
+
+@compliance_app.command("remind")
+def compliance_remind(ctx: typer.Context, badge: str = typer.Argument(..., help="The officer's badge."),
+                      day: str = typer.Argument(..., help="The overdue shift's day (YYYY-MM-DD)."),
+                      by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """Remind an officer whose shift is overdue, on the unit's alert channels (at most once an hour)."""
+    from ingestd.alerts.remind import remind
+
+    with opened_app(ctx, by) as app:
+        result = remind(app, badge, parse_date(day, "DAY"), by).as_dict()
+    emit(result, as_json, f"reminded {badge} about the shift on {result['day']} ({', '.join(result['recipients'])})")
 
 
 def report(ctx: typer.Context,

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 
 from ingestd.app import App
-from ingestd.db.models import Device, DockSession, Incident
+from ingestd.db.models import Device, DockSession, Incident, Officer
 from ingestd.db.states import DockStatus
 
 
@@ -56,13 +56,16 @@ def list_devices(app: App) -> list[dict]:
         incidents = dict(s.execute(select(DockSession.device_id, func.count(Incident.id))
                                    .join(Incident, Incident.dock_session_id == DockSession.id)
                                    .where(Incident.status == "open").group_by(DockSession.device_id)).all())
+        officers = {b: (n, t) for b, n, t in s.execute(select(Officer.badge, Officer.name, Officer.team))}
     now = app.clock.now()
     data = []
     for d in devices:
         ds = newest.get(d.id)
         elapsed = ((ds.finished_at or now) - ds.started_at).total_seconds() if ds else None
         data.append({
-            "serial": d.serial, "profile": d.profile, "owner": d.owner_badge, "first_seen": iso(d.first_seen),
+            "serial": d.serial, "profile": d.profile, "owner": d.owner_badge,
+            "owner_name": officers.get(d.owner_badge, (None, None))[0],
+            "owner_team": officers.get(d.owner_badge, (None, None))[1], "first_seen": iso(d.first_seen),
             "last_seen": iso(d.last_seen), "state": camera_state(ds.status if ds else None).value,
             "days_since_dock": (now - d.last_seen).days if d.last_seen else None,
             "dock_session": ds.id if ds else None, "port": ds.port if ds else None,

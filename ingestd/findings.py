@@ -173,13 +173,19 @@ _KINDS = [
                 "recording {recording_id} of {officer}: uploaded {late_by} after its deadline {deadline}",
                 "upload"),
     FindingKind("shift_overdue", Severity.ERROR, "逾期未上传",
-                "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline} passed",
+                "shift of {officer} ({team}) on {day}: camera {camera} has not docked; deadline {deadline} passed",
                 "upload"),
+    FindingKind("shift_excused", Severity.INFO, "未按期上传（已说明原因）",
+                "shift of {officer} ({team}) on {day}: camera {camera} not docked by {deadline}; "
+                "excused by {by}: {reason}", "upload"),
+    FindingKind("shift_reminded", Severity.WARNING, "催促上传",
+                "{by_name} reminds {officer_name} ({officer}): camera {camera} of the shift on {day} is overdue "
+                "since {deadline}; dock it", "upload"),
     FindingKind("deadline_near", Severity.WARNING, "即将逾期",
-                "shift {shift_id} of {officer} ({team}): camera {camera} has not docked; deadline {deadline}",
+                "shift of {officer} ({team}) on {day}: camera {camera} has not docked; deadline {deadline}",
                 "upload"),
     FindingKind("shift_no_recording", Severity.WARNING, "当班无记录",
-                "shift {shift_id} of {officer} ({team}) on {day}: no recording from camera {camera}",
+                "shift of {officer} ({team}) on {day}: no recording from camera {camera}",
                 "upload"),
     FindingKind("off_duty_recording", Severity.INFO, "非工作时间记录",
                 "recording {recording_id} of {officer} was made outside any rostered shift; review its use",
@@ -246,6 +252,32 @@ _KINDS += [
     FindingKind("gap_explained_meanwhile", Severity.WARNING, "中断刚被说明",
                 "interruption {gap} was explained by someone else just now"),
     FindingKind("incident_unknown", Severity.WARNING, "事件不存在", "no incident with id {incident}"),
+    # Refusals of a user's details (信息中心 adding people).
+    FindingKind("team_unknown", Severity.WARNING, "执法队不存在",
+                "no team {team!r} on the roster or among users (teams: {teams})"),
+    FindingKind("user_mobile_bad", Severity.WARNING, "手机号格式不对", "not a mobile number: {mobile}"),
+    FindingKind("user_email_bad", Severity.WARNING, "邮箱格式不对", "not an e-mail address: {email}"),
+    # Refusals of what a team head does to a shift (an excuse, a reminder, a trip's return).
+    FindingKind("shift_unknown", Severity.WARNING, "班次不存在", "no rostered shift of {badge} on {day}"),
+    FindingKind("shift_not_overdue", Severity.WARNING, "班次未逾期",
+                "the shift of {badge} on {day} is {status}, not overdue: only an overdue shift is excused or "
+                "reminded", "upload"),
+    FindingKind("shift_not_theirs", Severity.WARNING, "无权处理该班次",
+                "user {by} may not act on a shift of team {team}"),
+    FindingKind("excuse_reason_empty", Severity.WARNING, "未写明原因",
+                "the reason is empty: say why the camera was not docked in time", "upload"),
+    FindingKind("remind_too_soon", Severity.WARNING, "刚提醒过",
+                "{officer} was reminded at {at}; remind again after {next}"),
+    FindingKind("remind_no_channel", Severity.WARNING, "未配置提醒通道",
+                "no alert channel is configured ([alerts] channels): a reminder would reach nobody"),
+    FindingKind("return_not_trip", Severity.WARNING, "不是出差班次",
+                "the shift of {badge} on {day} is not 连续工作/异地执法/偏远地区: it has no return time", "upload"),
+    FindingKind("return_time_bad", Severity.WARNING, "返回时间格式不对",
+                "not a time (YYYY-MM-DD HH:MM): {value}"),
+    FindingKind("return_before_trip", Severity.WARNING, "返回时间早于出差",
+                "the return {returned} is before the trip began ({start})", "upload"),
+    FindingKind("return_in_future", Severity.WARNING, "返回时间在将来",
+                "the return {returned} is later than now: enter it once the officer is back", "upload"),
     FindingKind("incident_already_explained", Severity.WARNING, "事件已说明",
                 "incident {incident} is already explained (by {by} at {at}); an explanation is never replaced",
                 "damaged_file"),
@@ -308,9 +340,13 @@ MESSAGES_ZH: dict[str, str] = {
     "clock_drift": "{device}：记录仪时钟每天漂移 {drift} 秒（超过 3 秒）",
     "audit_tampered": "审计记录 {seq}（节点 {node} 的审计链）：{reason}",
     "late_upload": "{officer_name}（{officer}）的记录 {recording_id:.12}：期限 {deadline}，逾期 {late_by} 上传",
-    "shift_overdue": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 未上传，期限 {deadline} 已过",
-    "deadline_near": "{officer_name}（{officer}，{team}）班次 {shift_id}：记录仪 {camera} 尚未上传，期限 {deadline}",
-    "shift_no_recording": "{officer_name}（{officer}，{team}）{day} 班次 {shift_id}：记录仪 {camera} 无当班记录",
+    "shift_overdue": "{officer_name}（{officer}，{team}）{day} 班次：记录仪 {camera} 未上传，期限 {deadline} 已过",
+    "shift_excused": "{officer_name}（{officer}，{team}）{day} 班次：记录仪 {camera} 未按期上传（期限 {deadline}），"
+                     "{by_name} 说明原因：{reason}",
+    "shift_reminded": "{by_name} 提醒 {officer_name}（{officer}）：{day} 班次的记录仪 {camera} 已逾期（期限 {deadline}），"
+                      "请尽快接入采集站上传",
+    "deadline_near": "{officer_name}（{officer}，{team}）{day} 班次：记录仪 {camera} 尚未上传，期限 {deadline}",
+    "shift_no_recording": "{officer_name}（{officer}，{team}）{day} 班次：记录仪 {camera} 无当班记录",
     "off_duty_recording": "{officer_name}（{officer}）的记录 {recording_id:.12} 制作于排班时间以外，请核查用途",
     "incident_open": "记录 {recording_id:.12}（{file}）：{incident_label}（事件 {incident_id}）尚待书面说明",
     "camera_not_docked": "{device}：已 {days} 天未接入上传（最后 {last_seen}）",
@@ -337,6 +373,19 @@ MESSAGES_ZH: dict[str, str] = {
     "gap_explained_meanwhile": "中断 {gap} 刚刚已由他人说明",
     "incident_unknown": "没有编号为 {incident} 的事件",
     "incident_already_explained": "事件 {incident} 已由 {by} 于 {at} 书面说明，说明不可更改",
+    "team_unknown": "没有名为「{team}」的执法队（排班表和现有用户中的执法队：{teams}）",
+    "user_mobile_bad": "手机号格式不对：{mobile}",
+    "user_email_bad": "邮箱格式不对：{email}",
+    "shift_unknown": "{badge} 在 {day} 没有排班",
+    "shift_not_overdue": "{badge} 在 {day} 的班次不是逾期未上传，无需说明原因或提醒",
+    "shift_not_theirs": "{by} 不能处理{team}的班次",
+    "excuse_reason_empty": "请写明未按期上传的原因",
+    "remind_too_soon": "已于 {at} 提醒过 {officer_name}，{next} 之后可再次提醒",
+    "remind_no_channel": "尚未配置提醒通道（[alerts] channels），提醒无法送达任何人",
+    "return_not_trip": "{badge} 在 {day} 的班次不是连续工作、异地执法或偏远地区执法，没有返回单位时间",
+    "return_time_bad": "时间格式不对（应为 年-月-日 时:分）：{value}",
+    "return_before_trip": "返回单位时间 {returned} 早于出差开始时间 {start}",
+    "return_in_future": "返回单位时间 {returned} 晚于现在：请在执法人员返回后再录入",
     "case_archive_overdue": "案件 {case_no}：归档期限 {deadline} 已过，{missing_proves} 个记录缺证明对象，"
                             "{not_exported} 个未刻盘导出",
 }
@@ -369,7 +418,7 @@ class Finding:
     @property
     def message_zh(self) -> str:
         # Times in a sentence read as the unit writes them: 2026-11-20 08:30, not ISO 8601.
-        readable = {k: _ISO_TIME.sub(r"\1 \2", v) if isinstance(v, str) else v for k, v in self.detail.items()}
+        readable = {k: readable_times(v) if isinstance(v, str) else v for k, v in self.detail.items()}
         return _format(MESSAGES_ZH.get(self.code, self.kind.message), readable)
 
     def as_dict(self, policy: "Policy | None" = None) -> dict:
@@ -389,9 +438,26 @@ class Finding:
 _ISO_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?")
 
 
+def readable_times(text: str) -> str:
+    """ISO 8601 times in a sentence as a person reads them (2026-11-20 08:30): for the console
+    and the Chinese messages; logs and the command line keep ISO."""
+    return _ISO_TIME.sub(r"\1 \2", text)
+
+
 def refused(code: str, **detail) -> Refused:
     """The refusal of a request, worded by its finding (ingestd.errors.Refused)."""
     return Refused(Finding(code, detail))
+
+
+def written(text: str, empty_code: str, limit: int) -> str:
+    """A person's written words (a 书面说明, a reason), stripped; empty or longer than `limit`
+    refused in the catalogue's words."""
+    text = text.strip()
+    if not text:
+        raise refused(empty_code)
+    if len(text) > limit:
+        raise refused("explain_note_long", length=len(text), limit=limit)
+    return text
 
 
 def _format(template: str, detail: dict) -> str:

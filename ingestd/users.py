@@ -4,13 +4,16 @@ holds and deletions; the web console and the command line resolve the acting per
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingestd.app import App
-from ingestd.db.models import User, WebSession
+from ingestd.db.models import Officer, User, WebSession
 from ingestd.db.states import Role
 from ingestd.errors import UserError
+from ingestd.findings import refused
 from ingestd.passwords import check_new_password, check_new_pin, hash_secret, temporary_password
 
 
@@ -20,15 +23,24 @@ FIRST_ADMIN = "admin"
 
 
 def add_user(app: App, badge: str, name: str, role: str, team: str | None, email: str | None,
-             mobile: str | None, by: str, password: str | None = None, temporary: bool = False) -> dict:
+             mobile: str | None, by: str, password: str | None = None, temporary: bool = False,
+             known_team_only: bool = False) -> dict:
+    """A user added, or changed if the badge exists. `known_team_only`: the team must be one the
+    unit has (the console, which offers them as a list, asks for this)."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r} (use {', '.join(ROLES)})")
     if not badge.strip() or not name.strip():
         raise UserError("a user needs a badge (警号 or user name) and a name")
     if password is not None:
         check_new_password(password, badge)
+    if mobile and not MOBILE.fullmatch(mobile):
+        raise refused("user_mobile_bad", mobile=mobile[:40])
+    if email and not EMAIL.fullmatch(email):
+        raise refused("user_email_bad", email=email[:80])
     with app.changes.begin(by) as ch:
         require_user(ch.session, by, ("admin",), "add or change users")
+        if known_team_only:
+            check_team(ch.session, team)
         ch.lock(f"user:{badge}")  # two docks' admins adding the same person at once
         user = ch.session.get(User, badge)
         action = "user.updated" if user else "user.added"
@@ -41,6 +53,25 @@ def add_user(app: App, badge: str, name: str, role: str, team: str | None, email
         ch.record(action, "user", badge, name=name, role=role, team=team,
                   **({"password": "temporary" if temporary else "set"} if password is not None else {}))
         return user_dict(user)
+
+
+MOBILE = re.compile(r"\+?[0-9][0-9 -]{5,19}")  # 138 0000 0001, +86-138…: alerts @-mention it
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def known_teams(session: Session) -> list[str]:
+    """The unit's teams: those the roster names and those users already belong to (none
+    before the first roster: a new unit sets its teams up as it goes)."""
+    rows = session.execute(select(Officer.team).distinct()).scalars().all() + \
+        session.execute(select(User.team).distinct()).scalars().all()
+    return sorted({t for t in rows if t})
+
+
+def check_team(session: Session, team: str | None) -> None:
+    teams = known_teams(session)
+    if team is not None and teams and team not in teams:
+        # "1中队" for "一中队" would make a team of one that no report or team head sees.
+        raise refused("team_unknown", team=team, teams="、".join(teams))
 
 
 def _set_password(user: User, password: str, temporary: bool, app: App) -> None:

@@ -24,11 +24,11 @@ ROSTER = ("日期,警号,姓名,执法证号,执法队,班次开始,班次结束
           "2026-11-20,054321,李四,L-002,二队,08:00,18:00,常规,,CAM-K\n"
           "2026-11-21,012345,张三,L-001,一队,08:00,18:00,异地执法,2026-11-21 20:00,CAM-J\n")
 # Commands whose answer needs what this dock has not: a bucket (replica sync, restore), a deletion
-# that is due (retention's request and decisions), an alert channel (alerts test), a failed job
+# that is due (retention's request and decisions), an alert channel (alerts test, compliance remind), a failed job
 # (media and jobs retry), or a data directory not yet made (init, db upgrade). Their own tests
 # run them; this contract does not hold them yet.
 NOT_HERE = {"store restore", "store recall", "replica sync", "retention request", "retention approve", "retention refuse",
-            "alerts test", "media retry", "jobs retry", "db upgrade", "init"}
+            "alerts test", "compliance remind", "media retry", "jobs retry", "db upgrade", "init"}
 
 
 def shape(value):
@@ -103,6 +103,8 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     run("case end", "case", "end", "一队案-2", "--on", "2026-11-21", "--by", "L1")
     run("compliance trip", "compliance", "trip", "012345", "2026-11-21", "--could-not-store", "--reason", "山区无网络",
         "--by", "H1")
+    run("compliance return", "compliance", "return", "012345", "2026-11-21", "--at", "2026-11-21 19:30", "--by", "H1")
+    run("compliance excuse", "compliance", "excuse", "054321", "2026-11-20", "--reason", "记录仪送修", "--by", "H2")
     run("case archive", "case", "archive", "一队案-2", "--on", "2026-11-25", "--by", "L1")
     run("case location", "case", "location", "一队案-2", "--text", "执法信息系统 /2026/一队案-2", "--by", "L1")
     run("case show", "case", "show", "一队案-2")

@@ -150,7 +150,8 @@ def _assert_figures(r) -> None:
     assert r.unit.hours == pytest.approx((2 + 2 + 2 + 3 + 2) / 3600, abs=0.01)
     # Every figure with a problem has its items, each with its code and article.
     counts = {code: lst.total for code, lst in r.lists.items()}
-    assert counts == {"late_upload": 1, "shift_overdue": 1, "shift_no_recording": 1, "open_interruption": 2,
+    assert counts == {"late_upload": 1, "shift_overdue": 1, "shift_excused": 0, "shift_no_recording": 1,
+                      "open_interruption": 2,
                       "evidence_missing_proves": 1, "damaged_file": 1, "off_duty_recording": 1,
                       "case_archive_overdue": 0}
     late = r.lists["late_upload"].items[0]

@@ -382,3 +382,45 @@ def test_recordings_are_listed_by_when_they_were_made_as_the_report_counts_them(
     assert "2026-11-01 00:10:00" in page and "2026-10-31 23:50:00" not in page
     rows = list(csv.DictReader(io.StringIO(c.get("/recordings.csv").text.lstrip("\ufeff"))))
     assert (rows[0]["made"], rows[0]["start"]) == ("2026-11-01 00:10:00", "2026-10-31 23:50:00")
+
+
+def test_the_admin_adds_people_to_teams_from_a_list_and_finds_a_camera_among_many(web):
+    """A team typed as "1中队" would make a team nobody reports on: the console offers the unit's
+    teams and refuses another; mobile and e-mail (what the alerts use) are taken and checked; 60
+    cameras are found by serial or officer's name, 50 a page, each owner picked by name."""
+    from ingestd.db.models import Device, Officer
+
+    app, clock = web
+    with app.changes.begin("admin") as ch:
+        ch.session.add(Officer(badge="012345", name="张三", team="一中队", updated_at=clock.now()))
+        for i in range(60):
+            ch.session.add(Device(serial=f"CAM-{i:03d}", owner_badge="012345" if i == 42 else None,
+                                  first_seen=clock.now(), last_seen=clock.now() - timedelta(days=i % 10)))
+        ch.record("devices.added", "device", "CAM-000", count=60)
+    c = client(app)
+    log_in(c, "A1")
+    page = c.get("/users").text
+    assert '<select name="team">' in page and "<option >一中队</option>" in page.replace("<option  >", "<option >")
+    token = csrf_of(c, "/users")
+    wrong = c.post("/users", data={"csrf_token": token, "badge": "H9", "name": "新队长", "role": "team_head",
+                                   "team": "1中队"})
+    assert wrong.status_code == 400 and "没有名为「1中队」的执法队" in wrong.text
+    assert 'value="H9"' in wrong.text and 'value="新队长"' in wrong.text  # what was typed stays
+    bad = c.post("/users", data={"csrf_token": token, "badge": "H9", "name": "新队长", "role": "team_head",
+                                 "team": "一中队", "mobile": "call me"})
+    assert bad.status_code == 400 and "手机号格式不对：call me" in bad.text
+    done = c.post("/users", data={"csrf_token": token, "badge": "H9", "name": "新队长", "role": "team_head",
+                                  "team": "一中队", "mobile": "138 0000 0009", "email": "h9@unit.test"})
+    assert done.status_code == 200 and "138 0000 0009" in done.text and "h9@unit.test" in done.text
+
+    page = c.get("/devices").text
+    assert "共 60 台" in page and page.count('action="/devices/CAM-') == 50 and 'href="/devices?q=&amp;stale=&amp;page=2"' in page
+    assert page.count("张三（012345）一中队") >= 50  # every camera's owner is picked by name
+    found = c.get("/devices?q=张三").text
+    assert "共 1 台" in found and "CAM-042" in found
+    assert "共 1 台" in c.get("/devices?q=cam-007").text
+    stale = c.get("/devices?stale=1").text
+    assert "共 18 台" in stale  # 7, 8 and 9 days of each ten
+    token = csrf_of(c, "/devices")
+    assert c.post("/devices/CAM-001/owner", data={"csrf_token": token, "owner": "012345"}).status_code == 303
+    assert "共 2 台" in c.get("/devices?q=张三").text

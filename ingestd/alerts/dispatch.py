@@ -40,7 +40,8 @@ def sweep(app: App) -> dict:
     return {"raised": raised, "sent": sent, "failed": failed}
 
 
-def raise_events(app: App, events: list[AlertEvent]) -> int:
+def raise_events(app: App, events: list[AlertEvent], actor: str = "ingestd") -> int:
+    """New events become alerts; `actor` is who raised them (the daemon, or a person's reminder)."""
     if not events:
         return 0
     keys = [e.key for e in events]
@@ -51,7 +52,7 @@ def raise_events(app: App, events: list[AlertEvent]) -> int:
         return 0
     now = app.clock.now()
     raised = 0
-    with app.changes.begin("ingestd") as ch:
+    with app.changes.begin(actor) as ch:
         ch.lock(*(f"alert:{e.key}" for e in fresh))
         taken = set(ch.session.execute(select(Alert.key).where(Alert.key.in_([e.key for e in fresh]))).scalars())
         for e in fresh:

@@ -41,11 +41,12 @@ def horizontal_bars(bars: list[Bar], maximum: float, title: str, width: int = 64
     return _svg(width, height, body, title)
 
 
-def columns(bars: list[Bar], title: str, width: int = 640, height: int = 180, label_every: int = 1) -> str:
-    """Vertical bars (a distribution, or a value per day)."""
+def columns(bars: list[Bar], title: str, width: int = 640, height: int = 180, label_every: int = 1,
+            peak: float | None = None) -> str:
+    """Vertical bars (a distribution, or a value per day); `peak` fixes the scale (100 for a rate)."""
     left, bottom, top = 36, 28, 10
     plot_w, plot_h = width - left - 6, height - bottom - top
-    peak = max((b.value for b in bars), default=0) or 1
+    peak = peak or max((b.value for b in bars), default=0) or 1
     step = plot_w / max(1, len(bars))
     body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 6}" y2="{top + plot_h}" stroke="{GRID}"/>',
             f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="10">{peak:g}</text>',

@@ -16,7 +16,7 @@ from ingestd.app import App
 from ingestd.compliance import rollup
 from ingestd.compliance.status import Judge, RecordingFact, RecordingVerdict, ShiftFact, ShiftIndex
 from ingestd.db.models import (RECORDING_MADE, Device, DockSession, Officer, Recording, RecordingCompliance, RosterImport,
-                               Shift, TripRuling)
+                               Shift, ShiftExcuse, TripReturn, TripRuling)
 from ingestd.db.types import UTCDateTime
 
 BATCH = 5000
@@ -35,9 +35,7 @@ class RecomputeResult:
 
 def build_judge(app: App) -> Judge:
     with app.db.reading() as s:
-        rulings = {(badge, day): {"could_store": could, "ruled_at": at} for badge, day, could, at in
-                   s.execute(select(TripRuling.badge, TripRuling.day, TripRuling.could_store, TripRuling.ruled_at))}
-        shifts = [replace(shift_fact(r), **rulings.get((r.badge, r.day), {})) for r in s.execute(select(Shift)).scalars()]
+        shifts = shift_facts(s, s.execute(select(Shift)).scalars().all())
         owners = {serial: badge for serial, badge in
                   s.execute(select(Device.serial, Device.owner_badge).where(Device.owner_badge.is_not(None)))}
         teams = dict(s.execute(select(Officer.badge, Officer.team)).all())
@@ -197,6 +195,26 @@ def shift_fact(sh: Shift) -> ShiftFact:
     return ShiftFact(sh.id, sh.badge, sh.team, sh.shift_start, sh.shift_end, sh.assignment, sh.returned_at, sh.camera)
 
 
+def shift_facts(s, shifts: list[Shift]) -> list[ShiftFact]:
+    """Roster rows with what the team heads added to them, kept by officer and day: a ruling
+    on the trip, a return the roster lacked (it wins: it is what happened) and an excuse."""
+    if not shifts:
+        return []
+    days = (min(sh.day for sh in shifts), max(sh.day for sh in shifts))
+    rulings = {(badge, day): {"could_store": could, "ruled_at": at} for badge, day, could, at in
+               s.execute(select(TripRuling.badge, TripRuling.day, TripRuling.could_store, TripRuling.ruled_at)
+                         .where(TripRuling.day.between(*days)))}
+    returns = dict(((b, d), at) for b, d, at in s.execute(
+        select(TripReturn.badge, TripReturn.day, TripReturn.returned_at).where(TripReturn.day.between(*days))))
+    excused = set(s.execute(select(ShiftExcuse.badge, ShiftExcuse.day).where(ShiftExcuse.day.between(*days))).all())
+    out = []
+    for sh in shifts:
+        key = (sh.badge, sh.day)
+        fact = replace(shift_fact(sh), **rulings.get(key, {}), excused=key in excused)
+        out.append(replace(fact, returned_at=returns[key]) if key in returns else fact)
+    return out
+
+
 def _uploads_by_shift(s, judge: Judge, shifts: list[Shift]) -> dict[int, tuple[int, datetime | None]]:
     """How many recordings each shift's camera brought, and when the last was stored: a
     recording counts for the shift the judge gives its time (its hours, or its trip until
@@ -206,7 +224,8 @@ def _uploads_by_shift(s, judge: Judge, shifts: list[Shift]) -> dict[int, tuple[i
         return {}
     counts: dict[int, tuple[int, datetime | None]] = {}
     # A trip's recordings run to its return, or with none entered yet, on: weeks at most.
-    until = max(max(sh.shift_end, sh.returned_at or sh.shift_end) for sh in shifts) + timedelta(days=RECENT_DAYS)
+    facts = [judge.shifts.by_id.get(sh.id) or shift_fact(sh) for sh in shifts]
+    until = max(max(f.end, f.returned_at or f.end) for f in facts) + timedelta(days=RECENT_DAYS)
     query = (select(Device.serial, RECORDING_MADE, Recording.ingested_at)
              .join(Device, Device.id == Recording.device_id)
              .where(Device.serial.in_(cameras), Recording.kind != "sidecar",

@@ -24,7 +24,8 @@ from sqlalchemy import func, or_, select
 
 from ingestd.app import App
 from ingestd.db.models import (Case, ComplianceDaily, Device, DockSession, Evidence, ExportItem, Gap, Incident, Officer,
-                               Recording, RecordingCompliance, Shift, User)
+                               Recording, RecordingCompliance, Shift, ShiftExcuse, User)
+from ingestd.db.states import ShiftStatus
 from ingestd.errors import UserError
 from ingestd.compliance.recompute import build_judge
 from ingestd.compliance.rollup import LATE_BUCKETS
@@ -55,6 +56,7 @@ class Figures:
     shifts_met: int = 0
     shifts_late: int = 0
     shifts_overdue: int = 0
+    shifts_excused: int = 0  # overdue, with the team head's reason (listed with it)
     shifts_no_recording: int = 0
     shifts_pending: int = 0
     gaps_open: int = 0
@@ -68,13 +70,15 @@ class Figures:
     @property
     def on_time_rate(self) -> float | None:
         """On time among recordings whose deadline could be judged, and overdue shifts
-        count against it: a camera that never docked has no recordings to be late."""
+        count against it: a camera that never docked has no recordings to be late. An excused
+        shift does not: its team head's reason is listed in the report instead."""
         judged = self.on_time + self.late + self.shifts_overdue
         return self.on_time / judged if judged else None
 
     def add(self, other: "Figures") -> None:
         for name in ("recordings", "hours", "on_time", "late", "undetermined", "off_duty", "damaged", "shifts",
-                     "shifts_met", "shifts_late", "shifts_overdue", "shifts_no_recording", "shifts_pending",
+                     "shifts_met", "shifts_late", "shifts_overdue", "shifts_excused", "shifts_no_recording",
+                     "shifts_pending",
                      "gaps_open", "gaps_voice", "gaps_written", "missing_proves", "disc_missing", "incidents_open"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.late_buckets = [a + b for a, b in zip(self.late_buckets, other.late_buckets)]
@@ -322,7 +326,8 @@ class _Builder:
             f = self.rows[self._key(team, badge)]
             f.shifts += n
             attr = {"met": "shifts_met", "late": "shifts_late", "overdue": "shifts_overdue",
-                    "no_recording": "shifts_no_recording", "pending": "shifts_pending"}.get(status)
+                    "excused": "shifts_excused", "no_recording": "shifts_no_recording",
+                    "pending": "shifts_pending"}.get(status)
             if attr:
                 setattr(f, attr, getattr(f, attr) + n)
         for code, status in (("shift_overdue", "overdue"), ("shift_no_recording", "no_recording")):
@@ -335,6 +340,24 @@ class _Builder:
                      for sh in s.execute(base.order_by(Shift.team, Shift.badge, Shift.day)
                                          .limit(self.req.item_limit)).scalars()]
             self.lists[code] = ItemList(code, total, items, self._command(f"compliance shifts --status {status}"))
+        self._excused(s)
+
+    def _excused(self, s) -> None:
+        """Excused shifts with the reason and who gave it: an excuse is shown, never hidden."""
+        users = dict(s.execute(select(User.badge, User.name)).all())
+        base = (select(Shift, ShiftExcuse).join(ShiftExcuse, (ShiftExcuse.badge == Shift.badge)
+                                                & (ShiftExcuse.day == Shift.day))
+                .where(Shift.day.between(self.req.first, self.req.last), Shift.status == ShiftStatus.EXCUSED,
+                       *self._team_filter(Shift.team)))
+        items = [self._item("shift_excused", self._key(sh.team, sh.badge), shift_id=sh.id, day=sh.day.isoformat(),
+                            camera=sh.camera, deadline=self._iso(sh.deadline), reason=ex.reason, by=ex.excused_by,
+                            by_name=users.get(ex.excused_by) or ex.excused_by,
+                            excused_at=self._iso(ex.excused_at), upload_article=sh.article or self.upload_article)
+                 for sh, ex in s.execute(base.order_by(Shift.team, Shift.badge, Shift.day)
+                                         .limit(self.req.item_limit))]
+        total = sum(f.shifts_excused for f in self.rows.values())
+        self.lists["shift_excused"] = ItemList("shift_excused", total, items,
+                                               self._command("compliance shifts --status excused"))
 
     def _gaps(self, s) -> None:
         rc = RecordingCompliance

@@ -33,6 +33,7 @@ class ShiftFact:
     # exception, conditional on 确实无法及时存储, does not apply.
     could_store: bool = False
     ruled_at: datetime | None = None  # when the ruling on this day was made (the latest on a trip counts)
+    excused: bool = False  # its team head gave the reason it was not docked in time (ShiftExcuse)
 
     @property
     def excepted(self) -> str | None:
@@ -288,7 +289,9 @@ class Judge:
                                 else ShiftStatus.MET)
         if first_dock_after is not None and first_dock_after <= deadline.at:
             return ShiftVerdict(shift.id, deadline, ShiftStatus.NO_RECORDING)  # docked in time, nothing recorded
-        return ShiftVerdict(shift.id, deadline, ShiftStatus.OVERDUE if now > deadline.at else ShiftStatus.PENDING)
+        if now <= deadline.at:
+            return ShiftVerdict(shift.id, deadline, ShiftStatus.PENDING)
+        return ShiftVerdict(shift.id, deadline, ShiftStatus.EXCUSED if shift.excused else ShiftStatus.OVERDUE)
 
     def _is_rostered(self, when: datetime) -> bool:
         day = when.astimezone(self.tz).date()

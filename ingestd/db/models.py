@@ -303,6 +303,34 @@ class TripRuling(Base):
     ruled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class TripReturn(Base):
+    """返回单位时间 of a trip the roster gave none, entered by the team head (by the trip's
+    last day): the return exception's 24 h count from it. Kept apart from the shifts so a
+    roster re-import keeps it, and it wins over the roster's, being what happened."""
+
+    __tablename__ = "trip_returns"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    returned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShiftExcuse(Base):
+    """A team head's reason why a shift's camera was not docked by its deadline (ill, the
+    camera in repair, …): the shift counts as excused rather than overdue, and the report
+    lists it with the reason and who gave it. Kept by officer and day across re-imports."""
+
+    __tablename__ = "shift_excuses"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    excused_by: Mapped[str] = mapped_column(String(64))
+    excused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Shift(Base):
     """One rostered shift (排班) and the expectation it creates: the camera assigned must
     dock with the shift's recordings before the upload deadline."""

@@ -111,6 +111,8 @@ class ShiftStatus(StrEnum):
     OVERDUE = "overdue"
     NO_RECORDING = "no_recording"
     UNDETERMINED = "undetermined"
+    # Overdue, and its team head gave the reason (ShiftExcuse): still not uploaded, no longer escalated.
+    EXCUSED = "excused"
 
 
 class OfficerSource(StrEnum):

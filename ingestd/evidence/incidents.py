@@ -17,7 +17,7 @@ from ingestd.app import App
 from ingestd.db.models import Device, DockSession, Incident, Recording, Recovery
 from ingestd.localtime import local_text
 from ingestd.timeline.explain import MAX_NOTE
-from ingestd.findings import Finding, refused
+from ingestd.findings import Finding, refused, written
 from ingestd.ingest.store import NewFile, Signature
 from ingestd.media.recovered import recovery_finding
 from ingestd.replica.versions import add_version
@@ -61,11 +61,7 @@ def _recovery_text(recovery: Recovery | None, name: str | None) -> dict:
 
 
 def explain_incident(app: App, incident_id: int, note: str, by: str) -> dict:
-    note = note.strip()
-    if not note:
-        raise refused("explain_note_empty")
-    if len(note) > MAX_NOTE:
-        raise refused("explain_note_long", length=len(note), limit=MAX_NOTE)
+    note = written(note, "explain_note_empty", MAX_NOTE)
     now = app.clock.now()
     with app.db.reading() as s:
         user = require_user(s, by, doing="explain an incident")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ingestd.compliance.shift_actions import SHIFT_ACTORS
+from ingestd.compliance.trips import RULERS
 from ingestd.users import Role
 
 
@@ -21,6 +23,7 @@ class Page(StrEnum):
     INCIDENTS = "incidents"  # damaged files and device faults awaiting 书面说明
     REPORT = "report"
     TRIPS = "trips"  # 连续工作/异地执法/偏远地区 and the team head's ruling on each (the return exception)
+    SHIFTS = "shifts"  # overdue shifts on the dashboard: a reminder to the officer, an excuse with its reason
     DEVICES = "devices"
     ROSTER = "roster"
     ALERTS = "alerts"
@@ -44,6 +47,7 @@ ALLOWED: dict[Page, frozenset[Role]] = {
     Page.INCIDENTS: EVERYONE,  # an officer those of their own recordings, a team head the team's
     Page.REPORT: frozenset({H, L, A, D}),  # a team head the team's report
     Page.TRIPS: frozenset({H, L, A, D}),  # a team head the team's trips
+    Page.SHIFTS: frozenset({H, L, A, D}),  # a team head the team's
     Page.DEVICES: frozenset({H, L, A, D}),
     Page.ROSTER: frozenset({A, D}),
     Page.ALERTS: frozenset({A, D}),
@@ -60,7 +64,9 @@ CHANGES: dict[Page, frozenset[Role]] = {
     Page.HOLDS: frozenset({H, L, A}),
     Page.RETENTION: frozenset({H, L, A}),
     Page.INCIDENTS: frozenset({O, H, L, A}),
-    Page.TRIPS: frozenset({H, L, A}),
+    # Who rules on a trip and who acts on a shift is the domain's rule; the console asks it.
+    Page.TRIPS: frozenset(map(Role, RULERS)),
+    Page.SHIFTS: frozenset(map(Role, SHIFT_ACTORS)),
     Page.DEVICES: frozenset({A}),
     Page.ROSTER: frozenset({A}),
     Page.ALERTS: frozenset({A}),

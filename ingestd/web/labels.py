@@ -184,6 +184,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "leaving_soon": ("无操作，即将返回采集站画面", "Untouched: going back to the dock screen"),
     "duration_s": ("{s} 秒", "{s} s"),
     "duration_ms": ("{m} 分 {s} 秒", "{m} min {s} s"),
+    "duration_dh": ("{d} 天 {h} 小时", "{d} d {h} h"),
     "duration_hm": ("{h} 小时 {m} 分", "{h} h {m} min"),
     "back": ("返回", "Back"),
     "evidence": ("证据信息", "Evidence"),
@@ -313,6 +314,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "shift_overdue": ("逾期未上传", "Overdue"),
     "shift_no_recording": ("无记录", "No recording"),
     "shift_undetermined": ("无法判定", "Undetermined"),
+    "shift_excused": ("已说明原因", "Excused"),
     "roster_file": ("排班表文件（CSV 或 XLSX）", "Roster file (CSV or XLSX)"),
     "roster_imported": ("排班表已导入", "Roster imported"),
     "upload": ("上传", "Upload"),
@@ -339,6 +341,38 @@ WORDS: dict[str, tuple[str, str]] = {
     "download_csv": ("下载 CSV", "Download CSV"),
     "shifts_overdue": ("逾期未上传的班次", "Shifts overdue"),
     "shifts_due_soon": ("即将到期的班次", "Shifts due soon"),
+    "overdue_by": ("已逾期", "Overdue by"),
+    "remind": ("提醒", "Remind"),
+    "remind_hint": ("通过提醒通道通知本人", "Notify the officer on the alert channels"),
+    "reminded_at": ("上次提醒", "Last reminded"),
+    "reminded_done": ("已向 {who} 发出提醒，将通过提醒通道送达。", "A reminder to {who} is on its way on the alert channels."),
+    "excuse": ("说明原因", "Excuse"),
+    "excuse_reason": ("未按期上传的原因（如：病假、记录仪送修）", "Why it was not docked in time (ill, camera in repair, …)"),
+    "excuse_note": ("说明原因后该班次计为「已说明原因」，不再催办，原因列入上传情况报告。",
+                    "An excused shift counts as excused, is no longer escalated, and the report lists the reason."),
+    "awaiting_return": ("出差结束、尚未录入返回单位时间", "Trips over without a return time"),
+    "awaiting_return_note": ("未录入返回单位时间的，其记录的上传期限无法计算（返回单位后 24 小时内上传，{article}）。",
+                             "Until the return time is entered their recordings have no deadline (24 h after the "
+                             "return, {article})."),
+    "trip_from": ("出差自", "Trip from"),
+    "enter_return": ("录入返回时间", "Enter return"),
+    "actions": ("操作", "Actions"),
+    "camera_search": ("查找记录仪", "Find a camera"),
+    "camera_search_hint": ("编号、姓名或警号", "serial, name or badge"),
+    "cameras_shown": ("共 {n} 台", "{n} camera(s)"),
+    "owner_pick": ("（选择使用人）", "(choose the officer)"),
+    "pages": ("分页", "Pages"),
+    "no_team": ("（不属于执法队）", "(no team)"),
+    "mobile": ("手机", "Mobile"),
+    "email": ("邮箱", "E-mail"),
+    "contact": ("联系方式", "Contact"),
+    "contact_note": ("提醒和告警通过手机号（钉钉、企业微信 @ 本人）和邮箱送达。",
+                     "Reminders and alerts reach people by mobile (@-mentioned in DingTalk or WeCom) and e-mail."),
+    "report_policy": ("执行规定：{agency} · 上传期限依据 {article}", "Rules of {agency} · upload deadline {article}"),
+    "team_total": ("{team}合计", "{team} total"),
+    "weekly_trend": ("近 8 周按时上传率", "On-time rate, last 8 weeks"),
+    "weekly_trend_note": ("按记录制作的周（周一起）统计；逾期未上传的班次计入未按时。",
+                          "By the week recordings were made (from Monday); overdue shifts count as not on time."),
     "gaps_open": ("待说明的中断", "Interruptions to explain"),
     "fixity": ("原始文件校验", "Fixity"),
     "fixity_ok": ("正常", "OK"),
@@ -393,6 +427,8 @@ def duration_words(seconds: float, t: dict[str, str]) -> str:
     """A length of time as people say it: 45 秒, 17 分 50 秒, 2 小时 5 分 (never "1070 s")."""
     whole = max(int(round(seconds)), 0)
     hours, rest = divmod(whole, 3600)
+    if hours >= 48:  # an overdue shift: days count, minutes do not
+        return t["duration_dh"].format(d=hours // 24, h=hours % 24)
     if hours:
         return t["duration_hm"].format(h=hours, m=rest // 60)
     if rest >= 60:

@@ -15,7 +15,7 @@ from ingestd.audit_names import ACTIONS, action_name
 from ingestd.audit_trail import TrailFilter, read_trail
 from ingestd.errors import UserError
 from ingestd.passwords import temporary_password
-from ingestd.users import ROLES, add_user, disable_user, list_users
+from ingestd.users import ROLES, add_user, disable_user, known_teams, list_users
 from ingestd.web.audit_view import shown
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge
@@ -71,8 +71,10 @@ def router(edge: Edge) -> APIRouter:
         names = {u["badge"]: u["name"] for u in users}
         tried = [(badge, names.get(badge), n, addresses)
                  for badge, (n, addresses) in sorted(tried_accounts(app).items())]
+        with app.db.reading() as s:
+            teams = known_teams(s)
         return edge.page(request, "users.html", viewer, status_code=status_code, users=users,
-                         roles=list(ROLES), tried=tried,
+                         roles=list(ROLES), tried=tried, teams=teams,
                          window=app.settings.web.login_window_minutes,
                          can_change=may_change(viewer.role, Page.USERS), **extra)
 
@@ -86,10 +88,11 @@ def router(edge: Edge) -> APIRouter:
         password = temporary_password()
         try:
             added = add_user(app, str(form.get("badge", "")).strip(), str(form.get("name", "")).strip(),
-                             str(form.get("role", "")), str(form.get("team", "")).strip() or None, None, None,
-                             viewer.badge, password, temporary=True)
+                             str(form.get("role", "")), str(form.get("team", "")).strip() or None,
+                             str(form.get("email", "")).strip() or None, str(form.get("mobile", "")).strip() or None,
+                             viewer.badge, password, temporary=True, known_team_only=True)
         except UserError as exc:
-            return users_page(request, viewer, 400, error=str(exc))
+            return users_page(request, viewer, 400, error=edge.said(exc), form=form)
         return users_page(request, viewer, added=added, password=password)
 
     @r.post("/users/{badge}/disable")

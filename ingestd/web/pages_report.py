@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,13 +17,16 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
+from ingestd.compliance import charts
+from ingestd.compliance.charts import Bar
 from ingestd.compliance.report import ReportRequest, build_report
 from ingestd.compliance.report_render import FORMATS, write_report
 from ingestd.compliance.report_tables import COLUMNS, format_value, label, value
+from ingestd.compliance.trend import weekly
 from ingestd.db.models import Officer
 from ingestd.errors import UserError
 from ingestd.users import Role
-from ingestd.web.access import Page
+from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge
 from ingestd.web.sessions import Viewer
 
@@ -70,11 +74,19 @@ def router(edge: Edge) -> APIRouter:
             return [{"text": format_value(value(figures, c), c.kind), "list": c.list_code,
                      "link": _link(c.command, req)} for c in COLUMNS]
 
+        # A team's report totals the team; the unit's figures stand beside them for comparison.
+        unit = build_report(app, replace(req, team=None, item_limit=0)).unit if req.team else None
         query = urlencode({"start": req.first, "end": req.last, **({"team": req.team} if req.team else {})})
+        t = edge.templates.env.globals["t"]
+        weeks = weekly(app, req.last, req.team)
+        trend = charts.columns([Bar(w.monday.strftime("%m-%d"), round(w.rate * 100) if w.rate is not None else 0,
+                                    f"{w.rate:.0%}" if w.rate is not None else "—") for w in weeks],
+                               t["weekly_trend"], height=160, peak=100)
         return edge.page(request, "report.html", viewer, report=model, columns=columns, row=row, query=query,
-                         formats=FORMATS, teams=teams(), picked_team=req.team or "",
+                         formats=FORMATS, teams=teams(), picked_team=req.team or "", unit=unit,
                          team_fixed=viewer.role is Role.TEAM_HEAD, first=req.first.isoformat(),
-                         last=req.last.isoformat(), lists=list(model.lists.values()))
+                         last=req.last.isoformat(), lists=list(model.lists.values()), trend=trend, weeks=weeks,
+                         shift_links=may_change(viewer.role, Page.SHIFTS, viewer.kind))
 
     @r.get("/report/download")
     def download(request: Request, fmt: str = "html", start: str = "", end: str = "", team: str = ""):

@@ -19,7 +19,7 @@ from ingestd.afterdock import rule_trip, set_owner
 from ingestd.alerts.dispatch import list_alerts, send_test
 from ingestd.compliance.roster import read_roster
 from ingestd.compliance.roster_import import write_roster
-from ingestd.compliance.recompute import shift_fact
+from ingestd.compliance.recompute import shift_facts
 from ingestd.compliance.status import trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
@@ -31,6 +31,7 @@ from ingestd.web.sessions import Viewer, csrf_ok
 
 ROSTER_MAX_BYTES = 20 << 20  # a year of a large unit's shifts is far smaller
 ROSTER_SUFFIXES = (".csv", ".xlsx", ".txt")
+CAMERAS_PER_PAGE = 50  # 200 cameras on one page made it 12,000 px long
 TRIPS_SHOWN_DAYS = 60  # beyond the longest deadline a ruling can still move
 
 
@@ -45,8 +46,30 @@ def router(edge: Edge) -> APIRouter:
     # ---- cameras ----
 
     def devices_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
+        q = request.query_params.get("q", "").strip()
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            page = 1
+        stale_days = app.settings.report.not_docked_days
+        cameras = list_devices(app)
+        if not viewer.person.unit_wide:  # a team head the team's cameras
+            cameras = [d for d in cameras if d["owner_team"] == viewer.team]
+        if q:  # by serial, or by the officer's name or badge
+            needle = q.casefold()
+            cameras = [d for d in cameras if any(needle in (d[k] or "").casefold()
+                                                 for k in ("serial", "owner", "owner_name"))]
+        if request.query_params.get("stale"):
+            cameras = [d for d in cameras if d["days_since_dock"] is not None and d["days_since_dock"] >= stale_days]
+        pages = max(1, -(-len(cameras) // CAMERAS_PER_PAGE))
+        page = min(page, pages)
+        with app.db.reading() as s:
+            officers = s.execute(select(Officer.badge, Officer.name, Officer.team)
+                                 .order_by(Officer.team, Officer.name)).all()
         return edge.page(request, "devices.html", viewer, status_code=status_code, error=error,
-                         devices=list_devices(app), stale_days=app.settings.report.not_docked_days,
+                         devices=cameras[(page - 1) * CAMERAS_PER_PAGE:page * CAMERAS_PER_PAGE], total=len(cameras),
+                         page=page, pages=pages, q=q, stale_only=bool(request.query_params.get("stale")),
+                         officers=officers, stale_days=stale_days,
                          profile_titles={n: p.title or n for n, p in app.profiles.items()},
                          can_change=may_change(viewer.role, Page.DEVICES, viewer.kind))
 
@@ -73,7 +96,7 @@ def router(edge: Edge) -> APIRouter:
             names = dict(s.execute(select(Officer.badge, Officer.name)).all())
             rulings = {(r.badge, r.day): r for r in s.execute(select(TripRuling).where(TripRuling.day >= since))
                        .scalars()}
-        facts = [shift_fact(sh) for sh in shifts.values()]
+            facts = shift_facts(s, list(shifts.values()))  # with the returns team heads entered
         trips = []
         for run in trip_runs(facts, tuple(exception.assignments)):
             if run[0].assignment not in exception.assignments:

@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from ingestd.app import App
 from ingestd.errors import UserError
-from ingestd.findings import CATALOGUE
+from ingestd.findings import CATALOGUE, readable_times
 from ingestd.errors import AccessDenied
 from ingestd.evidence.access import READS, Decision, Person, Why, record_refusal
 from ingestd.users import ROLE_ZH
@@ -87,7 +87,9 @@ class Edge:
 
     def finding_message(self, item: dict) -> str:
         """A finding as the report or a list carries it (message, message_zh)."""
-        return (item.get("message") if self.language == "en" else item.get("message_zh")) or item.get("message", "")
+        if self.language == "en":
+            return readable_times(item.get("message") or "")
+        return item.get("message_zh") or item.get("message", "")
 
     def secure_for(self, request: Request) -> bool:
         """Cookies carry Secure when the console is served over HTTPS: by this process, by a
