@@ -57,7 +57,7 @@ install: system-deps
 # a core (one worker took twice as long). The longer proofs are `make soak`'s.
 test: system-deps venv
 	$(BIN)/ruff check ingestd tests bench migrations
-	$(BIN)/pytest -q -n 2 --dist loadgroup -m 'not soak'
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m 'not soak' --durations=15
 
 # The long reliability proofs (a table of scenarios; every failure count must be 0).
 soak: system-deps venv

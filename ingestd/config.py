@@ -119,7 +119,8 @@ class WebSettings(BaseModel):
                                        description="the dock screen's own addresses: the kiosk view without a "
                                                    "log-in, and badge + PIN log-ins")
     kiosk_idle_s: int = Field(60, ge=15, le=3600, description="an officer's badge + PIN session at the dock "
-                                                                "screen ends after this long untouched")
+                                                                "screen ends after this long untouched (the "
+                                                                "server's copy after 5 times it, at least 10 min)")
 
 
 class ScheduledReport(BaseModel):
@@ -569,6 +570,7 @@ DEFAULT_CONFIG_TEXT = """\
 # login_known_address_delay_s = 30  # an account under attack: its owner's usual address waits this long
 # kiosk_addresses = ["127.0.0.1", "::1"]   # the dock screen: no log-in there; badge + PIN only there
 # kiosk_idle_s = 60                        # an officer untouched this long at the dock screen is signed out
+#                                          # (and the PIN session forgotten by the server after 5× it, 10 min at least)
 # Behind a TLS reverse proxy: the cookies carry Secure, and only these proxies' X-Forwarded-For
 # and X-Forwarded-Proto are believed (nobody else's; the log-in throttle counts by address).
 # secure_cookies = false

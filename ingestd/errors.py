@@ -33,12 +33,13 @@ class NotInitialisedError(UserError):
     """The data directory has not been set up with `ingestd init`."""
 
 
-class FileProblemsError(UserError):
-    """A file a person gave (a roster) has problems row by row: the message names the first
-    and counts the rest; `problems` lists each, for a page that can show them all."""
+class FileProblemsError(Refused):
+    """A file a person gave (a roster) has problems row by row: the finding names the first
+    and counts the rest; `problems` lists each (findings too), for a page that shows them all
+    in its language."""
 
-    def __init__(self, message: str, problems: list[str]):
-        super().__init__(message)
+    def __init__(self, finding: object, problems: list):
+        super().__init__(finding)
         self.problems = problems
 
 

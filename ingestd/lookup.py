@@ -1,16 +1,24 @@
-"""Finding a recording from what a person types: its id or a unique prefix of 8+ digits."""
+"""Finding a recording from what a person types: its id or a unique prefix of 8+ digits, or
+(for 法制科 linking a case's recordings) the file name the camera gave it or the time it was
+made."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ingestd.db.models import Device, Eviction, Recording
-from ingestd.db.states import EvictionState
+from ingestd.db.models import RECORDING_MADE, Device, Eviction, Recording
+from ingestd.db.states import EvictionState, RecordingStatus
 from ingestd.errors import StoreError, UserError
+from ingestd.findings import refused
+
+HEX_ID = re.compile(r"[0-9a-fA-F]{8,64}")
+NAMED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})")
 
 
 def recording_for_job(app, rec_id: str) -> Recording | None:
@@ -65,3 +73,37 @@ def require_local(session: Session, rec: Recording) -> None:
     if gone is not None:
         raise UserError(f"recording {rec.id[:12]} is kept in the replica bucket only (since {gone.at:%Y-%m-%d}): "
                         f"bring it back with `ingestd store recall {rec.id}` first")
+
+
+def recordings_named(session: Session, lines: list[str], tz: ZoneInfo) -> list[str]:
+    """The recordings a person names, one a line: by id (8 or more hex digits), by the local
+    time it was made (`2026-11-20 08:30`: the recordings running in that minute), or by the
+    file name the camera wrote, optionally after the camera's serial (`CAM-1 20261120_083000.mp4`)
+    when two cameras wrote the same name. A line naming none, or several without a way to tell
+    them apart, is refused in words naming the line."""
+    ids: list[str] = []
+    for line in (raw.strip() for raw in lines):
+        if not line:
+            continue
+        if HEX_ID.fullmatch(line):
+            ids.append(find_recording(session, line)[0].id)
+            continue
+        q = (select(Recording.id, Device.serial, Recording.original_name, RECORDING_MADE)
+             .outerjoin(Device, Device.id == Recording.device_id)
+             .where(Recording.status != RecordingStatus.DELETED, Recording.kind != "sidecar"))
+        at = NAMED_AT.fullmatch(line)
+        if at:
+            start = datetime.fromisoformat(f"{at.group(1)} {at.group(2).zfill(5)}").replace(tzinfo=tz)
+            made_end = func.coalesce(Recording.end_corrected, Recording.end, RECORDING_MADE)
+            q = q.where(RECORDING_MADE < start + timedelta(minutes=1), made_end >= start)
+        else:
+            serial, _, name = line.rpartition(" ")
+            q = q.where(Recording.original_name == name, *([Device.serial == serial.strip()] if serial else []))
+        found = session.execute(q.order_by(RECORDING_MADE).limit(6)).all()
+        if not found:
+            raise refused("recording_not_named", what=line[:80])
+        if len(found) > 1 and not at:
+            raise refused("recording_named_twice", what=line[:80], n=len(found),
+                          which="；".join(f"{serial or '?'} {name}" for _id, serial, name, _made in found[:5]))
+        ids += [rid for rid, *_rest in found]
+    return list(dict.fromkeys(ids))

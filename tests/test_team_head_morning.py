@@ -30,12 +30,10 @@ from ingestd.errors import Refused, UserError
 from ingestd.findings import Finding
 from ingestd.users import add_user
 from tests.conftest import make_dock
-from ingestd.web.server import WebServer
 from tests.test_alerts import Receiver
-from tests.test_daemon import _free_port
 from tests.test_dock_kiosk import _axe
 from tests.test_web_browser import CHROMIUM, SHOTS
-from tests.web_fixtures import PASSWORD, client, csrf_of, log_in
+from tests.web_fixtures import PASSWORD, client, csrf_of, log_in, served, sign_in
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROSTER = ("日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
@@ -230,26 +228,16 @@ def test_a_team_heads_morning_in_the_browser(unit, language):
     from playwright.sync_api import sync_playwright
 
     app, clock, _receiver, _tmp = unit
-    settings = app.settings.model_copy(update={"web": app.settings.web.model_copy(
-        update={"language": language, "port": _free_port()})})
-    face = App.open(settings, clock)
-    server = WebServer(face, host="127.0.0.1", port=settings.web.port)
-    assert server.start()
-    base = f"http://127.0.0.1:{settings.web.port}"
     zh = language == "zh-CN"
     problems, strays = [], []
-    try:
+    with served(app, language) as base:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
             context = browser.new_context(viewport={"width": 1366, "height": 768}, locale=language)
             context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base + "/")
                           else (strays.append(route.request.url), route.abort()))
             page = context.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=badge]", "H1")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("main button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            sign_in(page, base, "H1")
             row = page.locator("#shift-1")
             assert ("2 天 15 小时" if zh else "2 d 15 h") in row.inner_text()
             problems += _shot(page, f"team-head-dashboard-{language}")
@@ -275,11 +263,7 @@ def test_a_team_heads_morning_in_the_browser(unit, language):
             problems += _shot(page, f"team-head-report-{language}", full=True)
             # The 信息中心's side of the same morning: the whole unit, and the people and cameras.
             context.clear_cookies()
-            page.goto(f"{base}/login")
-            page.fill("input[name=badge]", "A1")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("main button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            sign_in(page, base, "A1")
             problems += _shot(page, f"admin-dashboard-{language}")
             page.goto(f"{base}/users")
             page.select_option("select[name=team]", "二中队")
@@ -295,9 +279,6 @@ def test_a_team_heads_morning_in_the_browser(unit, language):
             page.goto(f"{base}/devices?q=CAM")
             problems += _shot(page, f"admin-devices-{language}")
             browser.close()
-    finally:
-        server.stop()
-        face.close()
     assert strays == [] and problems == [], (strays, problems)
 
 

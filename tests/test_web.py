@@ -303,6 +303,7 @@ def test_badge_and_pin_only_at_the_dock_and_only_for_explaining(web):
 
     app, _ = web
     set_pin(app, "O1", "4826", "admin")
+    clock = web[1]
     elsewhere = client(app)
     assert elsewhere.get("/dock/signin").status_code == 403  # not the dock's own screen
     app.settings.web.kiosk_addresses.append("testclient")  # TestClient's address: now it is
@@ -317,6 +318,13 @@ def test_badge_and_pin_only_at_the_dock_and_only_for_explaining(web):
     assert c.get("/gaps").status_code == 200 and c.get("/dock/explain").status_code == 200
     assert c.get("/").status_code == 403 and c.get("/audit").status_code == 403
     assert log_in(client(app), "O1", "4826").status_code == 401  # a PIN is not a password
+    # Left signed in at the shared screen: gone on the server after 10 minutes untouched, where a
+    # password session at a desk lasts its half hour.
+    desk = client(app)
+    log_in(desk, "A1")
+    clock.at += timedelta(minutes=10, seconds=30)
+    assert c.get("/dock/explain").status_code != 200
+    assert desk.get("/").status_code == 200
 
 
 def _docked(app, clock, serial: str, session: str, status: str, minutes_ago: float, dock: str | None = None,

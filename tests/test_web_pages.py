@@ -164,8 +164,9 @@ def test_the_roster_upload_shows_every_problem_and_imports_nothing_from_a_bad_fi
     got = c.post("/roster", data={"csrf_token": token}, files={"file": ("排班.csv", bad, "text/csv")})
     assert got.status_code == 400
     problems = re.findall(r"<li>(.*?)</li>", got.text)
-    assert len(problems) == 2 and "row 3" in problems[0] and "row 4" in problems[1]
-    assert "排班.csv" in got.text
+    # In the console's language, row by row: no "row 3, column …" in a Chinese page.
+    assert problems == ["第 3 行「日期」列：「2026-13-20」不是日期", "第 4 行「班次开始」列：「8点」不是时间"]
+    assert "排班表 排班.csv：第 3 行「日期」列：「2026-13-20」不是日期（另有 1 处错误）；未导入任何内容" in got.text
     with app.db.reading() as s:
         from ingestd.db.models import Shift
 
@@ -173,8 +174,8 @@ def test_the_roster_upload_shows_every_problem_and_imports_nothing_from_a_bad_fi
     good = _roster([["2026-11-20", "O1", "甲", "", "一中队", "08:00", "18:00", "常规", "", "CAM-1"]])
     got = c.post("/roster", data={"csrf_token": token}, files={"file": ("排班.csv", good, "text/csv")})
     assert got.status_code == 200 and "2026-11-20" in got.text
-    assert c.post("/roster", data={"csrf_token": token},
-                  files={"file": ("roster.exe", b"MZ", "application/octet-stream")}).status_code == 400
+    exe = c.post("/roster", data={"csrf_token": token}, files={"file": ("roster.exe", b"MZ", "application/octet-stream")})
+    assert exe.status_code == 400 and "排班表 roster.exe：不支持的文件类型 .exe（请用 .csv 或 .xlsx）" in exe.text
 
 
 def test_the_recordings_list_filters_and_its_csv_cannot_run_formulas(recorded):
@@ -424,3 +425,65 @@ def test_the_admin_adds_people_to_teams_from_a_list_and_finds_a_camera_among_man
     token = csrf_of(c, "/devices")
     assert c.post("/devices/CAM-001/owner", data={"csrf_token": token, "owner": "012345"}).status_code == 303
     assert "共 2 台" in c.get("/devices?q=张三").text
+
+
+def test_legal_links_by_file_name_or_time_is_warned_before_exporting_and_enters_proves_for_many(recorded):
+    """法制科 names a case's recordings as the camera wrote them (both cameras wrote
+    20261120_083000.mp4, so the camera's serial tells them apart) or by the time they were made,
+    is stopped before exporting recordings without 证明对象, and enters it for many at once."""
+    app, ids = recorded
+    c = client(app)
+    log_in(c, "L1")
+    token = csrf_of(c, "/cases")
+    assert c.post("/cases", data={"csrf_token": token, "case_no": "案-7", "title": "占道经营",
+                                  "team": "一中队"}).status_code == 303
+    page = c.get("/cases/案-7").text
+    assert ("办结后" in page and "填写办结日期后计算" in page) or "本单位规定未设归档天数" in page  # why it is empty
+
+    def link(text: str):
+        return c.post("/cases/案-7/recordings", data={"csrf_token": token, "recordings": text})
+
+    twice = link("20261120_083000.mp4")
+    assert twice.status_code == 400 and "对应 2 个记录" in twice.text and "CAM-1 20261120_083000.mp4" in twice.text
+    unknown = link("20261120_093000.mp4")
+    assert unknown.status_code == 400 and "找不到编号、文件名或时间为「20261120_093000.mp4」的记录" in unknown.text
+    assert link("CAM-1 20261120_083000.mp4").status_code == 303
+    assert link("2026-11-20 08:30").status_code == 303  # the minute both were made: both
+    page = c.get("/cases/案-7").text
+    assert page.count('href="/recordings/') == 2 and "本案有 2 个记录未填写证明对象" in page
+
+    refused = c.post("/cases/案-7/export", data={"csrf_token": token, "disc": "dvd"})
+    assert refused.status_code == 400 and "有 2 个记录未填写证明对象" in refused.text
+    with app.db.reading() as s:
+        assert s.execute(select(AuditEvent).where(AuditEvent.action == "export.requested")).first() is None
+    assert c.post("/cases/案-7/export", data={"csrf_token": token, "disc": "dvd", "without_proves": "yes"}
+                  ).status_code == 303
+    with app.db.reading() as s:
+        assert s.execute(select(AuditEvent).where(AuditEvent.action == "export.requested")).first() is not None
+
+    listed = c.get("/recordings?case_no=案-7").text
+    assert 'id="pick-all"' in listed and listed.count('name="rec"') == 2
+    token = csrf_of(c, "/recordings")
+    empty = c.post("/recordings/evidence", data={"csrf_token": token, "rec": list(ids.values()), "proves": " "})
+    assert empty.status_code == 400
+    done = c.post("/recordings/evidence", data={"csrf_token": token, "rec": list(ids.values()),
+                                                "proves": "当事人占道经营的事实", "case_no": "案-7",
+                                                "back_query": "case_no=案-7"})
+    assert done.status_code == 303 and "entered=2" in done.headers["location"]
+    assert "已为 2 个记录填写证明对象" in c.get(done.headers["location"]).text
+    with app.db.reading() as s:
+        from ingestd.db.models import Evidence
+
+        assert {e.proves for e in s.execute(select(Evidence)).scalars()} == {"当事人占道经营的事实"}
+        assert len(s.execute(select(AuditEvent).where(AuditEvent.action == "evidence.set")).all()) == 2
+    assert "本案有" not in c.get("/cases/案-7").text
+
+    # An officer ticks a recording of another team with their own: nothing is written for either.
+    officer = client(app)
+    log_in(officer, "O1")
+    token = csrf_of(officer, "/recordings")
+    other = officer.post("/recordings/evidence", data={"csrf_token": token, "rec": [ids["CAM-1"], ids["CAM-2"]],
+                                                      "proves": "x"})
+    assert other.status_code == 403
+    with app.db.reading() as s:
+        assert len(s.execute(select(AuditEvent).where(AuditEvent.action == "evidence.set")).all()) == 2

@@ -5,6 +5,7 @@ in, and two docked recordings of two teams with their derivatives."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import re
 import subprocess
 import sys
@@ -104,3 +105,32 @@ def recorded(tmp_path, recorded_once):
     app = copy_dock(dock, tmp_path).app(FixedClock(START))
     yield app, ids
     app.close()
+
+
+@contextmanager
+def served(app, language: str):
+    """The console of `app`'s data in `language`, served in this process on a loopback port of its
+    own and on `app`'s clock (so the test moves time without sleeping): yields its base address."""
+    from ingestd.app import App
+    from ingestd.web.server import WebServer
+    from tests.test_daemon import _free_port
+
+    settings = app.settings.model_copy(update={"web": app.settings.web.model_copy(
+        update={"language": language, "port": _free_port()})})
+    face = App.open(settings, app.clock)
+    server = WebServer(face, host="127.0.0.1", port=settings.web.port)
+    assert server.start()
+    try:
+        yield f"http://127.0.0.1:{settings.web.port}"
+    finally:
+        server.stop()
+        face.close()
+
+
+def sign_in(page, base: str, badge: str, password: str = PASSWORD) -> None:
+    """A Playwright page signs in on the console's log-in page and lands on the dashboard."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=badge]", badge)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")

@@ -19,8 +19,10 @@ class Bar:
 
 
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
+    # No style attribute: the console's Content-Security-Policy refuses inline styles; the
+    # page around the chart caps its width.
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
-            f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">'
+            f'viewBox="0 0 {width} {height}" width="100%">'
             f'<title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
@@ -42,8 +44,9 @@ def horizontal_bars(bars: list[Bar], maximum: float, title: str, width: int = 64
 
 
 def columns(bars: list[Bar], title: str, width: int = 640, height: int = 180, label_every: int = 1,
-            peak: float | None = None) -> str:
-    """Vertical bars (a distribution, or a value per day); `peak` fixes the scale (100 for a rate)."""
+            peak: float | None = None, texts: bool = False) -> str:
+    """Vertical bars (a distribution, or a value per day); `peak` fixes the scale (100 for a rate);
+    `texts` prints each bar's text above it (few bars: a 0 % week must read as 0 %, not as none)."""
     left, bottom, top = 36, 28, 10
     plot_w, plot_h = width - left - 6, height - bottom - top
     peak = peak or max((b.value for b in bars), default=0) or 1
@@ -56,6 +59,9 @@ def columns(bars: list[Bar], title: str, width: int = 640, height: int = 180, la
         x = left + i * step
         body.append(f'<rect x="{x + step * 0.1:.1f}" y="{top + plot_h - h:.1f}" width="{max(step * 0.8, 0.5):.1f}" '
                     f'height="{h:.1f}" fill="{BAR}"><title>{escape(bar.label)}: {escape(bar.text)}</title></rect>')
+        if texts:
+            body.append(f'<text x="{x + step / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle" '
+                        f'font-size="11">{escape(bar.text)}</text>')
         if i % label_every == 0:
             body.append(f'<text x="{x + step / 2:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">'
                         f'{escape(bar.label)}</text>')

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ingestd.compliance.policy import ASSIGNMENT_ZH
 from ingestd.errors import FileProblemsError, UserError
+from ingestd.findings import Finding, refused
 
 HEADERS = {
     "日期": "date", "date": "date",
@@ -72,9 +73,12 @@ class Roster:
 
 
 class _RowProblem(Exception):
-    def __init__(self, column: str, message: str):
-        super().__init__(message)
-        self.column = column
+    """A problem of one cell: its column, and the finding that words it (the row is added where
+    the row is known)."""
+
+    def __init__(self, column: str, code: str, **detail):
+        super().__init__(code)
+        self.column, self.code, self.detail = column, code, detail
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,12 @@ def read_roster(path: Path, tz: ZoneInfo) -> Roster:
     elif suffix in (".csv", ".txt"):
         table = _csv_rows(raw, path)
     else:
-        raise UserError(f"roster {path.name}: unsupported file type {suffix or '(none)'} (use .csv or .xlsx)")
+        raise refused("roster_file_type", file=path.name, suffix=suffix or "(none)")
     if not table:
-        raise UserError(f"roster {path.name}: the file is empty")
+        raise refused("roster_file_empty", file=path.name)
     columns = _columns(path, table[0])
     rows: list[RosterRow] = []
-    problems: list[str] = []
+    problems: list[Finding] = []
     for number, cells in enumerate(table[1:], start=2):
         if all(_text(c) == "" for c in cells):
             continue
@@ -108,18 +112,20 @@ def read_roster(path: Path, tz: ZoneInfo) -> Roster:
         try:
             for key, value in values.items():
                 if isinstance(value, _Formula):
-                    raise _RowProblem(key, f"the formula {value.text!r} has no saved value: open the file in a "
-                                           f"spreadsheet program, let it calculate, and save it")
+                    raise _RowProblem(key, "roster_formula", formula=value.text)
             rows.append(_parse_row(number, values, tz))
         except _RowProblem as exc:
             header = columns.get(exc.column, (None, exc.column))[1]
-            problems.append(f"row {number}, column {header}: {exc}")
+            problems.append(Finding(exc.code, {"row": number, "column": header, **exc.detail}))
     problems += _overlaps(rows)
     if problems:
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise FileProblemsError(f"roster {path.name}: {problems[0]}{more}; nothing was imported", problems)
+        more = len(problems) - 1
+        summary = Finding("roster_problems", {
+            "file": path.name, "first": problems[0].message, "first_zh": problems[0].message_zh,
+            "more": f" (and {more} more problems)" if more else "", "more_zh": f"（另有 {more} 处错误）" if more else ""})
+        raise FileProblemsError(summary, problems)
     if not rows:
-        raise UserError(f"roster {path.name}: no shifts in the file")
+        raise refused("roster_no_shifts", file=path.name)
     return Roster(path.name, hashlib.sha256(raw).hexdigest(), rows)
 
 
@@ -131,7 +137,7 @@ def _csv_rows(raw: bytes, path: Path) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise UserError(f"roster {path.name}: not UTF-8 or GB18030 text")
+        raise refused("roster_encoding", file=path.name)
     return [row for row in csv.reader(io.StringIO(text))]
 
 
@@ -142,7 +148,7 @@ def _xlsx_rows(path: Path) -> list[list[object]]:
         try:
             book = load_workbook(path, read_only=True, data_only=data_only)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a bad file
-            raise UserError(f"roster {path.name}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
+            raise refused("roster_not_xlsx", file=path.name, error=exc.__class__.__name__) from None
         try:
             return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
         finally:
@@ -162,15 +168,15 @@ def _columns(path: Path, header: list[object]) -> dict[str, tuple[int, str]]:
         key = HEADERS.get(name) or HEADERS.get(name.lower())
         if key is None:
             if name:
-                raise UserError(f"roster {path.name}: row 1: unknown column {name!r}")
+                raise refused("roster_unknown_column", file=path.name, name=name)
             continue
         if key in columns:
-            raise UserError(f"roster {path.name}: row 1: column {name!r} appears twice")
+            raise refused("roster_column_twice", file=path.name, name=name)
         columns[key] = (i, name)
     missing = [k for k in REQUIRED if k not in columns]
     if missing:
         zh = {v: k for k, v in HEADERS.items() if not k.isascii()}
-        raise UserError(f"roster {path.name}: row 1: missing column {zh[missing[0]]}/{missing[0]}")
+        raise refused("roster_column_missing", file=path.name, zh=zh[missing[0]], key=missing[0])
     return columns
 
 
@@ -179,41 +185,39 @@ def _parse_row(number: int, values: dict[str, object], tz: ZoneInfo) -> RosterRo
     if isinstance(values.get("badge"), (int, float)):
         # Excel turns 012345 into the number 12345; guessing the zeros back could name the
         # wrong officer, so the admin is asked to keep the column as text.
-        raise _RowProblem("badge", f"{_text(values.get('badge'))} is a number in the spreadsheet: format the "
-                                   f"column as text so that leading zeros are kept")
+        raise _RowProblem("badge", "roster_badge_number", value=_text(values.get("badge")))
     badge = _required(values.get("badge"), "badge")
     name = _required(values.get("name"), "name")
     start = _when(values.get("shift_start"), "shift_start", day, tz)
     if start.astimezone(tz).date() != day:
-        raise _RowProblem("shift_start", f"{start.astimezone(tz):%Y-%m-%d %H:%M} is not on the row's date {day}")
+        raise _RowProblem("shift_start", "roster_start_off_day", start=f"{start.astimezone(tz):%Y-%m-%d %H:%M}",
+                          day=day.isoformat())
     end = _when(values.get("shift_end"), "shift_end", day, tz)
     if _has_date(values.get("shift_end")):
         if end <= start:
-            raise _RowProblem("shift_end", f"the shift ends ({end.astimezone(tz):%Y-%m-%d %H:%M}) before it starts")
+            raise _RowProblem("shift_end", "roster_end_before_start", end=f"{end.astimezone(tz):%Y-%m-%d %H:%M}")
     elif end == start:
-        raise _RowProblem("shift_end", "the shift starts and ends at the same time: give a 24-hour shift's end "
-                                       "with its date")
+        raise _RowProblem("shift_end", "roster_zero_length")
     elif end < start:
         end += timedelta(days=1)  # a night shift running past midnight
     if end - start > timedelta(hours=72):
-        raise _RowProblem("shift_end", "the shift is longer than 72 hours")
+        raise _RowProblem("shift_end", "roster_too_long")
     assignment = ASSIGNMENT_VALUES.get(_text(values.get("assignment")).lower())
     if assignment is None:
-        raise _RowProblem("assignment", f"{_text(values.get('assignment'))!r} is not one of "
-                                        f"常规/连续工作/异地执法/偏远地区")
+        raise _RowProblem("assignment", "roster_assignment_unknown", value=_text(values.get("assignment")))
     returned = None
     if _text(values.get("returned_at")):
         returned = _when(values.get("returned_at"), "returned_at", day, tz)
         if returned < start and not _has_date(values.get("returned_at")):
             returned += timedelta(days=1)
         if returned < start:
-            raise _RowProblem("returned_at", "the return is before the shift starts")
+            raise _RowProblem("returned_at", "roster_return_before_start")
     return RosterRow(number, day, badge, name, _text(values.get("cert_no")) or None,
                      _text(values.get("team")) or None, start, end, assignment, returned,
                      _text(values.get("camera")) or None)
 
 
-def _overlaps(rows: list[RosterRow]) -> list[str]:
+def _overlaps(rows: list[RosterRow]) -> list[Finding]:
     problems = []
     by_badge: dict[str, list[RosterRow]] = {}
     for r in rows:
@@ -222,8 +226,7 @@ def _overlaps(rows: list[RosterRow]) -> list[str]:
         shifts.sort(key=lambda r: r.start)
         for a, b in zip(shifts, shifts[1:]):
             if b.start < a.end:
-                problems.append(f"row {b.row}, column 班次开始: overlaps the shift in row {a.row} "
-                                f"for badge {b.badge}")
+                problems.append(Finding("roster_overlap", {"row": b.row, "other": a.row, "badge": b.badge}))
     return problems
 
 
@@ -238,7 +241,7 @@ def _text(value: object) -> str:
 def _required(value: object, column: str) -> str:
     text = _text(value)
     if not text:
-        raise _RowProblem(column, "empty")
+        raise _RowProblem(column, "roster_cell_empty")
     return text
 
 
@@ -253,7 +256,7 @@ def _date(value: object, column: str) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise _RowProblem(column, f"{text!r} is not a date" if text else "empty")
+    raise _RowProblem(column, "roster_not_date", value=text) if text else _RowProblem(column, "roster_cell_empty")
 
 
 def _has_date(value: object) -> bool:
@@ -278,4 +281,4 @@ def _when(value: object, column: str, day: date, tz: ZoneInfo) -> datetime:
             return datetime.strptime(text, fmt).replace(tzinfo=tz)
         except ValueError:
             continue
-    raise _RowProblem(column, f"{text!r} is not a time" if text else "empty")
+    raise _RowProblem(column, "roster_not_time", value=text) if text else _RowProblem(column, "roster_cell_empty")

@@ -167,6 +167,31 @@ def set_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_t
     return result
 
 
+MAX_AT_ONCE = 200  # a page of the recordings list; more is a job for `ingestd evidence set` in a loop
+
+
+def set_evidence_many(app: App, rec_ids: list[str], proves: str, case_no: str | None, by: str) -> list[dict]:
+    """The same 证明对象 (and case) for several recordings a person selected: each may be
+    annotated by this person, checked for all before any is written, then each its own OCFL
+    version and audit entry (003 第20条), as one by one."""
+    proves = proves.strip()
+    if not proves:
+        raise UserError("--proves must say what the recording proves (证明对象)")
+    if not rec_ids:
+        raise UserError("select the recordings to enter 证明对象 for")
+    if len(rec_ids) > MAX_AT_ONCE:
+        raise UserError(f"at most {MAX_AT_ONCE} recordings at once ({len(rec_ids)} selected)")
+    acts = [Act.ANNOTATE] + ([Act.LINK_CASE] if case_no is not None else [])
+    with app.db.reading() as s:
+        person = acting_person(s, by, "enter evidence metadata")
+        ids = [find_recording(s, r)[0].id for r in rec_ids]
+        for act in acts:
+            require(s, person, act, ids, app.clock.now(), app.policy.cite("access"))
+    done = [_write_evidence(app, rec_id, proves, case_no, None, by, None) for rec_id in ids]
+    rollup.rebuild_days_of(app, ids)
+    return done
+
+
 def _write_evidence(app: App, rec_id: str, proves: str, case_no: str | None, long_term: str | None, by: str,
                     content: str | None) -> dict:
     with app.changes.begin(by) as ch:

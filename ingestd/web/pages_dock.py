@@ -24,7 +24,6 @@ from sqlalchemy import func, or_, select
 from ingestd.db.models import Device, DockSession, Gap, Officer, SourceFile, User
 from ingestd.db.states import DockStatus, GapStatus
 from ingestd.devices import CameraState, camera_state
-from ingestd.findings import Finding
 from ingestd.ingest import progress
 from ingestd.web import sessions
 from ingestd.web.access import Page
@@ -55,7 +54,7 @@ class CameraCard:
     seconds_left: int | None
     open_gaps: int  # interruptions of this camera awaiting a 说明
     damaged: int  # files of this dock stored but damaged (each awaits a 书面说明)
-    not_taken: list[str]
+    not_taken: list[tuple[str, str]]  # (file, finding code): worded in the console's language
 
     @property
     def needs_officer(self) -> bool:
@@ -84,13 +83,13 @@ def docked_now(edge: Edge, only_this_dock: bool) -> list[CameraCard]:
                 latest.append(row)
         ids = [ds.id for ds, *_ in latest]
         devices = [ds.device_id for ds, *_ in latest if ds.device_id is not None]
-        failed: dict[str, list[str]] = {}
+        failed: dict[str, list[tuple[str, str]]] = {}
         gaps: dict[int, int] = {}
         if ids:
             for sid, rel, code in s.execute(select(SourceFile.dock_session_id, SourceFile.rel_path, SourceFile.code)
                                             .where(SourceFile.dock_session_id.in_(ids),
                                                    SourceFile.outcome == "failed")):
-                failed.setdefault(sid, []).append(f"{rel}: {Finding(code or 'read_failed', {'path': rel}).kind.label_zh}")
+                failed.setdefault(sid, []).append((rel, code or "read_failed"))
         if devices:
             gaps = dict(s.execute(select(Gap.device_id, func.count()).where(
                 Gap.device_id.in_(devices), Gap.status == GapStatus.OPEN).group_by(Gap.device_id)).all())
@@ -99,7 +98,7 @@ def docked_now(edge: Edge, only_this_dock: bool) -> list[CameraCard]:
 
 
 def _card(ds: DockSession, serial: str | None, owner: str | None, name: str | None, open_gaps: int,
-          failed: list[str], now) -> CameraCard:
+          failed: list[tuple[str, str]], now) -> CameraCard:
     state = camera_state(ds.status)
     mb_done = mb_total = rate = left = None
     if state is CameraState.COPYING:

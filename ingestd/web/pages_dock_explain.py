@@ -35,7 +35,6 @@ from ingestd.timeline.explain import explain_gap
 from ingestd.timeline.reasons import REASONS
 from ingestd.web import sessions
 from ingestd.web.access import Page
-from ingestd.web.labels import duration_words
 from ingestd.web.pages_gaps import gaps_of, may_explain
 from ingestd.web.pages_requests import incidents_for
 from ingestd.web.server import Edge, Forbidden, set_session_cookie
@@ -125,7 +124,7 @@ def router(edge: Edge) -> APIRouter:
     def step_view(step: Step) -> dict:
         return {"key": step.key, "kind": step.kind.value, "serial": step.serial, "file": step.file,
                 "start": local_text(step.start, tz, CLOCK), "end": local_text(step.end, tz, CLOCK),
-                "duration": duration_words(step.seconds, t) if step.seconds is not None else "",
+                "seconds": step.seconds,
                 "after": step.after, "start_at": max((step.hint_s or 0) - 2, 0),
                 "suggested": step.suggested}
 

@@ -13,14 +13,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from ingestd.db.models import Evidence, Recording
+from ingestd.db.models import Device, Evidence, Recording
 from ingestd.evidence.cases import (archive_case, case_recordings, case_states, end_case, open_case,
                                    set_storage_location)
 from ingestd.evidence.disc import DISC_BYTES
 from ingestd.evidence.export_requests import ask_export, download_path, export_state, may_download, recent_exports
 from ingestd.evidence.holds import RELEASERS, list_holds, place_hold, release_hold
-from ingestd.evidence.metadata import link_to_case, set_evidence
+from ingestd.evidence.metadata import link_to_case, set_evidence, set_evidence_many
+from ingestd.findings import refused
 from ingestd.localtime import MINUTE, local_text, parse_date
+from ingestd.lookup import recordings_named
 from ingestd.users import Role
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden, NotFound
@@ -48,7 +50,9 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
             if not found:
                 raise NotFound()
             ids = case_recordings(s, case_no)
-            rows = s.execute(select(Recording, Evidence).join(Evidence, Evidence.recording_id == Recording.id)
+            rows = s.execute(select(Recording, Evidence, Device.serial)
+                             .join(Evidence, Evidence.recording_id == Recording.id)
+                             .outerjoin(Device, Device.id == Recording.device_id)
                              .where(Recording.id.in_(ids)).order_by(Recording.start)).all() if ids else []
         return found[0], rows
 
@@ -68,6 +72,24 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
 
         return await edge.act(request, Page.EVIDENCE, do, f"/recordings/{rec_id}", show)
 
+    @r.post("/recordings/evidence")
+    async def evidence_many(request: Request):
+        """证明对象 (and 案号) for the recordings ticked on the list, at once."""
+        picked = [str(v) for v in (await request.form()).getlist("rec")]
+
+        def do(viewer: Viewer, form: dict) -> str:
+            for rec_id in picked:
+                recordings_allowed(request, viewer, rec_id)
+            case_no = _field(form, "case_no") or None
+            done = set_evidence_many(app, picked, _field(form, "proves"), case_no, viewer.badge)
+            return f"/recordings?{_field(form, 'back_query')}&entered={len(done)}".replace("?&", "?")
+
+        def show(request: Request, viewer: Viewer, status_code: int, error: str):
+            return edge.page(request, "message.html", viewer, status_code=status_code, message=error,
+                             back="/recordings")
+
+        return await edge.act(request, Page.EVIDENCE, do, "/recordings", show)
+
     # ---- cases ----
 
     def cases_page(request: Request, viewer: Viewer, status_code: int = 200, error: str | None = None):
@@ -76,7 +98,7 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return edge.page(request, "cases.html", viewer, status_code=status_code, error=error,
                          cases=[c.as_dict() for c in states], can_change=may_change(viewer.role, Page.CASES),
                          choose_team=viewer.person.unit_wide,  # a team's head opens the team's cases only
-                         article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
+                         archive_days=app.policy.archive.days_after_case_end, article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
 
     @r.get("/cases")
     def cases(request: Request):
@@ -94,13 +116,15 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     def case_page(request: Request, viewer: Viewer, case_no: str, status_code: int = 200, error: str | None = None):
         state, rows = the_case(viewer, case_no)
         items = [{"id": rec.id, "name": rec.original_name, "start": local_text(rec.start, tz, MINUTE),
-                  "proves": ev.proves, "exported": ev.exported_at is not None,
-                  "deleted": rec.status == "deleted"} for rec, ev in rows]
+                  "device": serial, "proves": ev.proves, "exported": ev.exported_at is not None,
+                  "deleted": rec.status == "deleted"} for rec, ev, serial in rows]
         exports = recent_exports(app, None if viewer.person.unit_wide else viewer.badge, case_no)
         return edge.page(request, "case.html", viewer, status_code=status_code, error=error, case=state.as_dict(),
                          items=items, exports=exports, discs=list(DISC_BYTES), today=app.clock.now().astimezone(tz)
                          .date().isoformat(), can_change=may_change(viewer.role, Page.CASES),
-                         article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
+                         article=app.policy.archive.article, location_article=app.policy.evidence.location_article,
+                         archive_days=app.policy.archive.days_after_case_end,
+                         missing_proves=sum(1 for i in items if not i["proves"] and not i["deleted"]))
 
     @r.get("/cases/{case_no}")
     def case(request: Request, case_no: str):
@@ -121,7 +145,8 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     @r.post("/cases/{case_no}/recordings")
     async def case_link(request: Request, case_no: str):
         def act(viewer: Viewer, form: dict) -> None:
-            ids = _field(form, "recordings").split()
+            with app.db.reading() as s:  # by id, file name or time, one a line
+                ids = recordings_named(s, _field(form, "recordings").splitlines(), tz)
             for rec_id in ids:
                 recordings_allowed(request, viewer, rec_id)
             link_to_case(app, case_no, ids, viewer.badge)
@@ -152,6 +177,12 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
     @r.post("/cases/{case_no}/export")
     async def case_export(request: Request, case_no: str):
         def act(viewer: Viewer, form: dict) -> str:
+            state, rows = the_case(viewer, case_no)
+            missing = sum(1 for rec, ev, _serial in rows if not ev.proves and rec.status != "deleted")
+            if missing and _field(form, "without_proves") != "yes":
+                # 证明对象 belongs on the disc with each recording: exporting without it is a choice
+                # made knowingly, not by a click that did not read the page.
+                raise refused("export_missing_proves", n=missing, case_no=case_no)
             token = ask_export(app, viewer.badge, [], case_no, _field(form, "disc") or "dvd")
             return f"/exports/{token}"
 

@@ -231,7 +231,9 @@ def router(edge: Edge) -> APIRouter:
             at = last_comp.made_at if by_compliance(f) else (last_rec.start_corrected or last_rec.start)
             more = f"{at.isoformat()}|{last_rec.id}" if at is not None else None
         return edge.page(request, "recordings.html", viewer, items=[item(*row) for row in shown], more=more,
-                         filters=f.as_dict(), query=f.query(), statuses=UPLOAD_STATUSES)
+                         filters=f.as_dict(), query=f.query(), statuses=UPLOAD_STATUSES,
+                         can_annotate=may_change(viewer.role, Page.EVIDENCE, viewer.kind),
+                         entered=request.query_params.get("entered"))
 
     @r.get("/recordings.csv")
     def recordings_csv(request: Request):

@@ -81,7 +81,7 @@ def router(edge: Edge) -> APIRouter:
         weeks = weekly(app, req.last, req.team)
         trend = charts.columns([Bar(w.monday.strftime("%m-%d"), round(w.rate * 100) if w.rate is not None else 0,
                                     f"{w.rate:.0%}" if w.rate is not None else "—") for w in weeks],
-                               t["weekly_trend"], height=160, peak=100)
+                               t["weekly_trend"], height=170, peak=100, texts=True)
         return edge.page(request, "report.html", viewer, report=model, columns=columns, row=row, query=query,
                          formats=FORMATS, teams=teams(), picked_team=req.team or "", unit=unit,
                          team_fixed=viewer.role is Role.TEAM_HEAD, first=req.first.isoformat(),

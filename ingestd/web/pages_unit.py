@@ -23,7 +23,8 @@ from ingestd.compliance.recompute import shift_facts
 from ingestd.compliance.status import trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
-from ingestd.errors import FileProblemsError, UserError
+from ingestd.errors import FileProblemsError, Refused, UserError
+from ingestd.findings import refused
 from ingestd.localtime import MINUTE, local_text, parse_date
 from ingestd.web.access import Page, may_change
 from ingestd.web.server import Edge, Forbidden
@@ -150,13 +151,15 @@ def router(edge: Edge) -> APIRouter:
                 raise Forbidden("csrf")
             upload = form.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
-                return roster_page(request, viewer, 400, "choose a roster file (.csv or .xlsx)")
+                return roster_page(request, viewer, 400, edge.said(refused("roster_no_file")))
             name = Path(upload.filename).name
             if Path(name).suffix.lower() not in ROSTER_SUFFIXES:
-                return roster_page(request, viewer, 400, f"roster {name}: unsupported file type (use .csv or .xlsx)")
+                return roster_page(request, viewer, 400, edge.said(refused("roster_file_type", file=name,
+                                                                           suffix=Path(name).suffix or "(none)")))
             data = await upload.read(ROSTER_MAX_BYTES + 1)
         if len(data) > ROSTER_MAX_BYTES:
-            return roster_page(request, viewer, 400, f"roster {name}: larger than {ROSTER_MAX_BYTES >> 20} MB")
+            return roster_page(request, viewer, 400, edge.said(refused("roster_too_big", file=name,
+                                                                       mb=ROSTER_MAX_BYTES >> 20)))
         with tempfile.TemporaryDirectory(prefix="ingestd-roster-") as folder:
             path = Path(folder) / name  # the name the admin knows, in messages and the import's record
             path.write_bytes(data)
@@ -167,9 +170,10 @@ def router(edge: Edge) -> APIRouter:
                 # (the command line's `roster import` waits for it).
                 result = write_roster(app, parsed, viewer.badge)
             except FileProblemsError as exc:
-                return roster_page(request, viewer, 400, str(exc), problems=exc.problems)
+                return roster_page(request, viewer, 400, edge.said(exc),
+                                   problems=[edge.said(Refused(p)) for p in exc.problems])
             except UserError as exc:
-                return roster_page(request, viewer, 400, str(exc))
+                return roster_page(request, viewer, 400, edge.said(exc))
         return roster_page(request, viewer, imported=result)
 
     # ---- alerts ----

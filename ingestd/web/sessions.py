@@ -29,6 +29,7 @@ from ingestd.users import ROLE_ZH, Role
 
 COOKIE = "ingestd_session"
 LOGIN_CSRF_COOKIE = "ingestd_login_csrf"
+PIN_IDLE_FLOOR_S = 10 * 60  # a clip played through at the dock makes no request meanwhile
 
 
 class LoginOutcome(StrEnum):
@@ -226,6 +227,14 @@ def _viewer(user: User, token_hash: str, kind: str) -> Viewer:
                   bool(user.password_temporary) and kind == "password", kind)
 
 
+def pin_idle(app: App) -> timedelta:
+    """How long a badge + PIN session at the dock lives untouched on the server: the screen
+    signs the officer out after `kiosk_idle_s`; the server allows for a clip played through
+    without a request, but not for the password session's half hour, so a PIN left signed in
+    at a shared screen is not there for the next person to use."""
+    return timedelta(seconds=max(PIN_IDLE_FLOOR_S, 5 * app.settings.web.kiosk_idle_s))
+
+
 def resolve(app: App, cookie: str | None) -> tuple[Viewer, str] | None:
     """The viewer behind a cookie and the token to renew it with, or None when it is missing,
     forged, idle too long, past its end, revoked, or its user disabled."""
@@ -241,6 +250,8 @@ def resolve(app: App, cookie: str | None) -> tuple[Viewer, str] | None:
     with app.db.reading() as s:
         row = s.get(WebSession, _hash(token))
         if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        if row.kind == Credential.PIN and now - seen > pin_idle(app):
             return None
         user = s.get(User, row.badge)
         if user is None or user.disabled:
