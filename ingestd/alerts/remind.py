@@ -19,6 +19,7 @@ from ingestd.findings import Finding, refused
 from ingestd.localtime import MINUTE, local_text
 
 REMIND_EVERY = timedelta(hours=1)
+KEY = "remind:overdue:"  # then the shift's id and the time: a key of its own for each reminder
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,13 @@ def remind(app: App, badge: str, day: date, by: str) -> Reminded:
         user = acting_for(s, by, SHIFT_ACTORS, shift, "remind an officer")
         must_be_overdue(shift, now)
         name = s.execute(select(Officer.name).where(Officer.badge == badge)).scalar() or badge
-        prefix = f"remind:overdue:{shift.id}:"
-        last = s.execute(select(Alert.raised_at).where(Alert.key.like(prefix + "%"))
-                         .order_by(Alert.raised_at.desc()).limit(1)).scalar()
+        last = last_reminders(s, [shift.id]).get(shift.id)
         heads = tuple(s.execute(select(User.badge).where(User.role == "team_head", User.team == shift.team,
                                                          User.disabled.is_(False))).scalars())
     if last is not None and now - last < REMIND_EVERY:
         raise refused("remind_too_soon", officer=badge, officer_name=name, at=local_text(last, tz, MINUTE),
                       next=local_text(last + REMIND_EVERY, tz, MINUTE))
-    key = prefix + now.isoformat(timespec="seconds")
+    key = f"{KEY}{shift.id}:{now.isoformat(timespec='seconds')}"
     finding = Finding("shift_reminded", {"shift_id": shift.id, "officer": badge, "officer_name": name,
                                          "team": shift.team, "camera": shift.camera, "day": day.isoformat(),
                                          "deadline": local_text(shift.deadline, tz, MINUTE) or None,
@@ -73,9 +72,9 @@ def last_reminders(s, shift_ids: list[int]) -> dict[int, datetime]:
     out: dict[int, datetime] = {}
     if not wanted:
         return out
-    for key, at in s.execute(select(Alert.key, Alert.raised_at).where(Alert.key.like("remind:overdue:%"))
+    for key, at in s.execute(select(Alert.key, Alert.raised_at).where(Alert.key.like(KEY + "%"))
                              .order_by(Alert.raised_at)):
-        shift_id = int(key.split(":")[2])
+        shift_id = int(key[len(KEY):].split(":")[0])
         if shift_id in wanted:
             out[shift_id] = at
     return out

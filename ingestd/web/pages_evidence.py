@@ -98,7 +98,8 @@ def router(edge: Edge, recordings_allowed) -> APIRouter:
         return edge.page(request, "cases.html", viewer, status_code=status_code, error=error,
                          cases=[c.as_dict() for c in states], can_change=may_change(viewer.role, Page.CASES),
                          choose_team=viewer.person.unit_wide,  # a team's head opens the team's cases only
-                         archive_days=app.policy.archive.days_after_case_end, article=app.policy.archive.article, location_article=app.policy.evidence.location_article)
+                         archive_days=app.policy.archive.days_after_case_end, article=app.policy.archive.article,
+                         location_article=app.policy.evidence.location_article)
 
     @r.get("/cases")
     def cases(request: Request):

@@ -23,7 +23,7 @@ from ingestd.compliance.recompute import shift_facts
 from ingestd.compliance.status import trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
 from ingestd.devices import list_devices
-from ingestd.errors import FileProblemsError, Refused, UserError
+from ingestd.errors import FileProblemsError, UserError
 from ingestd.findings import refused
 from ingestd.localtime import MINUTE, local_text, parse_date
 from ingestd.web.access import Page, may_change
@@ -171,7 +171,7 @@ def router(edge: Edge) -> APIRouter:
                 result = write_roster(app, parsed, viewer.badge)
             except FileProblemsError as exc:
                 return roster_page(request, viewer, 400, edge.said(exc),
-                                   problems=[edge.said(Refused(p)) for p in exc.problems])
+                                   problems=[edge.worded(p) for p in exc.problems])
             except UserError as exc:
                 return roster_page(request, viewer, 400, edge.said(exc))
         return roster_page(request, viewer, imported=result)

@@ -161,9 +161,11 @@ class Edge:
         """A refusal in the console's language where the catalogue words it (errors.Refused);
         otherwise the exception's own line."""
         finding = getattr(exc, "finding", None)
-        if finding is not None and self.language != "en":
-            return finding.message_zh
-        return str(exc)
+        return self.worded(finding) if finding is not None else str(exc)
+
+    def worded(self, finding) -> str:
+        """A finding's message in the console's language."""
+        return finding.message if self.language == "en" else finding.message_zh
 
     def refusal(self, person: Person, d: Decision) -> str:
         """A refusal in the console's language (the command line's is the exception's own line)."""
