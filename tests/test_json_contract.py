@@ -120,7 +120,9 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     run("export", "export", rec, "--out", str(tmp_path / "out"), "--by", "L1")
     for name, args in (("recordings list", ["recordings", "list"]), ("recordings show", ["recordings", "show", rec]),
                        ("verify", ["verify"]), ("audit verify", ["audit", "verify"]), ("db check", ["db", "check"]),
-                       ("audit list", ["audit", "list", "--limit", "50"]),
+                       # One person's entries: their number and order follow the commands above, where
+                       # the last 50 of everyone's follow how the job workers' claims fell.
+                       ("audit list", ["audit", "list", "--person", "L1", "--limit", "50"]),
                        ("store rebuild-index", ["store", "rebuild-index"]),
                        ("calendar show", ["calendar", "show", "2026"]),
                        ("compliance recompute", ["compliance", "recompute"]),
