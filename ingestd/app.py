@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,15 +173,19 @@ class App:
         self.db.dispose()
 
 
-def initialise(settings: Settings) -> dict:
+def initialise(settings: Settings, first_admin: bool = True) -> dict:
     """`ingestd init`: data dir, store, signing key, database at head, default config.
-    Safe to run again: it never replaces a key, a store or a config that exists."""
+    Safe to run again: it never replaces a key, a store or a config that exists.
+    `first_admin`: make `admin` with a one-time password to print (a headless install);
+    without it the installer sets the first administrator on the dock's own screen."""
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
     data.staging.mkdir(exist_ok=True)
     OcflStore(data.store, StagingArea(data.staging)).initialise()
     create_keypair(data.signing_key, data.verify_key)
-    config_file = data.root / CONFIG_NAME
+    # The config in force: the package's /etc/ingestd/ingestd.toml (INGESTD_CONFIG, a conffile
+    # the package ships), else the data directory's, written once with every setting commented.
+    config_file = Path(os.environ["INGESTD_CONFIG"]) if os.environ.get("INGESTD_CONFIG") else data.root / CONFIG_NAME
     wrote_config = False
     if not config_file.exists():
         config_file.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
@@ -196,7 +202,7 @@ def initialise(settings: Settings) -> dict:
     app = App.open(settings)
     try:
         app.changes.register()  # a second dock with this one's name or key is refused here, at once
-        first_password = ensure_first_admin(app)
+        first_password = ensure_first_admin(app) if first_admin else None
     finally:
         app.close()
     return {"data_dir": str(Path(data.root).resolve()), "store": str(data.store.resolve()),

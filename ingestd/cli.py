@@ -72,11 +72,15 @@ def _root(ctx: typer.Context,
 
 
 @app.command()
-def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+def init(ctx: typer.Context,
+         no_first_admin: bool = typer.Option(False, "--no-first-admin",
+                                             help="Make no `admin` with a one-time password: the installer sets "
+                                                  "the first administrator on the dock's own screen (the package)."),
+         as_json: bool = JsonOpt) -> None:
     """Create the data directory, originals store, signing key, database and default config."""
     from ingestd.app import initialise
 
-    result = initialise(settings_of(ctx))
+    result = initialise(settings_of(ctx), first_admin=not no_first_admin)
     text = f"initialised {result['data_dir']} (schema {result['schema']}, config {result['config']})"
     if result["first_admin"]:
         text += (f"\nfirst administrator: {result['first_admin']['badge']}, one-time password "
@@ -264,6 +268,25 @@ def verify(ctx: typer.Context,
                    if report.in_bucket else ""))
     emit(data, as_json, "\n".join(text))
     if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Check the dock itself: time sync and clock steps, the days until the store's disk fills,
+    the store and the database, the USB rules, the inbox, the replica, the dock screen and the
+    signing key's permissions. Exit 1 when something needs doing, each with its code and what
+    to do; it changes nothing."""
+    from ingestd.doctor import diagnose
+
+    found = diagnose(settings_of(ctx))
+    text = []
+    for check in found.checks:
+        text.append(f"{check.state.value:8} {check.name.value:12} {printable(check.said)}")
+        text += [f"{'':21}{f.code}: {printable(f.message)}" for f in check.findings]
+    text.append("healthy" if found.ok else f"{len(found.findings)} finding(s): see above")
+    emit(found.as_dict(), as_json, "\n".join(text))
+    if not found.ok:
         raise typer.Exit(1)
 
 

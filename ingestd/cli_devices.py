@@ -34,3 +34,31 @@ def devices_owner(ctx: typer.Context, serial: str = typer.Argument(...), badge: 
     with opened_app(ctx, by) as app:
         data = set_owner(app, serial, badge, by)
     emit(data, as_json, f"{serial} is issued to {badge}")
+
+
+@devices_app.command("register")
+def devices_register(ctx: typer.Context, serial: str = typer.Argument(..., help="the camera's USB serial"),
+                     profile: str = typer.Option(..., "--profile", help="its device profile (camera family)"),
+                     owner: str = typer.Option("", "--owner", help="the badge of the officer it is issued to"),
+                     by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """Register a camera of the unit by its serial, so that the docks take it when it is
+    plugged in ([usb] registered_only); a camera already plugged in is taken within a minute."""
+    from ingestd.camera_admission import register_camera
+
+    with opened_app(ctx, by) as app:
+        data = register_camera(app, serial, profile, owner, by)
+    emit(data, as_json, f"{printable(data['serial'])} registered ({data['profile']})")
+
+
+@devices_app.command("refused")
+def devices_refused(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """USB devices the docks did not mount, newest first: not a camera of this unit, or a
+    camera whose serial is not registered."""
+    from ingestd.camera_admission import refusals
+
+    with opened_app(ctx) as app:
+        data = refusals(app)
+        tz = app.settings.tz
+    emit([r.as_dict() for r in data], as_json, "\n".join(
+        f"{r.last_at.astimezone(tz):%Y-%m-%d %H:%M}  {r.reason.value:15} {r.what}  ×{r.times}" for r in data)
+        or "no USB device was refused")

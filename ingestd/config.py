@@ -59,6 +59,8 @@ class ComplianceSettings(BaseModel):
 class DaemonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    inbox_enabled: bool = Field(True, description="watch the inbox folders (off on a dock appliance, where only "
+                                                  "the unit's cameras are taken, over USB)")
     inbox: list[Path] = Field(default_factory=list, description="folders watched for recordings; "
                                                                "default <data_dir>/inbox")
     quiet_s: float = Field(5.0, gt=0, le=3600, description="a file unchanged this long is complete")
@@ -73,6 +75,8 @@ class UsbSettings(BaseModel):
 
     enabled: bool = Field(False, description="watch udev for docked cameras (on a dock appliance)")
     mounter: str = Field("udisks", pattern="^(udisks|systemd-mount)$")
+    registered_only: bool = Field(True, description="take a camera only when its serial is registered in the unit "
+                                                    "(anything no device profile knows is never mounted)")
 
 
 class MetricsSettings(BaseModel):
@@ -501,7 +505,9 @@ DEFAULT_CONFIG_TEXT = """\
 
 [daemon]
 # Folders watched for recordings (a share docks copy to). Each top-level folder in an
-# inbox is one camera, named by its serial. Default: <data_dir>/inbox
+# inbox is one camera, named by its serial. Default: <data_dir>/inbox. The package turns
+# the inbox off: an appliance takes only the unit's cameras, over USB.
+# inbox_enabled = true
 # inbox = ["/srv/ingestd/inbox"]
 # A file unchanged for this many seconds (or closed after writing) is complete.
 # quiet_s = 5.0
@@ -516,6 +522,11 @@ DEFAULT_CONFIG_TEXT = """\
 # udisks2 (a polkit rule lets the ingestd user) or systemd-mount. Off outside a dock.
 # enabled = false
 # mounter = "udisks"
+# Only the unit's cameras: a USB device no device profile knows (a U盘, a card reader) is never
+# mounted; a camera is taken only when its serial is registered (on the cameras page, with
+# `ingestd devices register`, or by its first dock through the inbox). Each refusal is shown on
+# the dock screen and alerted to the admins.
+# registered_only = true
 
 [metrics]
 # Prometheus text endpoint (http://host:port/metrics) for the bureau's monitoring.

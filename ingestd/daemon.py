@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ingestd import afterdock
 from ingestd.app import App
+from ingestd.camera_admission import RECHECK_EVERY
+from ingestd.dock_clock import StepWatch
 from ingestd.errors import NoSpaceError, UserError
 from ingestd.replica.copy import bucket_problem
 from ingestd.ingest.commit import DockInfo
@@ -46,23 +49,58 @@ class Daemon:
         self.offloader = Offloader(app.settings.offload_workers)
         self.inflight: set[Future] = set()
         self.lock = threading.Lock()
-        inboxes = app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]
+        inboxes = (app.settings.daemon.inbox or [app.settings.data_dir / "inbox"]) \
+            if app.settings.daemon.inbox_enabled else []
         self.sources = [FolderSource(Path(p).resolve(), self.submit, quiet_s=app.settings.daemon.quiet_s,
                                      rescan_s=app.settings.daemon.rescan_s)
                         for p in inboxes]
         self.leadership = Leadership(app.db, app.settings.dock_name)  # the unit-wide sweeps: one dock does them
         self.scheduler = build_scheduler(app, self.leadership)
         self.usb = None
+        self.waiting: dict[str, tuple] = {}  # node → (device, recognition) refused for its serial
         if app.settings.usb.enabled:
             from ingestd.sources.usb import UsbSource
 
             self.usb = UsbSource(lambda: self.app.profiles.values(), self.submit_camera)
             self.mounter = _mounter(app)
 
-    def submit_camera(self, dev, recognition) -> None:
+    def submit_camera(self, dev, recognition, again: bool = False) -> None:
+        """A USB volume appeared (udev's thread): admitted and docked, or refused, on the pool."""
         if self.stop_event.is_set():
             return
-        self._track(self.pool.submit(self._dock_usb, dev, recognition))
+        self._track(self.pool.submit(self._admit, dev, recognition, again))
+
+    def _admit(self, dev, recognition, again: bool = False) -> None:
+        """Nothing is mounted before this: a volume that is not one of the unit's cameras is
+        refused (kept, shown, alerted), and a camera refused for its serial is looked at again
+        while it stays plugged in (`again`: a refusal already said is not said again)."""
+        from ingestd.camera_admission import record_refusal, refusal_for
+        from ingestd.db.states import UsbRefusalReason
+
+        reason = refusal_for(self.app, dev, recognition)
+        with self.lock:
+            if reason is UsbRefusalReason.NOT_REGISTERED:
+                self.waiting[dev.node] = (dev, recognition)
+            else:
+                self.waiting.pop(dev.node, None)
+        if reason is not None:
+            if not again:
+                record_refusal(self.app, dev, recognition, reason)
+            return
+        self._dock_usb(dev, recognition)
+
+    def recheck_waiting(self) -> None:
+        """Refused cameras still plugged in, as the same device, are admitted again: a camera
+        registered meanwhile is docked."""
+        with self.lock:
+            waiting = list(self.waiting.items())
+        for node, (dev, recognition) in waiting:
+            now = self.usb.current(node) if self.usb is not None else None
+            if now is None or now.serial != dev.serial:
+                with self.lock:  # unplugged, or another device on that node: it has its own event
+                    self.waiting.pop(node, None)
+                continue
+            self.submit_camera(dev, recognition, again=True)
 
     def _dock_usb(self, dev, recognition) -> None:
         """Mount read-only, read what the camera says about itself, offload, release (unmount)."""
@@ -159,9 +197,18 @@ class Daemon:
         event(log, logging.INFO, "daemon.ready", inboxes=[str(s.inbox) for s in self.sources],
               dock=self.app.settings.dock_name)
         ping = watchdog_interval_s()
+        steps = StepWatch(self.app)
+        rechecked = time.monotonic()
         while not self.stop_event.wait(ping or 1.0):
             if ping:
                 notify(watchdog="1")
+            try:
+                steps.observe()
+                if self.waiting and time.monotonic() - rechecked >= RECHECK_EVERY.total_seconds():
+                    rechecked = time.monotonic()
+                    self.recheck_waiting()
+            except DBAPIError as exc:  # said in the log; the database's outage is handled where docks meet it
+                event(log, logging.ERROR, "daemon.tick_failed", exc=exc, error=repr(exc))
         notify(stopping="1", status="finishing dock sessions in flight")
         event(log, logging.INFO, "daemon.stopping", inflight=len(self.inflight))
         for source in self.sources:

@@ -66,7 +66,9 @@ def list_devices(app: App) -> list[dict]:
             "serial": d.serial, "profile": d.profile, "owner": d.owner_badge,
             "owner_name": officers.get(d.owner_badge, (None, None))[0],
             "owner_team": officers.get(d.owner_badge, (None, None))[1], "first_seen": iso(d.first_seen),
-            "last_seen": iso(d.last_seen), "state": camera_state(ds.status if ds else None).value,
+            # A camera an admin registered before its first dock has not been seen at one yet; its
+            # days without a dock count from its registration.
+            "last_seen": iso(d.last_seen) if ds else None, "state": camera_state(ds.status if ds else None).value,
             "days_since_dock": (now - d.last_seen).days if d.last_seen else None,
             "dock_session": ds.id if ds else None, "port": ds.port if ds else None,
             "released_at": iso(ds.released_at) if ds else None,

@@ -75,18 +75,30 @@ def camera_reading(app: App) -> ClockReading | None:
     return ClockReading("cameras", statistics.median(offsets), len(offsets))
 
 
-def check(app: App) -> ClockReading | None:
-    """Read the dock's clock against the best reference there is; open the incident when it
-    is off and none is open for this dock."""
-    reading = database_reading(app) or camera_reading(app)
+def reading_of(app: App) -> ClockReading | None:
+    """The dock's clock against the best reference there is, read now."""
+    return database_reading(app) or camera_reading(app)
+
+
+def off_finding(app: App, reading: ClockReading | None) -> Finding | None:
+    """`dock_clock_off` when the reading says the dock's clock cannot be trusted."""
     if reading is None or not reading.off:
+        return None
+    offset, offset_zh = offset_texts(reading.offset_s)
+    return Finding("dock_clock_off", {
+        "dock": app.settings.dock_name, "offset": offset, "offset_zh": offset_zh,
+        "offset_s": round(reading.offset_s, 1), "against": AGAINST[reading.against][0],
+        "against_zh": AGAINST[reading.against][1], "witnesses": reading.witnesses})
+
+
+def check(app: App) -> ClockReading | None:
+    """Read the dock's clock; open the incident when it is off and none is open for this dock."""
+    reading = reading_of(app)
+    finding = off_finding(app, reading)
+    if finding is None:
         return reading
+    facts = finding.detail
     dock = app.settings.dock_name
-    offset, offset_zh = _offset_texts(reading.offset_s)
-    facts = {"dock": dock, "offset": offset, "offset_zh": offset_zh,
-             "offset_s": round(reading.offset_s, 1), "against": AGAINST[reading.against][0],
-             "against_zh": AGAINST[reading.against][1], "witnesses": reading.witnesses}
-    finding = Finding("dock_clock_off", facts)
     with app.changes.begin("ingestd") as ch:
         open_ones = ch.session.execute(select(Incident.facts).where(
             Incident.code == "dock_clock_off", Incident.status == IncidentStatus.OPEN)).scalars().all()
@@ -101,7 +113,7 @@ def check(app: App) -> ClockReading | None:
     return reading
 
 
-def _offset_texts(seconds: float) -> tuple[str, str]:
+def offset_texts(seconds: float) -> tuple[str, str]:
     """How far off, as people say it, in English and Chinese: "365 d fast", "快 365 天"."""
     size = abs(seconds)
     for en, zh, per in (("d", "天", 86400), ("h", "小时", 3600), ("min", "分钟", 60), ("s", "秒", 1)):
@@ -110,3 +122,35 @@ def _offset_texts(seconds: float) -> tuple[str, str]:
             break
     fast = seconds > 0
     return f"{n} {en} {'fast' if fast else 'slow'}", f"{'快' if fast else '慢'} {n} {zh}"
+
+
+STEP_S = 60.0  # a slewing time sync moves the clock by milliseconds; a minute at once is a step
+STEPPED_ACTION = "dock.clock_stepped"
+
+
+class StepWatch:
+    """Notices the wall clock jumping under the running daemon: the wall clock minus the
+    monotonic one, which a step leaves alone, moves by the step. Time sync's first correction
+    at boot happens before the daemon starts and is not seen; a step while it runs is one an
+    admin should know of, since upload times stamped around it may be off."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self._base = self._gap()
+
+    def _gap(self) -> float:
+        import time
+
+        return self.app.clock.now().timestamp() - time.monotonic()
+
+    def observe(self) -> float | None:
+        """The step since the last look, in seconds (positive: forward), recorded; else None."""
+        gap = self._gap()
+        step, self._base = gap - self._base, gap
+        if abs(step) < STEP_S:
+            return None
+        facts = {"dock": self.app.settings.dock_name, "step_s": round(step, 1)}
+        event(log, logging.WARNING, "dock.clock_stepped", **facts)
+        with self.app.changes.begin("ingestd") as ch:
+            ch.record(STEPPED_ACTION, "dock", self.app.settings.dock_name, **facts)
+        return step

@@ -152,6 +152,36 @@ def ensure_first_admin(app: App) -> str | None:
     return password
 
 
+def needs_first_admin(app: App) -> bool:
+    """No enabled 信息中心 account yet: a dock installed by its package waits for one to be set
+    on its own screen."""
+    with app.db.reading() as s:
+        return s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))
+                         .limit(1)).first() is None
+
+
+def set_up_first_admin(app: App, badge: str, name: str, password: str) -> dict:
+    """The first administrator, set by the installer on the dock's own screen (the first-run
+    form): no password is ever printed or written to a file. Refused once any admin exists,
+    also when two screens submit at once."""
+    badge, name = badge.strip(), name.strip()
+    if not badge or not name:
+        raise UserError("a user needs a badge (警号 or user name) and a name")
+    check_new_password(password, badge)
+    with app.changes.begin("ingestd") as ch:
+        ch.lock("first-admin")
+        if ch.session.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))
+                              .limit(1)).first() is not None:
+            raise refused("first_admin_exists")
+        user = ch.session.get(User, badge) or User(badge=badge, created_at=app.clock.now())
+        ch.session.add(user)
+        user.name, user.role, user.disabled = name, "admin", False
+        _set_password(user, password, False, app)
+        ch.record("user.added", "user", badge, name=name, role="admin", password="set",
+                  reason="the first administrator, set on the dock's own screen")
+        return user_dict(user)
+
+
 def user_dict(user: User) -> dict:
     return {"badge": user.badge, "name": user.name, "role": user.role, "role_zh": ROLE_ZH[user.role],
             "team": user.team, "email": user.email, "mobile": user.mobile, "disabled": bool(user.disabled),

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from ingestd.app import App, initialise
 from ingestd.clock import FixedClock
 from ingestd.config import Settings
 from ingestd.media.synthetic import ClipSpec, make_clip
+from tests.cli_runner import run_ingestd
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -68,8 +68,7 @@ class Dock:
         return App.open(self.settings, clock)
 
     def cli(self, *args: str, check: int | None = 0, timeout: float = 300) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "ingestd", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = run_ingestd(args, self.env, timeout)
         if check is not None and proc.returncode != check:
             raise AssertionError(f"ingestd {' '.join(args)} exited {proc.returncode}, wanted {check}\n"
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
@@ -147,3 +146,17 @@ def pg_database():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of its own, to fill; skipped where this machine cannot mount one."""
+    where = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

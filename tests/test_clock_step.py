@@ -85,3 +85,8 @@ def test_clock_stepped_back_and_forward_under_the_daemon(tmp_path, clips):
     times = [str(t) for _, t in rows]
     assert any(later < earlier for earlier, later in zip(times, times[1:])), "the chain's times never went back"
     assert os.environ.get("LD_PRELOAD") is None  # the test process itself ran on the real clock
+
+    # The daemon noticed both steps as they happened (the wall clock moved, the monotonic did
+    # not) and kept them where `ingestd doctor` finds them.
+    steps = [e["detail"]["step_s"] for e in dock.cli_json("audit", "list", "--action", "dock.clock_stepped")]
+    assert sorted(round(s / 3600) for s in steps) == [-2, 74], steps

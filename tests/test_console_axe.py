@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_console_language import PAGES, _state
-from tests.test_team_head_morning import _shot
 from tests.test_web_browser import CHROMIUM
-from tests.web_fixtures import served, sign_in
+from tests.web_fixtures import served, shot, sign_in
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is installed by `make system-deps`")
 
@@ -42,7 +41,7 @@ def test_every_console_page_passes_axe_in_both_languages(recorded):
                 page = context.new_page()
                 page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
                 page.goto(f"{base}/login")
-                problems += _shot(page, f"page-login-{language}")
+                problems += shot(page, f"page-login-{language}")
                 sign_in(page, base, "A1")
                 for path in PAGES:
                     answer = page.goto(base + path.format(rec=ids["CAM-1"], gap=gap))
@@ -50,7 +49,7 @@ def test_every_console_page_passes_axe_in_both_languages(recorded):
                     name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "") or "dashboard"
                     if "{rec}" in path:
                         name = "recordings-one"
-                    problems += _shot(page, f"page-{name}-{language}")
+                    problems += shot(page, f"page-{name}-{language}")
                 context.close()
         browser.close()
     assert strays == [] and problems == [] and errors == [], (strays, problems, errors)  # a CSP refusal is one

@@ -23,7 +23,7 @@ PAGES = ("/", "/dock", "/recordings", "/recordings/{rec}", "/gaps", "/gaps/{gap}
          "/audit")
 ROLES = ("A1", "H1", "L1", "D1", "O1")
 # Words of no language: units, formats and names of standards a Chinese page writes as they are.
-NEUTRAL = {"PIN", "MB", "GB", "KB", "SHA", "SM3", "CSV", "PDF", "XLSX", "JSON", "HTML", "ISO", "HLS", "OCFL", "UTC",
+NEUTRAL = {"PIN", "USB", "MB", "GB", "KB", "SHA", "SM3", "CSV", "PDF", "XLSX", "JSON", "HTML", "ISO", "HLS", "OCFL", "UTC",
            "MB/s", "CD", "DVD", "BD", "S3", "mp4", "MP4", "ID", "HTTPS", "URL", "AVC", "AAC", "HEVC", "H.264", "h264",
            "fps", "kbps", "px", "SHA-256"}
 
@@ -74,6 +74,7 @@ def _data_words(app) -> list[str]:
                  *s.execute(select(LegalHold.reason)).scalars(), *s.execute(select(AccessRequest.purpose)).scalars(),
                  *s.execute(select(Recording.original_name)).scalars(), *s.execute(select(Device.model)).scalars(),
                  *(str((i.facts or {}).get("reason", "")) for i in s.execute(select(Incident)).scalars())]
+    found += [p.title for p in app.profiles.values()]  # the profiles' names for their camera families
     return sorted({w for w in found if w}, key=len, reverse=True) + [app.settings.dock_name, app.policy.name]
 
 

@@ -23,8 +23,8 @@ from ingestd.users import add_user, set_pin
 from ingestd.web.server import WebServer
 from tests.conftest import make_dock
 from tests.test_daemon import _free_port
-from tests.test_web_browser import CHROMIUM, SHOTS
-from tests.web_fixtures import cli
+from tests.test_web_browser import CHROMIUM
+from tests.web_fixtures import cli, shot
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is installed by `make system-deps`"),
               pytest.mark.xdist_group("kiosk")]  # one dock built for the module, on one worker
@@ -107,20 +107,6 @@ def _page(browser, base: str, size: str, language: str, strays: list, errors: li
     return page
 
 
-def _axe(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page).response["violations"]
-    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in found
-            if v["impact"] in ("serious", "moderate", "critical")]
-
-
-def _shot(page, name: str) -> list[str]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-    return [f"{name}: {v}" for v in _axe(page)]
-
-
 def _fits(page) -> bool:
     """Nothing below the fold: the page does not scroll."""
     return page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight + 1")
@@ -145,7 +131,7 @@ def test_the_kiosk_needs_no_log_in_never_expires_and_says_when_its_connection_br
                                             counts: parseFloat(getComputedStyle(document.querySelector('.camera .awaits')).fontSize)})""")
             if size == "1920x1080":  # reads at two metres: the status word and the counts grow with the panel
                 assert sizes["state"] >= 56 and sizes["counts"] >= 28, sizes
-            problems += _shot(page, f"kiosk-dock-{size}")
+            problems += shot(page, f"kiosk-dock-{size}")
             page.context.close()
 
         page = _page(browser, base, "1920x1080", "zh-CN", strays, errors)
@@ -169,7 +155,7 @@ def test_the_kiosk_needs_no_log_in_never_expires_and_says_when_its_connection_br
         page.context.route("**/dock/events", lambda route: route.abort())
         clock.advance(timedelta(minutes=31))  # the open stream ends; the next cannot connect
         page.wait_for_selector("#connection-lost:not([hidden])", timeout=30_000)
-        problems += _shot(page, "kiosk-dock-connection-lost")
+        problems += shot(page, "kiosk-dock-connection-lost")
         page.context.unroute("**/dock/events")
         page.wait_for_selector("#connection-lost[hidden]", state="attached", timeout=60_000)
         browser.close()
@@ -194,14 +180,14 @@ def test_the_dock_screen_and_an_officer_s_steps_in_english(kiosk):
         page = _page(browser, base, "1280x800", "en", strays, errors)
         page.goto(f"{base}/dock")
         assert "4 interruption(s) to explain" in page.wait_for_selector("article.camera:has-text('CAM-K1')").inner_text()
-        problems += _shot(page, "kiosk-dock-en-1280x800")
+        problems += shot(page, "kiosk-dock-en-1280x800")
         page.goto(f"{base}/dock/signin")
-        problems += _shot(page, "kiosk-signin-en-1280x800")
+        problems += shot(page, "kiosk-signin-en-1280x800")
         page.fill("input[name=badge]", "O1")
         page.fill("input[name=pin]", PIN)
         page.click(".keypad button[type=submit]")
         page.wait_for_url(f"{base}/dock/explain")
-        problems += _shot(page, "kiosk-explain-en-1280x800")
+        problems += shot(page, "kiosk-explain-en-1280x800")
         shown = page.inner_text("body")
         for word in ("中断", "说明", "保存", "可以拔出", "请输入", "返回"):
             assert word not in shown, (word, shown)
@@ -223,7 +209,7 @@ def test_an_officer_explains_four_interruptions_in_twelve_actions_and_the_dock_s
         page.goto(f"{base}/dock")
         page.click("article.camera:has-text('CAM-K1') a.button.big")  # 说明
         page.wait_for_selector("text=张三，请输入 PIN")
-        problems += _shot(page, "kiosk-signin-1280x800")
+        problems += shot(page, "kiosk-signin-1280x800")
         for digit in PIN:
             page.click(f".keypad button[data-key='{digit}']")
         page.click(".keypad button[type=submit]")
@@ -235,7 +221,7 @@ def test_an_officer_explains_four_interruptions_in_twelve_actions_and_the_dock_s
         page.wait_for_selector("p.error")
         assert "未标记说明的位置" in page.inner_text("p.error")
         assert page.is_checked("input[value=low_battery]")
-        problems += _shot(page, "kiosk-explain-refused-1280x800")
+        problems += shot(page, "kiosk-explain-refused-1280x800")
         with app.db.reading() as s:
             assert all(g.status == "open" for g in s.query(Gap).all())
 
@@ -247,10 +233,10 @@ def test_an_officer_explains_four_interruptions_in_twelve_actions_and_the_dock_s
             assert f"第 {n} 处，共 {5 - n} 处" in page.inner_text(".step-count") or n > 1
             assert _fits(page), f"step {n} scrolls at 1280×800"
             if n == 1:
-                problems += _shot(page, "kiosk-explain-1280x800")
+                problems += shot(page, "kiosk-explain-1280x800")
                 page.set_viewport_size({"width": 1366, "height": 768})
                 assert _fits(page), "the step scrolls at 1366×768"
-                problems += _shot(page, "kiosk-explain-1366x768")
+                problems += shot(page, "kiosk-explain-1366x768")
                 page.set_viewport_size({"width": 1280, "height": 800})
             if page.query_selector("#player"):
                 page.click("label.tile:has(input[value=low_battery])")
@@ -261,7 +247,7 @@ def test_an_officer_explains_four_interruptions_in_twelve_actions_and_the_dock_s
                 actions += 3
             else:
                 assert "文件被截断" in page.inner_text("h1")
-                problems += _shot(page, "kiosk-explain-cut-off-1280x800")
+                problems += shot(page, "kiosk-explain-cut-off-1280x800")
                 page.click("label.tile:has(input[value=low_battery])")
                 page.fill("textarea[name=note]", "电池耗尽，记录仪关机")
                 page.click("button[value=written]")
@@ -269,7 +255,7 @@ def test_an_officer_explains_four_interruptions_in_twelve_actions_and_the_dock_s
             page.wait_for_load_state()
         page.wait_for_selector("text=全部说明完毕，可以离开")
         took = time.monotonic() - started
-        problems += _shot(page, "kiosk-done-1280x800")
+        problems += shot(page, "kiosk-done-1280x800")
         assert actions <= 12, actions
         print(f"\nofficer: 4 interruptions in {actions} actions, {took:.1f} s")
         page.click("button:has-text('完成')")

@@ -16,7 +16,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ingestd.cli import app as cli_app
+from ingestd.camera_admission import record_refusal
+from ingestd.db.states import UsbRefusalReason
+from ingestd.sources.usb import BlockDevice
 from tests.conftest import copy_clip, make_dock
+from tests.test_doctor import fake_tool
 
 CONTRACT = Path(__file__).parent / "contracts" / "cli_json.json"
 ROSTER = ("日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
@@ -118,6 +122,22 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     run("access deny", "access", "deny", str(ask["id"]), "--by", "H1")
     run("access list", "access", "list")
     run("export", "export", rec, "--out", str(tmp_path / "out"), "--by", "L1")
+    run("devices register", "devices", "register", "DSJ0001A8", "--profile", "dahua-dsj", "--owner", "012345",
+        "--by", "admin")
+    app = dock.app()
+    try:  # a U盘 plugged into the dock
+        record_refusal(app, BlockDevice("/dev/sdc1", "0781", "5567", "4C530001", "KINGSTON", "vfat", "usb-0:3"), None,
+                       UsbRefusalReason.NOT_A_CAMERA)
+    finally:
+        app.close()
+    run("devices refused", "devices", "refused")
+    # The self-check, on a machine whose clock time sync keeps (timedatectl answers so).
+    synced = fake_tool(tmp_path / "bin", "timedatectl", "NTP=yes\nNTPSynchronized=yes\n")
+    (dock.settings.data_dir / "inbox").mkdir(exist_ok=True)
+    got = runner.invoke(cli_app, ["doctor", "--json"], env={**dock.env, "PATH": f"{synced}:{os.environ['PATH']}"},
+                        catch_exceptions=False)
+    assert got.exit_code == 0, got.output
+    answers["doctor"] = shape(json.loads(got.stdout))
     for name, args in (("recordings list", ["recordings", "list"]), ("recordings show", ["recordings", "show", rec]),
                        ("verify", ["verify"]), ("audit verify", ["audit", "verify"]), ("db check", ["db", "check"]),
                        # One person's entries: their number and order follow the commands above, where

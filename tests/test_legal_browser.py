@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_team_head_morning import _shot
 from tests.test_web_browser import CHROMIUM
-from tests.web_fixtures import served, sign_in
+from tests.web_fixtures import served, shot, sign_in
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is installed by `make system-deps`")
 
@@ -36,13 +35,13 @@ def test_legal_links_a_case_and_enters_proves_for_all_at_once(recorded, language
             assert page.locator("main table").nth(1).locator("a[href^='/recordings/']").count() == 2
             assert ("本案有 2 个记录未填写证明对象" if zh else "2 recording(s) of this case have no 证明对象") \
                 in page.inner_text("main")
-            problems += _shot(page, f"legal-case-{language}", full=True)
+            problems += shot(page, f"legal-case-{language}", full=True)
 
             page.goto(f"{base}/recordings?case_no=%E6%A1%88-9")
             page.check("#pick-all")
             assert page.inner_text("#picked-count") == "2"
             page.fill("#bulk input[name=proves]", "当事人占道经营的事实")
-            problems += _shot(page, f"legal-recordings-bulk-{language}", full=True)
+            problems += shot(page, f"legal-recordings-bulk-{language}", full=True)
             page.locator("#bulk button[type=submit]").click()
             page.wait_for_selector(".notice")
             assert page.locator("td:has-text('当事人占道经营的事实')").count() == 2

@@ -25,6 +25,7 @@ from ingestd.jobs import queue
 from ingestd.jobs.kinds import JobKind
 from ingestd.replica.evict import Refusal, evict_due, why_it_stays
 from ingestd.replica.original import original_file
+from tests.cli_runner import run_ingestd
 from tests.conftest import copy_clip, make_dock, ocfl_validate, pg_database
 from tests.s3_server import start_s3
 from tests.test_replica import replica_env
@@ -296,11 +297,7 @@ def test_a_recall_killed_before_it_moves_anything_in_is_settled(window):
 
 
 def _cli_with(dock, env: dict[str, str], *args: str):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "ingestd", *args], env={**dock.env, **env}, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return run_ingestd(args, {**dock.env, **env})
 
 
 def test_the_forecast_counts_the_days_and_alerts_at_the_threshold(window):

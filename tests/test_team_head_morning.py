@@ -31,9 +31,8 @@ from ingestd.findings import Finding
 from ingestd.users import add_user
 from tests.conftest import make_dock
 from tests.test_alerts import Receiver
-from tests.test_dock_kiosk import _axe
-from tests.test_web_browser import CHROMIUM, SHOTS
-from tests.web_fixtures import PASSWORD, client, csrf_of, log_in, served, sign_in
+from tests.test_web_browser import CHROMIUM
+from tests.web_fixtures import PASSWORD, client, csrf_of, log_in, served, shot, sign_in
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROSTER = ("日期,警号,姓名,执法证号,执法队,班次开始,班次结束,任务类型,返回单位时间,执法记录仪编号\n"
@@ -240,14 +239,14 @@ def test_a_team_heads_morning_in_the_browser(unit, language):
             sign_in(page, base, "H1")
             row = page.locator("#shift-1")
             assert ("2 天 15 小时" if zh else "2 d 15 h") in row.inner_text()
-            problems += _shot(page, f"team-head-dashboard-{language}")
+            problems += shot(page, f"team-head-dashboard-{language}")
             row.get_by_role("button", name="提醒" if zh else "Remind").click()
             page.wait_for_selector(".notice")
             assert ("已向 张三 发出提醒" if zh else "A reminder to 张三") in page.inner_text(".notice")
             row = page.locator("#shift-1")
             row.locator("summary").click()
             row.locator("input[name=reason]").fill("记录仪送修")
-            problems += _shot(page, f"team-head-excuse-{language}")
+            problems += shot(page, f"team-head-excuse-{language}")
             row.get_by_role("button", name="保存" if zh else "Save").click()
             page.wait_for_url(f"{base}/#overdue")
             assert page.locator("#shift-1").count() == 0
@@ -256,33 +255,27 @@ def test_a_team_heads_morning_in_the_browser(unit, language):
             returns.get_by_role("button", name="保存" if zh else "Save").click()
             page.wait_for_selector("#overdue")
             assert "王五（023456）" in page.inner_text("#overdue + table")  # due 24 h after the return: overdue too
-            problems += _shot(page, f"team-head-after-{language}")
+            problems += shot(page, f"team-head-after-{language}")
             page.goto(f"{base}/report?start=2026-11-23&end=2026-11-27")
             body = page.inner_text("main")
             assert ("一中队合计" if zh else "一中队 total") in body and "记录仪送修" in body
-            problems += _shot(page, f"team-head-report-{language}", full=True)
+            problems += shot(page, f"team-head-report-{language}", full=True)
             # The 信息中心's side of the same morning: the whole unit, and the people and cameras.
             context.clear_cookies()
             sign_in(page, base, "A1")
-            problems += _shot(page, f"admin-dashboard-{language}")
+            problems += shot(page, f"admin-dashboard-{language}")
             page.goto(f"{base}/users")
             page.select_option("select[name=team]", "二中队")
             page.fill("input[name=badge]", "H3")
             page.fill("input[name=name]", "三中队长")
             page.fill("input[name=mobile]", "13800000003")
-            problems += _shot(page, f"admin-users-{language}", full=True)
+            problems += shot(page, f"admin-users-{language}", full=True)
             with app.changes.begin("admin") as ch:  # cameras as their docks register them
                 for serial, owner in (("CAM-A", "012345"), ("CAM-B", "023456"), ("CAM-C", None)):
                     ch.session.add(Device(serial=serial, owner_badge=owner, first_seen=local(20, 9),
                                           last_seen=local(20, 9)))
                 ch.record("devices.added", "device", "CAM-A", count=3)
             page.goto(f"{base}/devices?q=CAM")
-            problems += _shot(page, f"admin-devices-{language}")
+            problems += shot(page, f"admin-devices-{language}")
             browser.close()
     assert strays == [] and problems == [], (strays, problems)
-
-
-def _shot(page, name: str, full: bool = False) -> list[str]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
-    return [f"{name}: {v}" for v in _axe(page)]

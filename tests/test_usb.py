@@ -46,10 +46,12 @@ from ingestd.device_profiles import load_profiles
 from ingestd.sources.usb import UsbSource
 seen = []
 source = UsbSource(lambda: load_profiles().values(), lambda dev, rec: seen.append(
-    {"node": dev.node, "serial": dev.serial, "port": dev.port, "profile": rec.profile.name, "by": rec.by,
-     "problems": rec.problems}))
+    {"node": dev.node, "serial": dev.serial, "port": dev.port, "profile": rec.profile.name if rec else None,
+     "by": rec.by if rec else None, "problems": rec.problems if rec else None}))
 for device in pyudev.Context().list_devices(subsystem="block"):
     source.handle(device)  # the same handler the netlink monitor calls
+now = source.current("/dev/sdb1")
+seen.append({"current": now.serial if now else None, "gone": source.current("/dev/sdz9")})
 print(json.dumps(seen))
 """
 
@@ -70,11 +72,15 @@ def _under_umockdev(tmp_path, **fields) -> list[dict]:
 def test_docked_camera_is_recognised_through_pyudev(tmp_path):
     seen = _under_umockdev(tmp_path)
     assert seen == [{"node": "/dev/sdb1", "serial": "DSJ0001A8", "port": "pci-0000:00:14.0-usb-0:2:1.0-scsi-0:0:0:0",
-                     "profile": "dahua-dsj", "by": "usb_id", "problems": []}]  # the USB stick is ignored
+                     "profile": "dahua-dsj", "by": "usb_id", "problems": []},
+                    # the USB stick is handed on as what no profile knows, for the daemon to refuse
+                    {"node": "/dev/sdc1", "serial": None, "port": None, "profile": None, "by": None, "problems": None},
+                    # the camera is still there as the same device; a node nothing holds is None
+                    {"current": "DSJ0001A8", "gone": None}]
 
 
 def test_contradicting_label_and_serial_are_flagged(tmp_path):
-    [seen] = _under_umockdev(tmp_path, label="NO NAME", serial="x")
+    seen, _stick, _current = _under_umockdev(tmp_path, label="NO NAME", serial="x")
     assert seen["profile"] == "dahua-dsj"
     assert len(seen["problems"]) == 2 and "volume label 'NO NAME'" in seen["problems"][0]
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 import re
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -18,6 +16,7 @@ from sqlalchemy import select
 from ingestd.clock import FixedClock
 from ingestd.users import add_user
 from ingestd.web.server import create_app
+from tests.cli_runner import run_ingestd
 from tests.conftest import copy_clip, copy_dock, make_dock
 
 PASSWORD = "correct horse 42"
@@ -58,7 +57,9 @@ def cli(app, *args: str) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")},
            "INGESTD_DATA_DIR": str(app.settings.data_dir), "INGESTD_DOCK_NAME": "test-dock",
            "INGESTD_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-m", "ingestd", *args], env=env, check=True, capture_output=True)
+    got = run_ingestd(args, env)
+    if got.returncode:
+        raise AssertionError(f"ingestd {' '.join(args)} exited {got.returncode}: {got.stderr}")
 
 
 def officers(app, clock) -> None:
@@ -134,3 +135,21 @@ def sign_in(page, base: str, badge: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def axe_problems(page) -> list[str]:
+    """axe-core's serious, moderate and critical findings on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in found
+            if v["impact"] in ("serious", "moderate", "critical")]
+
+
+def shot(page, name: str, full: bool = False) -> list[str]:
+    """A screenshot for people to read (test-artifacts/screenshots), and axe's findings on it."""
+    from tests.test_web_browser import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+    return [f"{name}: {v}" for v in axe_problems(page)]

@@ -27,7 +27,7 @@ from ingestd.db.states import (Assignment, CaseStatus, ClockFlag, ClockSource, C
                                DeliveryStatus, DeviceSource, DockStatus, EvictionState, Explanation, ExportPurpose,
                                FileStatus, GapKind, GapStatus, Grant, IncidentStatus, OfficerSource, RecordingKind,
                                RecordingStatus, RecoveryStatus, RequestStatus, Role, ShiftStatus, TimeSource,
-                               UploadStatus, state)
+                               UploadStatus, UsbRefusalReason, state)
 from ingestd.db.types import UTCDateTime
 
 # Portable, predictable constraint names so that migrations work the same on SQLite and PostgreSQL.
@@ -329,6 +329,26 @@ class ShiftExcuse(Base):
     reason: Mapped[str] = mapped_column(Text)
     excused_by: Mapped[str] = mapped_column(String(64))
     excused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsbRefusal(Base):
+    """A USB volume this dock did not mount (ingestd.camera_admission), one row per dock and
+    device, counted each time it comes back."""
+
+    __tablename__ = "usb_refusals"
+    __table_args__ = (Index("ix_usb_refusals_dock_last", "dock", "last_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dock: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[UsbRefusalReason] = mapped_column(state(UsbRefusalReason))
+    serial: Mapped[str | None] = mapped_column(String(128))
+    usb_id: Mapped[str | None] = mapped_column(String(9))
+    label: Mapped[str | None] = mapped_column(String(64))
+    profile: Mapped[str | None] = mapped_column(String(64))  # the camera family it was recognised as
+    port: Mapped[str | None] = mapped_column(String(255))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    times: Mapped[int] = mapped_column(Integer)
 
 
 class Shift(Base):

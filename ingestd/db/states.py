@@ -207,6 +207,13 @@ def state(enum: type[StrEnum], length: int = 16) -> Enum:
                 values_callable=lambda members: [m.value for m in members])
 
 
+class UsbRefusalReason(StrEnum):
+    """Why a USB volume plugged into a dock was not mounted."""
+
+    NOT_A_CAMERA = "not_a_camera"  # no device profile knows it: a U盘, an SD card reader, a phone
+    NOT_REGISTERED = "not_registered"  # a camera family the unit uses, but a serial no admin registered
+
+
 # Each column that holds a state, for the migration's CHECK constraints and its test.
 COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("dock_sessions", "status"): DockStatus,
@@ -235,4 +242,5 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("alert_deliveries", "status"): DeliveryStatus,
     ("recoveries", "status"): RecoveryStatus,
     ("evictions", "state"): EvictionState,
+    ("usb_refusals", "reason"): UsbRefusalReason,
 }

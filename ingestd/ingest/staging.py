@@ -41,7 +41,10 @@ class Marker:
 class StagingArea:
     base: Path
     dir: Path = field(init=False)
-    _lock_fd: int = field(init=False, default=-1)
+    _lock_fd: int = field(init=False, default=-1, repr=False)
+
+    def __repr__(self) -> str:  # `dir` exists only once opened: a failing test's App must still print
+        return f"StagingArea({self.dir if self.is_open else self.base}, open={self.is_open})"
 
     def open(self) -> "StagingArea":
         self.base.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Docked cameras from udev: a USB block device with a file system appears, it is
 recognised by a device profile (USB vendor:product id, else volume label), and handed on
-to be mounted read-only and offloaded. Cameras already docked when the daemon starts are
-picked up by enumerating. A device whose ids match a profile but whose label or serial
-contradicts it is still offloaded (evidence is never left behind) but flagged."""
+with what it was recognised as (or None: no profile knows it) for the daemon to admit or
+refuse (ingestd.camera_admission) before anything mounts it. Volumes already plugged in when
+the daemon starts are picked up by enumerating. A device whose ids match a profile but whose
+label or serial contradicts it is still offloaded (evidence is never left behind) but flagged."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def recognise(dev: BlockDevice, profiles: Iterable[DeviceProfile]) -> Recognitio
     return None
 
 
-Handler = Callable[[BlockDevice, Recognition], None]
+Handler = Callable[[BlockDevice, "Recognition | None"], None]
 
 
 class UsbSource:
@@ -82,18 +83,26 @@ class UsbSource:
         self.context = context or pyudev.Context()
         self._observer: pyudev.MonitorObserver | None = None
 
-    def docked(self) -> list[tuple[BlockDevice, Recognition]]:
-        """Cameras on the hub right now."""
+    def volumes(self) -> list[tuple[BlockDevice, Recognition | None]]:
+        """Every USB volume plugged in right now, with what it was recognised as."""
         found = []
         for device in self.context.list_devices(subsystem="block"):
             dev = from_udev(device)
-            recognition = self._recognise(dev) if dev else None
-            if recognition:
-                found.append((dev, recognition))
+            if dev is not None:
+                found.append((dev, self._recognise(dev)))
         return found
 
+    def current(self, node: str) -> BlockDevice | None:
+        """The volume at this node now, if any: a refused camera still plugged in when it is
+        registered is the same device only if its serial still is."""
+        for device in self.context.list_devices(subsystem="block"):
+            dev = from_udev(device)
+            if dev is not None and dev.node == node:
+                return dev
+        return None
+
     def start(self) -> None:
-        for dev, recognition in self.docked():
+        for dev, recognition in self.volumes():
             self.on_camera(dev, recognition)
         monitor = pyudev.Monitor.from_netlink(self.context)
         monitor.filter_by("block")
@@ -105,9 +114,8 @@ class UsbSource:
         if device.action not in ("add", None):  # None: enumerated rather than announced
             return
         dev = from_udev(device)
-        recognition = self._recognise(dev) if dev else None
-        if recognition:
-            self.on_camera(dev, recognition)
+        if dev is not None:
+            self.on_camera(dev, self._recognise(dev))
 
     def stop(self) -> None:
         if self._observer is not None:
@@ -115,9 +123,7 @@ class UsbSource:
 
     def _recognise(self, dev: BlockDevice) -> Recognition | None:
         recognition = recognise(dev, self.profiles())
-        if recognition is None:
-            event(log, logging.INFO, "usb.ignored", node=dev.node, usb_id=dev.usb_id, label=dev.label)
-        elif recognition.problems:
+        if recognition is not None and recognition.problems:
             event(log, logging.ERROR, "usb.mismatch", node=dev.node, serial=dev.serial,
                   profile=recognition.profile.name, problems="; ".join(recognition.problems))
         return recognition

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ingestd.camera_admission import REGISTRARS
 from ingestd.compliance.shift_actions import SHIFT_ACTORS
 from ingestd.compliance.trips import RULERS
 from ingestd.users import Role
@@ -64,10 +65,11 @@ CHANGES: dict[Page, frozenset[Role]] = {
     Page.HOLDS: frozenset({H, L, A}),
     Page.RETENTION: frozenset({H, L, A}),
     Page.INCIDENTS: frozenset({O, H, L, A}),
-    # Who rules on a trip and who acts on a shift is the domain's rule; the console asks it.
+    # Who rules on a trip, acts on a shift or registers a camera is the domain's rule; the
+    # console asks it.
     Page.TRIPS: frozenset(map(Role, RULERS)),
     Page.SHIFTS: frozenset(map(Role, SHIFT_ACTORS)),
-    Page.DEVICES: frozenset({A}),
+    Page.DEVICES: frozenset(REGISTRARS),
     Page.ROSTER: frozenset({A}),
     Page.ALERTS: frozenset({A}),
     Page.USERS: frozenset({A}),

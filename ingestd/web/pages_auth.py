@@ -1,4 +1,6 @@
-"""Log-in, log-out and changing one's password."""
+"""Log-in, log-out, changing one's password, and the first-run form: until a first
+administrator exists, the dock's own screen asks the installer for one (`/setup`) and every
+other address is told the dock is being set up."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from ingestd.errors import UserError
-from ingestd.users import set_password
+from ingestd.users import set_password, set_up_first_admin
 from ingestd.web import sessions
 from ingestd.web.server import Edge, Forbidden, NeedLogin, _safe_next, set_session_cookie
 from ingestd.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginOutcome
@@ -48,6 +50,49 @@ def router(edge: Edge) -> APIRouter:
         response = RedirectResponse(target, status_code=303)
         set_session_cookie(edge, request, response, result.token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        return response
+
+    # ---- first run: the first administrator, set on the dock's own screen ----
+
+    def setup_page(request: Request, error: str | None = None, status_code: int = 200, **kept: str):
+        token = sessions.new_login_csrf()
+        response = edge.page(request, "setup.html", None, status_code=status_code, setup_csrf=token, error=error,
+                             badge=kept.get("badge", ""), name=kept.get("name", ""))
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=edge.secure_for(request),
+                            path="/setup")
+        return response
+
+    def setup_closed(request: Request):
+        """Set up already: the log-in. Elsewhere than the dock's own screen: not here."""
+        if not edge.setting_up():
+            return RedirectResponse("/login", status_code=303)
+        if not edge.at_kiosk(request):
+            return edge.page(request, "setting_up.html", None, status_code=503)
+        return None
+
+    @r.get("/setup")
+    def setup_form(request: Request):
+        return setup_closed(request) or setup_page(request)
+
+    @r.post("/setup")
+    async def setup(request: Request):
+        closed = setup_closed(request)
+        if closed is not None:
+            return closed
+        form = dict(await request.form())
+        kept = {"badge": str(form.get("badge", "")), "name": str(form.get("name", ""))}
+        if not sessions.login_csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+            return setup_page(request, t["form_expired"], 403, **kept)
+        new, again = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
+        if new != again:
+            return setup_page(request, t["passwords_differ"], 400, **kept)
+        try:
+            set_up_first_admin(edge.app, kept["badge"], kept["name"], new)
+        except UserError as exc:
+            return setup_page(request, edge.said(exc), 400, **kept)
+        edge.set_up()
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/setup")
         return response
 
     @r.post("/logout")

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import func, or_, select
 
+from ingestd.camera_admission import refusals
 from ingestd.db.models import Device, DockSession, Gap, Officer, SourceFile, User
 from ingestd.db.states import DockStatus, GapStatus
 from ingestd.devices import CameraState, camera_state
@@ -125,8 +126,12 @@ def router(edge: Edge) -> APIRouter:
 
     def panel(request: Request) -> str:
         kiosk = edge.at_kiosk(request)
+        # What was plugged in and not taken, while its officer may still be standing there.
+        refused = refusals(app, since=app.clock.now() - SHOWN_AFTER_END,
+                           dock=app.settings.dock_name if kiosk else None)
         return edge.templates.get_template("_dock_panel.html").render(
-            docks=docked_now(edge, only_this_dock=kiosk), kiosk=kiosk, t=edge.templates.env.globals["t"])
+            docks=docked_now(edge, only_this_dock=kiosk), refused=refused, kiosk=kiosk,
+            t=edge.templates.env.globals["t"])
 
     def may_watch(request: Request) -> None:
         """The kiosk needs no one signed in; anywhere else the console's own rule."""

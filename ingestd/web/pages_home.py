@@ -37,7 +37,9 @@ SHOWN = 100
 
 
 def health(edge: Edge) -> tuple[bool, dict]:
-    """Database reachable, store present with its free space, and the job queue's state."""
+    """Database reachable, store present with its free space, the job queue's state, and the
+    dock's self-check (`ingestd doctor`'s findings; they do not make the answer 503: a clock
+    out of sync is for the admin to fix, not a dock that is down)."""
     app = edge.app
     out: dict = {"dock": app.settings.dock_name}
     try:
@@ -68,6 +70,7 @@ def health(edge: Edge) -> tuple[bool, dict]:
         out["replica"] = {"ok": not r.lagging and not r.failed, "bucket": r.bucket, "replicated": r.replicated,
                           "pending": r.pending, "lagging": r.lagging, "failed": r.failed,
                           "oldest_pending_h": r.oldest_pending_h}
+    out["doctor"] = edge.diagnosis().as_dict(app.policy)
     ok = out["database"]["ok"] and out["store"]["ok"]
     return ok, {"ok": ok, **out}
 
@@ -162,7 +165,9 @@ def router(edge: Edge) -> APIRouter:
         stale_days = app.settings.report.not_docked_days
         stale = [d for d in list_devices(app) if d["days_since_dock"] is not None and d["days_since_dock"] >= stale_days
                  and (viewer.person.unit_wide or (viewer.role is Role.TEAM_HEAD and d["owner_team"] == viewer.team))]
+        self_check = [f for c in body["doctor"]["checks"] for f in c["findings"]] if body else []
         return edge.page(request, "dashboard.html", viewer, status_code=status_code, error=error, health=body,
+                         self_check=self_check,
                          technical=technical, shifts=shifts(viewer), returns=awaiting_return(viewer),
                          return_article=app.policy.upload.exception.article,
                          gaps_open=open_gaps(viewer), stale=stale, stale_days=stale_days,

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from ingestd.afterdock import rule_trip, set_owner
+from ingestd.camera_admission import awaiting_registration, refusals, register_camera
 from ingestd.alerts.dispatch import list_alerts, send_test
 from ingestd.compliance.roster import read_roster
 from ingestd.compliance.roster_import import write_roster
 from ingestd.compliance.recompute import shift_facts
 from ingestd.compliance.status import trip_runs
 from ingestd.db.models import Officer, RosterImport, Shift, TripRuling
+from ingestd.db.states import UsbRefusalReason
 from ingestd.devices import list_devices
 from ingestd.errors import FileProblemsError, UserError
 from ingestd.findings import refused
@@ -34,6 +36,7 @@ ROSTER_MAX_BYTES = 20 << 20  # a year of a large unit's shifts is far smaller
 ROSTER_SUFFIXES = (".csv", ".xlsx", ".txt")
 CAMERAS_PER_PAGE = 50  # 200 cameras on one page made it 12,000 px long
 TRIPS_SHOWN_DAYS = 60  # beyond the longest deadline a ruling can still move
+REFUSALS_SHOWN = timedelta(days=30)
 
 
 def _field(form: dict, name: str) -> str:
@@ -67,16 +70,28 @@ def router(edge: Edge) -> APIRouter:
         with app.db.reading() as s:
             officers = s.execute(select(Officer.badge, Officer.name, Officer.team)
                                  .order_by(Officer.team, Officer.name)).all()
+        can_change = may_change(viewer.role, Page.DEVICES, viewer.kind)
         return edge.page(request, "devices.html", viewer, status_code=status_code, error=error,
+                         waiting=awaiting_registration(app) if can_change else [],
+                         refused=[v for v in refusals(app, since=app.clock.now() - REFUSALS_SHOWN)
+                                  if v.reason == UsbRefusalReason.NOT_A_CAMERA] if can_change else [],
+                         profiles=sorted(app.profiles.items()),
                          devices=cameras[(page - 1) * CAMERAS_PER_PAGE:page * CAMERAS_PER_PAGE], total=len(cameras),
                          page=page, pages=pages, q=q, stale_only=bool(request.query_params.get("stale")),
                          officers=officers, stale_days=stale_days,
                          profile_titles={n: p.title or n for n, p in app.profiles.items()},
-                         can_change=may_change(viewer.role, Page.DEVICES, viewer.kind))
+                         can_change=can_change)
 
     @r.get("/devices")
     def devices(request: Request):
         return devices_page(request, edge.require(request, Page.DEVICES))
+
+    @r.post("/devices/register")
+    async def devices_register(request: Request):
+        def do(viewer: Viewer, form: dict) -> None:
+            register_camera(app, _field(form, "serial"), _field(form, "profile"), _field(form, "owner"), viewer.badge)
+
+        return await edge.act(request, Page.DEVICES, do, "/devices", devices_page)
 
     @r.post("/devices/{serial}/owner")
     async def devices_owner(request: Request, serial: str):

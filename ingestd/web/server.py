@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -16,17 +17,22 @@ from typing import Callable
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+import re
+
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from ingestd.app import App
+from ingestd.doctor import Diagnosis, diagnose
 from ingestd.errors import UserError
 from ingestd.findings import CATALOGUE, readable_times
 from ingestd.errors import AccessDenied
 from ingestd.evidence.access import READS, Decision, Person, Why, record_refusal
-from ingestd.users import ROLE_ZH
+from ingestd.users import ROLE_ZH, needs_first_admin
 from ingestd.localtime import MINUTE, local_text
 from ingestd.logs import event
 from ingestd.web import sessions
@@ -35,6 +41,8 @@ from ingestd.web.labels import duration_words, words
 from ingestd.web.sessions import COOKIE, Viewer
 
 HERE = Path(__file__).parent
+OPEN_WHILE_SETTING_UP = ("/setup", "/healthz", "/static/")
+DIAGNOSIS_S = 300.0
 log = logging.getLogger("ingestd.web")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
@@ -75,11 +83,35 @@ class Edge:
         words_now = self.templates.env.globals["t"]
         self.templates.env.filters["duration"] = lambda seconds: duration_words(seconds or 0, words_now)
         self.templates.env.filters["when"] = partial(when_text, tz=app.settings.tz)
+        self.templates.env.filters["commands"] = commands_marked
         # A finding's name and message, and a role's, in the console's language (the catalogue's).
         self.templates.env.globals["finding_label"] = self.finding_label
         self.templates.env.globals["finding_message"] = self.finding_message
         self.templates.env.globals["role_name"] = lambda role: words_now[f"role_{role}"]
         self.secure = app.settings.web.certfile is not None or app.settings.web.secure_cookies
+        self._set_up = False  # a first administrator exists (once true, for good)
+        self._diagnosis: tuple[float, Diagnosis] | None = None
+        self._diagnosis_lock = threading.Lock()
+
+    def setting_up(self) -> bool:
+        """No administrator yet (a dock installed by its package): asked of the database until
+        one exists, then never again."""
+        if not self._set_up and not needs_first_admin(self.app):
+            self._set_up = True
+        return not self._set_up
+
+    def set_up(self) -> None:
+        self._set_up = True
+
+    def diagnosis(self) -> Diagnosis:
+        """The dock's self-check for /healthz and the dashboard, made at most every DIAGNOSIS_S:
+        it asks timedatectl and reads every page of a SQLite file, and what it looks at moves
+        over minutes."""
+        with self._diagnosis_lock:
+            now = time.monotonic()
+            if self._diagnosis is None or now - self._diagnosis[0] > DIAGNOSIS_S:
+                self._diagnosis = (now, diagnose(self.app.settings, app=self.app))
+            return self._diagnosis[1]
 
     def finding_label(self, code: str) -> str:
         kind = CATALOGUE.get(code)
@@ -189,6 +221,12 @@ class Edge:
             "dock_name": self.app.settings.dock_name, **context}, status_code=status_code)
 
 
+def commands_marked(text: str) -> Markup:
+    """A message whose `commands`, programs and paths are set between backticks, with those
+    shown as code: machine text, the same in every language."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
 def when_text(value: datetime | str | None, tz: ZoneInfo) -> str:
     """A moment as people read it in the unit: local, to the minute, no `T` and no offset."""
     if not value:
@@ -215,6 +253,19 @@ def create_app(app: App) -> FastAPI:
     web = FastAPI(title="ingestd", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.edge = edge
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @web.middleware("http")
+    async def first_run(request: Request, call_next):
+        """Until a first administrator exists, the dock's own screen is sent to the first-run
+        form and every other address gets a plain "being set up" page (/healthz answers)."""
+        path = request.url.path
+        if not path.startswith(OPEN_WHILE_SETTING_UP) and await anyio.to_thread.run_sync(edge.setting_up):
+            # A page the screen opens goes to the form; a favicon or a stream must not (each
+            # visit of the form makes a new form token).
+            if edge.at_kiosk(request) and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+                return RedirectResponse("/setup", status_code=303)
+            return edge.page(request, "setting_up.html", None, status_code=503)
+        return await call_next(request)
 
     @web.middleware("http")
     async def frame(request: Request, call_next):
