@@ -7,8 +7,8 @@ DATA ?= var
 SYSTEM_PACKAGES := ffmpeg mediainfo libmediainfo0v5 fonts-noto-cjk umockdev \
   libpango-1.0-0 libpangoft2-1.0-0 poppler-utils xorriso genisoimage chromium strace faketime postgresql-15
 
-.PHONY: run test bench soak system-deps venv install clean
-PREFIX ?= /opt/ingestd
+.PHONY: run test bench soak system-deps venv install clean deb deb-deps package-test
+PREFIX ?= /opt/venvs/ingestd
 
 # System packages from Debian; apt-get update runs once, and only when something is missing.
 system-deps:
@@ -36,15 +36,17 @@ run: system-deps venv
 	$(BIN)/python -m ingestd.demo $(DATA)/inbox/DEMO-CAM-01
 	$(BIN)/python -m ingestd run
 
-# On a Debian host: a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd,
-# the hardened unit. Run as root.
+# From a checkout onto a Debian host, without the package (`make deb` is the way for a dock):
+# a dedicated user, the code in $(PREFIX), data in /var/lib/ingestd, the hardened unit. As root.
 install: system-deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq udisks2 polkitd
 	id ingestd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ingestd --shell /usr/sbin/nologin ingestd
-	$(PYTHON) -m venv $(PREFIX)/venv
-	$(PREFIX)/venv/bin/pip install -q .
+	$(PYTHON) -m venv $(PREFIX)
+	$(PREFIX)/bin/pip install -q .
 	install -d -o ingestd -g ingestd -m 0750 /var/lib/ingestd
-	runuser -u ingestd -- env INGESTD_DATA_DIR=/var/lib/ingestd $(PREFIX)/venv/bin/ingestd init
+	install -d /etc/ingestd && [ -e /etc/ingestd/ingestd.toml ] || install -m 0644 debian/ingestd.toml /etc/ingestd/
+	runuser -u ingestd -- env INGESTD_DATA_DIR=/var/lib/ingestd INGESTD_CONFIG=/etc/ingestd/ingestd.toml \
+	  $(PREFIX)/bin/ingestd init
 	install -m 0644 systemd/ingestd.service /etc/systemd/system/ingestd.service
 	install -m 0644 systemd/70-ingestd-camera.rules /etc/udev/rules.d/70-ingestd-camera.rules
 	install -d /etc/polkit-1/rules.d && install -m 0644 systemd/50-ingestd-udisks.rules /etc/polkit-1/rules.d/50-ingestd-udisks.rules
@@ -74,5 +76,33 @@ bench: system-deps venv
 	BENCH_DATABASE=postgres $(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_county.py
 
+# The docking station's packages: ingestd (the project and its Python dependencies in
+# /opt/venvs/ingestd, by dh-virtualenv) and ingestd-kiosk (the dock screen), into dist/.
+# The version is pyproject.toml's unless VERSION=… is given.
+DEB_PACKAGES := debhelper dh-virtualenv python3-venv python3-dev fakeroot lintian build-essential mmdebstrap
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+deb-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deb: deb-deps
+	mkdir -p dist
+	printf 'ingestd (%s) bookworm; urgency=medium\n\n  * Built from %s.\n\n -- ingestd maintainers <ingestd@users.noreply.github.com>  %s\n' \
+	  "$(VERSION)" "$$(git describe --always --dirty 2>/dev/null || echo a source tree)" "$$(date -R)" > debian/changelog
+	dpkg-buildpackage -us -uc -b --buildinfo-option=-u$(CURDIR)/dist --changes-option=-u$(CURDIR)/dist \
+	  --buildinfo-option=-O$(CURDIR)/dist/ingestd_$(VERSION)_amd64.buildinfo \
+	  --changes-option=-O$(CURDIR)/dist/ingestd_$(VERSION)_amd64.changes
+	lintian --fail-on error dist/ingestd_$(VERSION)_amd64.deb \
+	  dist/ingestd-kiosk_$(VERSION)_all.deb
+
+# Both packages in a clean bookworm root: install, dock, upgrade, remove, purge (tests/package/run).
+package-test: deb
+	bash tests/package/run
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist debian/changelog debian/.debhelper debian/ingestd debian/ingestd-kiosk \
+	  debian/files debian/*.substvars debian/*.debhelper.log debian/debhelper-build-stamp

@@ -181,6 +181,8 @@ def initialise(settings: Settings, first_admin: bool = True) -> dict:
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
     data.staging.mkdir(exist_ok=True)
+    if settings.daemon.inbox_enabled and not settings.daemon.inbox:
+        (data.root / "inbox").mkdir(exist_ok=True)  # the daemon would make it; `doctor` looks for it before
     OcflStore(data.store, StagingArea(data.staging)).initialise()
     create_keypair(data.signing_key, data.verify_key)
     # The config in force: the package's /etc/ingestd/ingestd.toml (INGESTD_CONFIG, a conffile

@@ -377,6 +377,26 @@ def db_check(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
         raise typer.Exit(1)
 
 
+@db_app.command("backup")
+def db_backup(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """Back the database up now, into the data directory's backups/: SQLite copied and
+    checked, a PostgreSQL on this machine dumped with pg_dump (restore with pg_restore), a
+    remote PostgreSQL left to its server's own backups (said, exit 0). The package runs this
+    before every upgrade."""
+    from ingestd.datadir import DataDir
+    from ingestd.db import migrate
+    from ingestd.db.engine import Database
+
+    settings = settings_of(ctx)
+    db = Database.open(settings.db_url, settings.source_of("database_url"))
+    try:
+        db.check()
+        made = migrate.backup(db, DataDir(settings.data_dir).backups)
+    finally:
+        db.dispose()
+    emit(made.as_dict(), as_json, made.path or made.note)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """Migrate the database to the newest schema (SQLite is backed up first)."""

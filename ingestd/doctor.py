@@ -87,6 +87,10 @@ class SystemPaths:
                 return path
         return None
 
+    def unreadable(self, places: tuple[str, ...]) -> list[Path]:
+        """Places this user cannot look into (polkit's rules folders are polkitd's alone)."""
+        return [self.root / p for p in places if (self.root / p).is_dir() and not os.access(self.root / p, os.X_OK)]
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -126,7 +130,9 @@ def diagnose(settings: Settings, system: SystemPaths = SystemPaths(), app: App |
     database, usable = check_database(settings)
     checks.append(database)
     opened = None
-    if app is None and usable:
+    if not usable:
+        app = None  # what needs the database is skipped, and says so
+    elif app is None:
         from ingestd.app import App
 
         app = opened = App.open(settings)
@@ -291,15 +297,24 @@ def check_replica(app: App | None) -> Check:
 def check_rules(settings: Settings, system: SystemPaths) -> Check:
     if not settings.usb.enabled:
         return _skipped(CheckName.RULES, "USB docking is off")
-    findings = []
+    findings, unknown = [], []
     for rule in system.rules:
-        if system.find(rule.places, rule.file) is None:
-            findings.append(Finding("system_rule_missing", {
-                "path": str(system.root / rule.places[0] / rule.file), "what": rule.what, "what_zh": rule.what_zh,
-                "state": "missing", "state_zh": "缺失"}))
+        try:
+            found = system.find(rule.places, rule.file)
+        except PermissionError:
+            found = None
+        if found is not None:
+            continue
+        if system.unreadable(rule.places):
+            unknown.append(rule.file)  # not said missing: it may be in a place only root reads
+            continue
+        findings.append(Finding("system_rule_missing", {
+            "path": str(system.root / rule.places[0] / rule.file), "what": rule.what, "what_zh": rule.what_zh,
+            "state": "missing", "state_zh": "缺失"}))
+    cannot = f"; {', '.join(unknown)} not readable by this user (run as root to check)" if unknown else ""
     if findings:
-        return _problem(CheckName.RULES, f"{len(findings)} of {len(system.rules)} missing", *findings)
-    return _ok(CheckName.RULES, f"{len(system.rules)} installed")
+        return _problem(CheckName.RULES, f"{len(findings)} of {len(system.rules)} missing{cannot}", *findings)
+    return _ok(CheckName.RULES, f"{len(system.rules) - len(unknown)} installed{cannot}")
 
 
 def check_inbox(settings: Settings) -> Check:

@@ -147,8 +147,8 @@ def test_systemd_unit_verifies(tmp_path):
     for key in ("Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/ingestd",
                 "PrivateTmp=yes", "RestrictAddressFamilies=", "WatchdogSec="):
         assert key in unit
-    # Point ExecStart at this checkout's command, which exists here, as /opt/ingestd does on a dock.
-    local = unit.replace("/opt/ingestd/venv/bin/python", sys.executable)
+    # Point ExecStart at this checkout's command, which exists here, as /opt/venvs/ingestd does on a dock.
+    local = unit.replace("/opt/venvs/ingestd/bin/python", sys.executable)
     (tmp_path / "ingestd.service").write_text(local)
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "ingestd.service")],
                           capture_output=True, text=True)

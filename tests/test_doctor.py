@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -221,3 +222,52 @@ def test_with_the_inbox_off_no_folder_is_watched_and_its_check_is_skipped(tmp_pa
         daemon.offloader.close()
     finally:
         app.close()
+
+
+def test_a_rule_in_a_folder_this_user_cannot_read_is_not_called_missing(tmp_path):
+    """polkit's rules folders are polkitd's alone (0700): the ingestd user cannot see the rule
+    the package put there, and is not told it is missing. Looked at by a child process that
+    has become `nobody` (root reads every folder)."""
+    import tempfile
+
+    dock = make_dock(tmp_path)
+    settings = dock.settings.model_copy(update={"usb": dock.settings.usb.model_copy(update={"enabled": True})})
+    top = Path(tempfile.mkdtemp(prefix="ingestd-rules-"))
+    try:
+        top.chmod(0o755)
+        (top / "usr/lib/udev/rules.d").mkdir(parents=True)
+        (top / "usr/lib/udev/rules.d/70-ingestd-camera.rules").write_text("# rule\n")
+        for folder in (top / "usr", top / "usr/lib", top / "usr/lib/udev", top / "usr/lib/udev/rules.d"):
+            folder.chmod(0o755)
+        closed = top / "usr/share/polkit-1/rules.d"
+        closed.mkdir(parents=True)
+        (closed / "50-ingestd-udisks.rules").write_text("// rule\n")
+        for folder in (top / "usr/share", top / "usr/share/polkit-1"):
+            folder.chmod(0o755)
+        closed.chmod(0o700)  # root's: `nobody` cannot look in
+        check = _as_nobody(lambda: check_rules(settings, SystemPaths(root=top)))
+    finally:
+        shutil.rmtree(top)
+    assert check == ("ok", "1 installed; 50-ingestd-udisks.rules not readable by this user (run as root to check)")
+
+
+def _as_nobody(look):
+    """`look()` in a forked child that has become the unprivileged user nobody: (state, said)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no exec, so the interpreter under root's home is not needed again
+        try:
+            os.close(read)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            got = look()
+            os.write(write, json.dumps([got.state.value, got.said]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        data = answer.read()
+    os.waitpid(pid, 0)
+    return tuple(json.loads(data))

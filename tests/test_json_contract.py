@@ -140,6 +140,7 @@ def test_every_json_answer_keeps_its_shape(tmp_path, clips):
     answers["doctor"] = shape(json.loads(got.stdout))
     for name, args in (("recordings list", ["recordings", "list"]), ("recordings show", ["recordings", "show", rec]),
                        ("verify", ["verify"]), ("audit verify", ["audit", "verify"]), ("db check", ["db", "check"]),
+                       ("db backup", ["db", "backup"]),
                        # One person's entries: their number and order follow the commands above, where
                        # the last 50 of everyone's follow how the job workers' claims fell.
                        ("audit list", ["audit", "list", "--person", "L1", "--limit", "50"]),

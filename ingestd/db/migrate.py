@@ -19,6 +19,7 @@ import os
 import re
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +90,50 @@ def upgrade(db: Database, backup_dir: Path | None = None) -> str | None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return backup
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: str | None  # the backup made, or None with a note saying why there is none
+    note: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"backup": self.path, "note": self.note}
+
+
+def backup(db: Database, backup_dir: Path) -> Backup:
+    """A backup now (`ingestd db backup`; the package takes one before every upgrade): SQLite
+    copied and checked as before a migration, a PostgreSQL on this machine dumped with
+    pg_dump, a remote one left to its server with a note that says so."""
+    from ingestd.db import pg_dump
+
+    sweep_partial_backups(backup_dir)
+    revision = current_revision(db) or "none"
+    if db.is_sqlite:
+        return Backup(_backup_sqlite(db, backup_dir, revision))
+    url = db.engine.url
+    if not pg_dump.is_local(url):
+        return Backup(None, f"the database is on {url.host}, not this machine: back it up there with the server's "
+                            f"own tools (pg_dump, its backup schedule)")
+    if not pg_dump.available():
+        return Backup(None, "pg_dump is not installed (Debian package postgresql-client): no backup was taken")
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = backup_dir / f"ingestd-{revision}-{stamp}.pgdump"
+    partial = backup_dir / f".{target.name}{PARTIAL_BACKUP}"
+    try:
+        pg_dump.dump(url, partial)
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, target)
+        fsync_dir(backup_dir)
+    except BaseException:
+        sweep_partial_backups(backup_dir)
+        raise
+    return Backup(str(target))
 
 
 def sweep_partial_backups(backup_dir: Path) -> list[Path]:
