@@ -6,7 +6,7 @@ an SD card reader, a phone) is never mounted. A volume of a camera family the un
 taken only when its serial is registered ([usb] registered_only, on by default): a camera
 docks itself into the list on its first dock through the inbox, or an admin registers it on
 the cameras page or with `ingestd devices register`, after which a camera still plugged in
-is taken within a minute. Every refusal is kept (by dock and device, counted), audited, shown
+is taken within 30 s. Every refusal is kept (by dock and device, counted), audited, shown
 on the dock screen and alerted to the admins, once a device a day."""
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from sqlalchemy import select
 from ingestd.alerts.dispatch import raise_events
 from ingestd.alerts.events import AlertEvent
 from ingestd.app import App
-from ingestd.db.models import Device, Officer, User, UsbRefusal
+from ingestd.db.models import Device, Officer, UsbRefusal
 from ingestd.db.states import Role, UsbRefusalReason
 from ingestd.findings import Finding, refused
 from ingestd.logs import event
 from ingestd.sources.usb import BlockDevice, Recognition
 from ingestd.text import printable
-from ingestd.users import require_user
+from ingestd.users import enabled_admins, require_user
 
 log = logging.getLogger("ingestd.camera_admission")
 SERIAL_MAX = 128
@@ -94,8 +94,7 @@ def record_refusal(app: App, dev: BlockDevice, recognition: Recognition | None, 
             row.last_at, row.port, row.times = now, dev.port, row.times + 1
         ch.session.flush()
         ch.record("usb.refused", "dock", dock, reason=reason.value, refusal=row.id, **facts)
-        admins = tuple(ch.session.execute(select(User.badge).where(
-            User.role == Role.ADMIN, User.disabled.is_(False))).scalars())
+        admins = tuple(enabled_admins(ch.session))
     finding = refusal_finding(reason, dock, dev.serial, described(dev.serial, dev.usb_id, label), profile, app)
     day = now.astimezone(app.settings.tz).date()
     raise_events(app, [AlertEvent(f"usb:{reason.value}:{dock}:{dev.serial or dev.usb_id or label}:{day}",

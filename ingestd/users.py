@@ -132,11 +132,17 @@ def _end_sessions(session: Session, badge: str, app: App, keep: str | None = Non
     return session.execute(query.values(revoked_at=app.clock.now())).rowcount or 0
 
 
+def enabled_admins(session: Session) -> list[str]:
+    """The badges of the 信息中心's enabled accounts: who set up the dock and who is alerted."""
+    return list(session.execute(select(User.badge).where(User.role == Role.ADMIN, User.disabled.is_(False))
+                                .order_by(User.badge)).scalars())
+
+
 def ensure_first_admin(app: App) -> str | None:
     """`ingestd init` on a unit with no 信息中心 account yet: an `admin` with a one-time
     password (returned, shown once, to be changed at the first log-in)."""
     with app.db.reading() as s:
-        if s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False)).limit(1)).first():
+        if enabled_admins(s):
             return None
     password = temporary_password()
     with app.changes.begin("ingestd") as ch:
@@ -156,8 +162,7 @@ def needs_first_admin(app: App) -> bool:
     """No enabled 信息中心 account yet: a dock installed by its package waits for one to be set
     on its own screen."""
     with app.db.reading() as s:
-        return s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))
-                         .limit(1)).first() is None
+        return not enabled_admins(s)
 
 
 def set_up_first_admin(app: App, badge: str, name: str, password: str) -> dict:
@@ -170,8 +175,7 @@ def set_up_first_admin(app: App, badge: str, name: str, password: str) -> dict:
     check_new_password(password, badge)
     with app.changes.begin("ingestd") as ch:
         ch.lock("first-admin")
-        if ch.session.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))
-                              .limit(1)).first() is not None:
+        if enabled_admins(ch.session):
             raise refused("first_admin_exists")
         user = ch.session.get(User, badge) or User(badge=badge, created_at=app.clock.now())
         ch.session.add(user)

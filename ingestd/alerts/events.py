@@ -25,6 +25,7 @@ from ingestd.findings import CATALOGUE, Finding, Severity
 from ingestd.forecast import forecast
 from ingestd.localtime import MINUTE, local_text
 from ingestd.replica.status import lagging_finding
+from ingestd.users import enabled_admins
 
 LOOKBACK = timedelta(days=3)
 STORE_FAILURES = ("store_write_failed", "verify_mismatch")
@@ -158,6 +159,6 @@ def store_filling(app: App, now: datetime) -> list[AlertEvent]:
     if filling is None:
         return []
     with app.db.reading() as s:
-        admins = tuple(s.execute(select(User.badge).where(User.role == "admin", User.disabled.is_(False))).scalars())
+        admins = tuple(enabled_admins(s))
     day = now.astimezone(app.settings.tz).date()
     return [AlertEvent(f"store:{filling.code}:{app.settings.dock_name}:{day}", filling, app.settings.dock_name, admins)]
