@@ -159,23 +159,28 @@ def ensure_first_admin(app: App) -> str | None:
 
 
 def needs_first_admin(app: App) -> bool:
-    """No enabled 信息中心 account yet: a dock installed by its package waits for one to be set
-    on its own screen."""
+    """No 信息中心 account was ever made: a dock installed by its package waits for one to be
+    set on its own screen. Disabled accounts count: a unit that disabled its every admin is not
+    open to whoever stands at the dock (it restores one with `ingestd init` at the console)."""
     with app.db.reading() as s:
-        return not enabled_admins(s)
+        return not _any_admin(s)
+
+
+def _any_admin(session: Session) -> bool:
+    return session.execute(select(User.badge).where(User.role == Role.ADMIN).limit(1)).first() is not None
 
 
 def set_up_first_admin(app: App, badge: str, name: str, password: str) -> dict:
     """The first administrator, set by the installer on the dock's own screen (the first-run
-    form): no password is ever printed or written to a file. Refused once any admin exists,
-    also when two screens submit at once."""
+    form): no password is ever printed or written to a file. Refused once any admin account
+    exists, also when two screens submit at once."""
     badge, name = badge.strip(), name.strip()
     if not badge or not name:
         raise UserError("a user needs a badge (警号 or user name) and a name")
     check_new_password(password, badge)
     with app.changes.begin("ingestd") as ch:
         ch.lock("first-admin")
-        if enabled_admins(ch.session):
+        if _any_admin(ch.session):
             raise refused("first_admin_exists")
         user = ch.session.get(User, badge) or User(badge=badge, created_at=app.clock.now())
         ch.session.add(user)

@@ -8,6 +8,7 @@ route checks the role table (access.py) on the server."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -16,8 +17,6 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
-
-import re
 
 import anyio
 from fastapi import FastAPI, Request
@@ -89,13 +88,13 @@ class Edge:
         self.templates.env.globals["finding_message"] = self.finding_message
         self.templates.env.globals["role_name"] = lambda role: words_now[f"role_{role}"]
         self.secure = app.settings.web.certfile is not None or app.settings.web.secure_cookies
-        self._set_up = False  # a first administrator exists (once true, for good)
+        self._set_up = False  # an administrator account exists (once true, for good)
         self._diagnosis: tuple[float, Diagnosis] | None = None
         self._diagnosis_lock = threading.Lock()
 
     def setting_up(self) -> bool:
-        """No administrator yet (a dock installed by its package): asked of the database until
-        one exists, then never again."""
+        """No administrator account yet (a dock installed by its package): asked of the
+        database until one exists, then never again."""
         if not self._set_up and not needs_first_admin(self.app):
             self._set_up = True
         return not self._set_up
