@@ -223,9 +223,10 @@ def test_stop_commits_the_file_in_flight_and_leaves_the_rest(tmp_path, clips):
     staging = dock.settings.data_dir / "staging"
 
     def stop_once_copying() -> None:
-        while not any(p.stat().st_size for p in staging.glob("*/*.part.mp4")):
-            time.sleep(0.001)
-        stop.set()  # the signal arrives while the big file is being copied
+        try:
+            wait_for(lambda: any(p.stat().st_size for p in staging.glob("*/*.part.mp4")), timeout=120, step=0.001)
+        finally:
+            stop.set()  # the signal arrives while the big file is being copied (or the test fails below)
 
     signaller = threading.Thread(target=stop_once_copying)
     signaller.start()

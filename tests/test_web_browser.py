@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -141,10 +140,12 @@ def test_first_log_in_then_the_dock_screen_follows_a_dock_live(console, clips):
         first_log_in(page, base, dock.first_admin_password)
         page.screenshot(path=str(SHOTS / "dashboard.png"))
 
+        # The live stream's opening, as htmx's SSE extension announces it, rather than a pause.
+        page.add_init_script("document.addEventListener('htmx:sseOpen', () => { window.__sseOpen = true; }, true)")
         page.goto(f"{base}/dock")
         page.wait_for_selector("#docks .idle")
         page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
-        time.sleep(1.0)  # the event stream is open (its first event replaces the panel)
+        page.wait_for_function("window.__sseOpen === true")
         long_clip = make_clip(dock.root / "long.mp4", ClipSpec(seconds=35, width=320, height=240))
         staged = dock.root / "staged" / "CAM-WEB-1"
         copy_clip(clips["h264"], staged / "20261120_083000.mp4")
