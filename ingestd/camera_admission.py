@@ -114,13 +114,16 @@ def refusal_finding(reason: UsbRefusalReason, dock: str, serial: str | None, wha
     return Finding("camera_unregistered", {"dock": dock, "device": serial or what, "family": title})
 
 
-def refusals(app: App, since: datetime | None = None, dock: str | None = None) -> list[RefusedVolume]:
+def refusals(app: App, since: datetime | None = None, dock: str | None = None,
+             reason: UsbRefusalReason | None = None) -> list[RefusedVolume]:
     """Newest first: this dock's recent ones for the dock screen, every dock's for the admins."""
     q = select(UsbRefusal).order_by(UsbRefusal.last_at.desc())
     if since is not None:
         q = q.where(UsbRefusal.last_at >= since)
     if dock is not None:
         q = q.where(UsbRefusal.dock == dock)
+    if reason is not None:
+        q = q.where(UsbRefusal.reason == reason)
     with app.db.reading() as s:
         return [_volume(r) for r in s.execute(q.limit(200)).scalars()]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -139,8 +140,6 @@ class StepWatch:
         self._base = self._gap()
 
     def _gap(self) -> float:
-        import time
-
         return self.app.clock.now().timestamp() - time.monotonic()
 
     def observe(self) -> float | None:

@@ -239,7 +239,7 @@ def recent_steps(app: App) -> list[Finding]:
     from sqlalchemy import select
 
     from ingestd.db.models import AuditEvent
-    from ingestd.dock_clock import STEPPED_ACTION, offset_texts
+    from ingestd.dock_clock import STEPPED_ACTION
     from ingestd.localtime import MINUTE, local_text
 
     since = app.clock.now() - STEPS_WITHIN
@@ -250,14 +250,16 @@ def recent_steps(app: App) -> list[Finding]:
     out = []
     for at, detail in rows:
         step_s = float(json.loads(detail or "{}").get("step_s", 0))
-        step, step_zh = _step_texts(step_s, offset_texts)
+        step, step_zh = _step_texts(step_s)
         out.append(Finding("clock_stepped", {"dock": app.settings.dock_name, "step": step, "step_zh": step_zh,
                                              "step_s": step_s, "at": local_text(at, app.settings.tz, MINUTE)}))
     return out
 
 
-def _step_texts(step_s: float, offset_texts) -> tuple[str, str]:
+def _step_texts(step_s: float) -> tuple[str, str]:
     """"3 d forward" / "拨快 3 天": a step is said by the way it went, not as fast or slow."""
+    from ingestd.dock_clock import offset_texts
+
     en, zh = offset_texts(abs(step_s))  # "3 d fast", "快 3 天"
     amount_en, amount_zh = en.removesuffix(" fast"), zh.removeprefix("快 ")
     return (f"{amount_en} {'forward' if step_s > 0 else 'back'}", f"{'拨快' if step_s > 0 else '拨慢'} {amount_zh}")

@@ -22,7 +22,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import inspect, text
 
@@ -117,23 +117,7 @@ def backup(db: Database, backup_dir: Path) -> Backup:
                             f"own tools (pg_dump, its backup schedule)")
     if not pg_dump.available():
         return Backup(None, "pg_dump is not installed (Debian package postgresql-client): no backup was taken")
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = backup_dir / f"ingestd-{revision}-{stamp}.pgdump"
-    partial = backup_dir / f".{target.name}{PARTIAL_BACKUP}"
-    try:
-        pg_dump.dump(url, partial)
-        fd = os.open(partial, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(partial, target)
-        fsync_dir(backup_dir)
-    except BaseException:
-        sweep_partial_backups(backup_dir)
-        raise
-    return Backup(str(target))
+    return Backup(_named_when_whole(backup_dir, revision, ".pgdump", lambda partial: pg_dump.dump(url, partial)))
 
 
 def sweep_partial_backups(backup_dir: Path) -> list[Path]:
@@ -150,22 +134,36 @@ def _backup_sqlite(db: Database, backup_dir: Path, revision: str) -> str:
     source = db.engine.url.database
     if not source:
         raise IngestdError("an SQLite database without a file cannot be backed up before upgrading")
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = backup_dir / f"ingestd-{revision}-{stamp}.db"
-    partial = backup_dir / f".{target.name}{PARTIAL_BACKUP}"
-    try:
+    tables: set[str] = set()
+
+    def copy(partial: Path) -> None:
         with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
             src.backup(dst)
             dst.execute("pragma journal_mode=delete")  # one self-contained file, no -wal/-shm beside it
-            tables = _tables(src)
+            tables.update(_tables(src))
         failpoints.hit("db.backup_copied")
+
+    return _named_when_whole(backup_dir, revision, ".db", copy,
+                             check=lambda partial: _check_backup(partial, tables, revision))
+
+
+def _named_when_whole(backup_dir: Path, revision: str, suffix: str, write: Callable[[Path], None],
+                      check: Callable[[Path], None] | None = None) -> str:
+    """`write` makes the backup under a hidden temporary name; flushed and checked, only then
+    is it named `ingestd-<revision>-<time><suffix>`. Anything cut short is swept away."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = backup_dir / f"ingestd-{revision}-{stamp}{suffix}"
+    partial = backup_dir / f".{target.name}{PARTIAL_BACKUP}"
+    try:
+        write(partial)
         fd = os.open(partial, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _check_backup(partial, tables, revision)
+        if check is not None:
+            check(partial)
         os.replace(partial, target)
         fsync_dir(backup_dir)
     except BaseException:

@@ -73,8 +73,8 @@ def router(edge: Edge) -> APIRouter:
         can_change = may_change(viewer.role, Page.DEVICES, viewer.kind)
         return edge.page(request, "devices.html", viewer, status_code=status_code, error=error,
                          waiting=awaiting_registration(app) if can_change else [],
-                         refused=[v for v in refusals(app, since=app.clock.now() - REFUSALS_SHOWN)
-                                  if v.reason == UsbRefusalReason.NOT_A_CAMERA] if can_change else [],
+                         refused=refusals(app, since=app.clock.now() - REFUSALS_SHOWN,
+                                          reason=UsbRefusalReason.NOT_A_CAMERA) if can_change else [],
                          profiles=sorted(app.profiles.items()),
                          devices=cameras[(page - 1) * CAMERAS_PER_PAGE:page * CAMERAS_PER_PAGE], total=len(cameras),
                          page=page, pages=pages, q=q, stale_only=bool(request.query_params.get("stale")),
